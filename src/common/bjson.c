@@ -13,7 +13,7 @@ int bjson_load_file(const char *path, json_t **out, struct berr *err)
   if (!j) {
     if (access(path, R_OK) < 0)
       return berr_errno(err, "open %s", path);
-    return berr_set(err, EINVAL, "parse %s: line %d column %d: %s", path, je.line, je.column,
+    return berr_set(err, 0, "parse %s: line %d column %d: %s", path, je.line, je.column,
                     je.text);
   }
   *out = j;
@@ -25,7 +25,7 @@ int bjson_load_string(const char *text, size_t len, json_t **out, struct berr *e
   json_error_t je;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!j)
-    return berr_set(err, EINVAL, "invalid JSON: line %d column %d: %s", je.line, je.column,
+    return berr_set(err, 0, "invalid JSON: line %d column %d: %s", je.line, je.column,
                     je.text);
   *out = j;
   return 0;
@@ -49,10 +49,10 @@ static int missing_or_wrong(json_t *v, bool required, const char *what, const ch
 {
   if (!v || json_is_null(v)) {
     if (required)
-      return berr_set(err, EINVAL, "%s.%s: required field is missing", where, key);
+      return berr_set(err, 0, "%s.%s: required field is missing", where, key);
     return 1;
   }
-  return berr_set(err, EINVAL, "%s.%s: expected %s", where, key, what);
+  return berr_set(err, 0, "%s.%s: expected %s", where, key, what);
 }
 
 int bjson_get_str(json_t *obj, const char *key, bool required, const char **out, const char *where,
@@ -109,7 +109,7 @@ int bjson_strv(json_t *arr, char ***out, const char *where, struct berr *err)
 {
   size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
   if (arr && !json_is_array(arr) && !json_is_null(arr))
-    return berr_set(err, EINVAL, "%s: expected an array of strings", where);
+    return berr_set(err, 0, "%s: expected an array of strings", where);
   char **v = calloc(n + 1, sizeof(char *));
   if (!v)
     return berr_set(err, ENOMEM, "%s", where);
@@ -117,7 +117,7 @@ int bjson_strv(json_t *arr, char ***out, const char *where, struct berr *err)
     json_t *s = json_array_get(arr, i);
     if (!json_is_string(s)) {
       strvfreep(&v);
-      return berr_set(err, EINVAL, "%s[%zu]: expected a string", where, i);
+      return berr_set(err, 0, "%s[%zu]: expected a string", where, i);
     }
     v[i] = strdup(json_string_value(s));
     if (!v[i]) {
