@@ -13,8 +13,7 @@ int bjson_load_file(const char *path, json_t **out, struct berr *err)
   if (!j) {
     if (access(path, R_OK) < 0)
       return berr_errno(err, "open %s", path);
-    return berr_set(err, 0, "parse %s: line %d column %d: %s", path, je.line, je.column,
-                    je.text);
+    return berr_set(err, 0, "parse %s: line %d column %d: %s", path, je.line, je.column, je.text);
   }
   *out = j;
   return 0;
@@ -25,8 +24,7 @@ int bjson_load_string(const char *text, size_t len, json_t **out, struct berr *e
   json_error_t je;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!j)
-    return berr_set(err, 0, "invalid JSON: line %d column %d: %s", je.line, je.column,
-                    je.text);
+    return berr_set(err, 0, "invalid JSON: line %d column %d: %s", je.line, je.column, je.text);
   *out = j;
   return 0;
 }
