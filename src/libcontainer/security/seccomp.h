@@ -3,14 +3,17 @@
 #pragma once
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "common/berr.h"
 
 struct lc_seccomp;
 
 /* Validates and compiles: defaultAction (+defaultErrnoRet), architectures, flags, syscalls
- * (names, action, errnoRet, args with all operators). Unknown syscall names, actions,
- * operators or architectures are errors. A NULL or JSON-null seccomp gives *out = NULL. */
+ * (names, action, errnoRet, args with all operators). Unknown actions, operators, flags or
+ * architectures are errors; syscall names libseccomp cannot resolve are skipped, as runc and
+ * crun do (profiles list syscalls of newer kernels). A rule whose action is the default action
+ * is skipped. A NULL or JSON-null seccomp gives *out = NULL. */
 int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *err);
 
 /* Install the compiled filter in the calling thread. With SCMP_ACT_NOTIFY rules,
@@ -19,5 +22,15 @@ int lc_seccomp_install(const struct lc_seccomp *s, int *notify_fd, struct berr *
 
 /* True when the filter uses SCMP_ACT_NOTIFY (the caller must pass the listener fd on). */
 int lc_seccomp_wants_notify(const struct lc_seccomp *s);
+
+/* listenerPath / listenerMetadata from the profile (NULL when absent); the caller sends the
+ * listener fd there. */
+const char *lc_seccomp_listener_path(const struct lc_seccomp *s);
+const char *lc_seccomp_listener_metadata(const struct lc_seccomp *s);
+
+/* The compiled BPF program (n_insns instructions of 8 bytes) and the SECCOMP_FILTER_FLAG_*
+ * bits install uses, e.g. to cache or store the program. */
+const void *lc_seccomp_bpf(const struct lc_seccomp *s, size_t *n_insns);
+unsigned int lc_seccomp_flags(const struct lc_seccomp *s);
 
 void lc_seccomp_free(struct lc_seccomp *s);
