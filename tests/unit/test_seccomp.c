@@ -166,8 +166,8 @@ static void test_deny_mkdir(void)
                  "\"SECCOMP_FILTER_FLAG_TSYNC\"],"
                  "\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
                  "\"action\":\"SCMP_ACT_ERRNO\"}]}");
-  CHECK(lc_seccomp_flags(s) == (SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW |
-                                SECCOMP_FILTER_FLAG_TSYNC));
+  CHECK(lc_seccomp_flags(s) ==
+        (SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_TSYNC));
   m.want_errno = EPERM;
   CHECK(exited_ok(run_filtered(s, child_mkdir, &m)));
   CHECK(!dir_exists(path));
@@ -391,13 +391,13 @@ static int child_allowlist(void *a)
 
 static void test_allowlist(void)
 {
-  struct lc_seccomp *s = compile_ok(
-      "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":13,"
-      "\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],"
-      "\"syscalls\":[{\"names\":[\"write\",\"exit_group\",\"exit\"],"
-      "\"action\":\"SCMP_ACT_ALLOW\"},"
-      /* same as the default: skipped, not an error */
-      "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}");
+  struct lc_seccomp *s =
+      compile_ok("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":13,"
+                 "\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],"
+                 "\"syscalls\":[{\"names\":[\"write\",\"exit_group\",\"exit\"],"
+                 "\"action\":\"SCMP_ACT_ALLOW\"},"
+                 /* same as the default: skipped, not an error */
+                 "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}");
   int p[2];
   CHECK(pipe(p) == 0);
   int st = run_filtered(s, child_allowlist, &p[1]);
@@ -411,20 +411,19 @@ static void test_allowlist(void)
 
   /* A long profile (over 32 entries: the binary-tree layout) behaves the same. */
   static const char *const allowed[] = {
-      "read",      "write",     "exit_group", "exit",         "close",      "fstat",
-      "lseek",     "mmap",      "mprotect",   "munmap",       "brk",        "rt_sigaction",
-      "ioctl",     "pread64",   "pwrite64",   "readv",        "writev",     "access",
-      "pipe",      "select",    "sched_yield", "mremap",      "msync",      "mincore",
-      "madvise",   "dup",       "dup2",       "pause",        "nanosleep",  "getitimer",
-      "alarm",     "setitimer", "sendfile",   "connect",      "accept",     "sendto",
-      "recvfrom",  "sendmsg",   "recvmsg",    "shutdown",     "bind",       "listen",
+      "read",      "write",     "exit_group", "exit",      "close",        "fstat",   "lseek",
+      "mmap",      "mprotect",  "munmap",     "brk",       "rt_sigaction", "ioctl",   "pread64",
+      "pwrite64",  "readv",     "writev",     "access",    "pipe",         "select",  "sched_yield",
+      "mremap",    "msync",     "mincore",    "madvise",   "dup",          "dup2",    "pause",
+      "nanosleep", "getitimer", "alarm",      "setitimer", "sendfile",     "connect", "accept",
+      "sendto",    "recvfrom",  "sendmsg",    "recvmsg",   "shutdown",     "bind",    "listen",
   };
-  json_t *prof = json_pack("{s:s, s:i, s:[]}", "defaultAction", "SCMP_ACT_ERRNO",
-                           "defaultErrnoRet", 13, "syscalls");
+  json_t *prof = json_pack("{s:s, s:i, s:[]}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet",
+                           13, "syscalls");
   json_t *calls = json_object_get(prof, "syscalls");
   for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-    json_array_append_new(calls, json_pack("{s:[s], s:s}", "names", allowed[i], "action",
-                                           "SCMP_ACT_ALLOW"));
+    json_array_append_new(
+        calls, json_pack("{s:[s], s:s}", "names", allowed[i], "action", "SCMP_ACT_ALLOW"));
   struct berr err = {0};
   s = NULL;
   CHECK(lc_seccomp_compile(prof, &s, &err) == 0 && s);
@@ -473,23 +472,22 @@ static void test_errors(void)
 
   /* Every little-endian architecture the spec names compiles next to x86_64 (libseccomp
    * knows them all) ... */
-  struct lc_seccomp *s = compile_ok(
-      "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":["
-      "\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\",\"SCMP_ARCH_AARCH64\","
-      "\"SCMP_ARCH_ARM\",\"SCMP_ARCH_MIPSEL\",\"SCMP_ARCH_MIPSEL64\","
-      "\"SCMP_ARCH_MIPSEL64N32\",\"SCMP_ARCH_PPC64LE\",\"SCMP_ARCH_RISCV64\"],"
-      "\"syscalls\":[{\"names\":[\"read\",\"write\",\"socket\"],"
-      "\"action\":\"SCMP_ACT_ALLOW\"}]}");
+  struct lc_seccomp *s =
+      compile_ok("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":["
+                 "\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\",\"SCMP_ARCH_AARCH64\","
+                 "\"SCMP_ARCH_ARM\",\"SCMP_ARCH_MIPSEL\",\"SCMP_ARCH_MIPSEL64\","
+                 "\"SCMP_ARCH_MIPSEL64N32\",\"SCMP_ARCH_PPC64LE\",\"SCMP_ARCH_RISCV64\"],"
+                 "\"syscalls\":[{\"names\":[\"read\",\"write\",\"socket\"],"
+                 "\"action\":\"SCMP_ACT_ALLOW\"}]}");
   /* ... and the big-endian ones are known names that cannot join a little-endian filter. */
   static const char *const big_endian[] = {
-      "SCMP_ARCH_MIPS",  "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_PPC",
-      "SCMP_ARCH_PPC64", "SCMP_ARCH_S390",   "SCMP_ARCH_S390X",     "SCMP_ARCH_PARISC",
-      "SCMP_ARCH_PARISC64",
+      "SCMP_ARCH_MIPS",  "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+      "SCMP_ARCH_PPC",   "SCMP_ARCH_PPC64",  "SCMP_ARCH_S390",
+      "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64",
   };
   for (size_t i = 0; i < sizeof(big_endian) / sizeof(big_endian[0]); i++) {
     char buf[256];
-    snprintf(buf, sizeof(buf),
-             "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"%s\"]}",
+    snprintf(buf, sizeof(buf), "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"%s\"]}",
              big_endian[i]);
     compile_fails(buf, "its endianness differs from the native architecture's");
   }
@@ -514,8 +512,8 @@ static int send_fd(int sock, int fd)
     struct cmsghdr align;
   } u;
   memset(&u, 0, sizeof(u));
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof(u.buf)};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -532,8 +530,8 @@ static int recv_fd(int sock)
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof(u.buf)};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
   if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
     return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -546,11 +544,11 @@ static int recv_fd(int sock)
 
 static void test_notify(void)
 {
-  struct lc_seccomp *s = compile_ok(
-      "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/agent.sock\","
-      "\"listenerMetadata\":\"hello\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\","
-      "\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"],"
-      "\"syscalls\":[{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}");
+  struct lc_seccomp *s =
+      compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/agent.sock\","
+                 "\"listenerMetadata\":\"hello\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\","
+                 "\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"],"
+                 "\"syscalls\":[{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}");
   CHECK(lc_seccomp_wants_notify(s));
   CHECK(lc_seccomp_listener_path(s) && strcmp(lc_seccomp_listener_path(s), "/run/agent.sock") == 0);
   CHECK(lc_seccomp_listener_metadata(s) && strcmp(lc_seccomp_listener_metadata(s), "hello") == 0);

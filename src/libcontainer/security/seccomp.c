@@ -85,9 +85,12 @@ static int seccomp_operator(const char *name, enum scmp_compare *out, const char
     const char *name;
     enum scmp_compare op;
   } ops[] = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_NE", SCMP_CMP_NE},
+      {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE},
+      {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE},
+      {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
   };
   for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
@@ -146,8 +149,7 @@ static int seccomp_errno_ret(json_t *obj, const char *key, const char *action, u
   if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xffff)
     return berr_set(err, 0, "%s.%s: expected an errno number", where, key);
   if (!action_takes_errno(action))
-    return berr_set(err, 0, "%s.%s: an errno value is given for action \"%s\"", where, key,
-                    action);
+    return berr_set(err, 0, "%s.%s: an errno value is given for action \"%s\"", where, key, action);
   *out = (uint32_t)json_integer_value(v);
   return 0;
 }
@@ -167,8 +169,7 @@ static int seccomp_parse_args(json_t *args, struct rule_args *out, const char *w
   if (!json_is_array(args))
     return berr_set(err, 0, "%s.args: expected an array", where);
   if (json_array_size(args) > 6)
-    return berr_set(err, 0, "%s.args: at most 6 conditions, got %zu", where,
-                    json_array_size(args));
+    return berr_set(err, 0, "%s.args: at most 6 conditions, got %zu", where, json_array_size(args));
   unsigned int seen[6] = {0};
   size_t i;
   json_t *a;
@@ -248,8 +249,7 @@ static int seccomp_add_syscalls(scmp_filter_ctx ctx, json_t *entry, size_t idx,
     json_array_foreach(names, i, n)
     {
       if (json_is_string(n) && strcmp(json_string_value(n), "write") == 0)
-        return berr_set(err, 0, "%s: SCMP_ACT_NOTIFY cannot be used for the write syscall",
-                        where);
+        return berr_set(err, 0, "%s: SCMP_ACT_NOTIFY cannot be used for the write syscall", where);
     }
   }
 
@@ -301,8 +301,10 @@ static int seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *prog, struct b
   size_t len = (size_t)st.st_size;
   if (len == 0 || len % sizeof(struct sock_filter) != 0 ||
       len / sizeof(struct sock_filter) > BPF_MAXINSNS)
-    return berr_set(err, 0, "compiled seccomp filter has a bad size (%zu bytes, at most %d "
-                    "instructions)", len, BPF_MAXINSNS);
+    return berr_set(err, 0,
+                    "compiled seccomp filter has a bad size (%zu bytes, at most %d "
+                    "instructions)",
+                    len, BPF_MAXINSNS);
   _cleanup_free_ struct sock_filter *insns = malloc(len);
   if (!insns)
     return berr_set(err, ENOMEM, "seccomp filter");
@@ -352,7 +354,8 @@ static int seccomp_compile_ctx(json_t *seccomp, struct lc_seccomp *s, struct ber
   if (r < 0)
     return r;
   if (default_action == SCMP_ACT_NOTIFY)
-    return berr_set(err, 0, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
+    return berr_set(err, 0,
+                    "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
                     "action");
 
   _cleanup_(seccomp_ctx_releasep) scmp_filter_ctx ctx = seccomp_init(default_action);
