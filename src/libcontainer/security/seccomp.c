@@ -4,10 +4,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +326,169 @@ static int seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *prog, struct b
   return 0;
 }
 
+/* The -ENOSYS stub (what runc's patchbpf does): with a deny-by-default profile, a syscall newer
+ * than every syscall the profile names would get the default errno (EPERM for Docker's
+ * profile), but libc falls back to older syscalls only on ENOSYS (clone3, fchmodat2, ...).
+ * So, per architecture, numbers above the largest one the profile names return ENOSYS. The
+ * stub runs before libseccomp's program and either returns ENOSYS or jumps into it. */
+
+#define X32_SYSCALL_BIT 0x40000000u
+#define RET_ENOSYS (SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA))
+
+struct arch_last {
+  uint32_t token; /* libseccomp arch token (an AUDIT_ARCH_* value, x32 aside) */
+  int last;       /* largest syscall number the profile names for it, -1 if none */
+};
+
+static bool action_is_permissive(const char *name)
+{
+  return strcmp(name, "SCMP_ACT_ALLOW") == 0 || strcmp(name, "SCMP_ACT_LOG") == 0;
+}
+
+/* Largest syscall number the profile names (any rule, any action) on this arch. */
+static int profile_last_syscall(json_t *syscalls, uint32_t token)
+{
+  int last = -1;
+  size_t i, j;
+  json_t *entry, *name;
+  json_array_foreach(syscalls, i, entry)
+  {
+    json_t *names = json_object_get(entry, "names");
+    json_array_foreach(names, j, name)
+    {
+      if (!json_is_string(name))
+        continue;
+      int nr = seccomp_syscall_resolve_name_arch(token, json_string_value(name));
+      if (nr >= 0 && nr > last) /* negative: unknown, or a pseudo number on this arch */
+        last = nr;
+    }
+  }
+  return last;
+}
+
+#define STUB_MAX 256
+
+struct stub {
+  struct sock_filter insns[STUB_MAX];
+  unsigned int n;
+  bool overflow;
+};
+
+static void stub_emit(struct stub *st, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+  if (st->n >= STUB_MAX) {
+    st->overflow = true;
+    return;
+  }
+  st->insns[st->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+
+/* "nr > last: ENOSYS, else into the filter". The ja targets are patched once the stub length
+ * is known (k holds a marker until then). */
+#define JA_MAIN_MARK 0xffffffffu
+static void stub_emit_check(struct stub *st, uint32_t last)
+{
+  stub_emit(st, BPF_JMP | BPF_JGT | BPF_K, 0, 1, last);
+  stub_emit(st, BPF_RET | BPF_K, 0, 0, RET_ENOSYS);
+  stub_emit(st, BPF_JMP | BPF_JA, 0, 0, JA_MAIN_MARK);
+}
+
+/* One block per audit arch: "jeq arch, 0, <skip block>; ld nr; checks". x86_64 and x32 share
+ * AUDIT_ARCH_X86_64 and differ by X32_SYSCALL_BIT in the number. */
+static int seccomp_enosys_stub(const struct arch_last *archs, size_t n, struct stub *st)
+{
+  bool have64 = false, have32 = false;
+  uint32_t last64 = 0, last32 = 0;
+  memset(st, 0, sizeof(*st));
+  stub_emit(st, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, arch));
+  for (size_t i = 0; i < n; i++) {
+    if (archs[i].last < 0)
+      continue;
+    if (archs[i].token == SCMP_ARCH_X86_64) {
+      have64 = true;
+      last64 = (uint32_t)archs[i].last;
+      continue;
+    }
+    if (archs[i].token == SCMP_ARCH_X32) {
+      have32 = true;
+      last32 = (uint32_t)archs[i].last;
+      continue;
+    }
+    unsigned int head = st->n;
+    stub_emit(st, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, archs[i].token);
+    stub_emit(st, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, nr));
+    if (archs[i].token == SCMP_ARCH_S390 || archs[i].token == SCMP_ARCH_S390X) {
+      /* s390 multiplexes numbers the kernel does not know through setup(0): ENOSYS too. */
+      stub_emit(st, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+      stub_emit(st, BPF_RET | BPF_K, 0, 0, RET_ENOSYS);
+    }
+    stub_emit_check(st, (uint32_t)archs[i].last);
+    if (!st->overflow)
+      st->insns[head].jf = (uint8_t)(st->n - head - 1);
+  }
+  if (have64 || have32) {
+    unsigned int head = st->n;
+    stub_emit(st, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, AUDIT_ARCH_X86_64);
+    stub_emit(st, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, nr));
+    if (have64 && have32) {
+      stub_emit(st, BPF_JMP | BPF_JSET | BPF_K, 3, 0, X32_SYSCALL_BIT);
+      stub_emit_check(st, last64);
+      stub_emit_check(st, last32);
+    } else if (have64) {
+      /* x32 numbers are not this block's business: straight into the filter. */
+      stub_emit(st, BPF_JMP | BPF_JSET | BPF_K, 2, 0, X32_SYSCALL_BIT);
+      stub_emit_check(st, last64);
+    } else {
+      stub_emit(st, BPF_JMP | BPF_JSET | BPF_K, 0, 2, X32_SYSCALL_BIT);
+      stub_emit_check(st, last32);
+    }
+    if (!st->overflow)
+      st->insns[head].jf = (uint8_t)(st->n - head - 1);
+  }
+  if (st->overflow)
+    return -E2BIG;
+  for (unsigned int i = 0; i < st->n; i++)
+    if (st->insns[i].code == (BPF_JMP | BPF_JA) && st->insns[i].k == JA_MAIN_MARK)
+      st->insns[i].k = st->n - i - 1;
+  return 0;
+}
+
+/* Prepend the stub to the compiled program (no stub when no arch has a known syscall). */
+static int seccomp_prepend_enosys(struct sock_fprog *prog, const struct arch_last *archs, size_t n,
+                                  struct berr *err)
+{
+  struct stub *st = calloc(1, sizeof(*st));
+  if (!st)
+    return berr_set(err, ENOMEM, "seccomp -ENOSYS stub");
+  int r = seccomp_enosys_stub(archs, n, st);
+  if (r < 0) {
+    free(st);
+    return berr_set(err, -r, "seccomp -ENOSYS stub");
+  }
+  if (st->n <= 1) { /* only the arch load: nothing to check */
+    free(st);
+    return 0;
+  }
+  size_t total = (size_t)st->n + prog->len;
+  if (total > BPF_MAXINSNS) {
+    free(st);
+    return berr_set(err, 0, "seccomp filter too long (%zu instructions, at most %d)", total,
+                    BPF_MAXINSNS);
+  }
+  struct sock_filter *insns = malloc(total * sizeof(*insns));
+  if (!insns) {
+    free(st);
+    return berr_set(err, ENOMEM, "seccomp filter");
+  }
+  memcpy(insns, st->insns, st->n * sizeof(*insns));
+  memcpy(insns + st->n, prog->filter, prog->len * sizeof(*insns));
+  free(prog->filter);
+  prog->filter = insns;
+  prog->len = (unsigned short)total;
+  free(st);
+  return 0;
+}
+
 static int seccomp_compile_ctx(json_t *seccomp, struct lc_seccomp *s, struct berr *err)
 {
   const char *where = "linux.seccomp";
@@ -362,6 +527,12 @@ static int seccomp_compile_ctx(json_t *seccomp, struct lc_seccomp *s, struct ber
   if (!ctx)
     return berr_set(err, 0, "seccomp_init failed for default action %s", default_name);
 
+  /* The native arch is always in a libseccomp filter, listed or not (Docker's profile leaves
+   * it out on some architectures). */
+  struct arch_last arch_list[32];
+  size_t n_arch = 0;
+  arch_list[n_arch++] = (struct arch_last){.token = seccomp_arch_native(), .last = -1};
+
   size_t i;
   json_t *v;
   json_array_foreach(archs, i, v)
@@ -372,6 +543,11 @@ static int seccomp_compile_ctx(json_t *seccomp, struct lc_seccomp *s, struct ber
     r = seccomp_arch(json_string_value(v), &token, err);
     if (r < 0)
       return r;
+    bool seen = false;
+    for (size_t k = 0; k < n_arch; k++)
+      seen = seen || arch_list[k].token == token;
+    if (!seen && n_arch < ARRAY_SIZE(arch_list))
+      arch_list[n_arch++] = (struct arch_last){.token = token, .last = -1};
     r = seccomp_arch_add(ctx, token);
     /* EDOM: libseccomp cannot put big- and little-endian architectures in one filter (runc
      * and crun fail the same way; Docker's profile only lists one endianness per arch). */
@@ -410,6 +586,17 @@ static int seccomp_compile_ctx(json_t *seccomp, struct lc_seccomp *s, struct ber
   r = seccomp_export(ctx, &s->prog, err);
   if (r < 0)
     return r;
+
+  /* Like runc: only a deny-by-default profile needs the stub, and not when its default errno
+   * already is ENOSYS. */
+  if (!action_is_permissive(default_name) &&
+      !(strcmp(default_name, "SCMP_ACT_ERRNO") == 0 && default_errno == ENOSYS)) {
+    for (size_t k = 0; k < n_arch; k++)
+      arch_list[k].last = profile_last_syscall(syscalls, arch_list[k].token);
+    r = seccomp_prepend_enosys(&s->prog, arch_list, n_arch, err);
+    if (r < 0)
+      return r;
+  }
 
   s->notify = notify;
   if (notify) {
