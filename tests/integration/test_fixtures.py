@@ -138,7 +138,8 @@ def test_docker_archive(busybox_docker_archive):
     skopeo = require_tool("skopeo")
     res = subprocess.run([skopeo, "inspect", f"docker-archive:{busybox_docker_archive}"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["RepoTags"] == ["docker.io/library/busybox:latest"]
+    info = json.loads(res.stdout)
+    assert info["Os"] == "linux" and len(info["Layers"]) == 1
 
 
 def test_cli_writes_bundle(tmp_path):
