@@ -83,9 +83,25 @@ if [[ " ${names[*]} " == *" crun "* && -n "$v2_controllers" ]]; then
 	if [[ "$v2_controllers" == hugetlb ]] && ! mountpoint -q /sys/fs/cgroup/hugetlb; then
 		echo "run.sh: crun 1.8 refuses hybrid cgroups with hugetlb on cgroup2; running:" >&2
 		echo "  mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb" >&2
-		mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
-		hugetlb_mounted=1
-		cgroup_note="hugetlb moved from cgroup2 to a v1 hierarchy for the run (crun 1.8 refuses hybrid mode otherwise), restored afterwards"
+		mkdir -p /sys/fs/cgroup/hugetlb
+		# The kernel answers EBUSY while cgroup2 has child cgroups using hugetlb (other
+		# containers running) or a just-unmounted hugetlb hierarchy is still being torn
+		# down: retry for a while.
+		for ((try = 0; try < 20; try++)); do
+			mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb 2>/dev/null && { hugetlb_mounted=1; break; }
+			sleep 1
+		done
+		if ((hugetlb_mounted)); then
+			cgroup_note="hugetlb moved from cgroup2 to a v1 hierarchy for the run (crun 1.8 refuses hybrid mode otherwise), restored afterwards"
+		else
+			rmdir /sys/fs/cgroup/hugetlb
+			echo "run.sh: NOTE: could not move hugetlb to v1 (busy: other cgroups use it); skipping crun" >&2
+			for i in "${!names[@]}"; do
+				[[ ${names[$i]} == crun ]] && unset 'names[i]' 'bins[i]'
+			done
+			names=("${names[@]}") bins=("${bins[@]}")
+			cgroup_note="unchanged; crun skipped: hugetlb could not be moved off cgroup2 (busy)"
+		fi
 	else
 		echo "run.sh: NOTE: cgroup2 holds controllers ($v2_controllers); crun may refuse to run" >&2
 	fi
