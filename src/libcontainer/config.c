@@ -120,8 +120,6 @@ static int parse_user(json_t *user, struct lc_process *p, struct berr *err)
     }
     p->n_additional_gids = n;
   }
-  if (json_object_get(user, "username"))
-    ; /* Windows only */
   return 0;
 }
 

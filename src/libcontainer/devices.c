@@ -91,8 +91,9 @@ int lc_devices_setup(const struct lc_config *c, int rootfd, bool in_userns, stru
         return berr_errno(err, "symlink %s", default_links[i][1]);
     }
     /* /dev/core only when the host has /proc/kcore, as runc does. */
-    if (access("/proc/kcore", F_OK) == 0)
-      symlinkat("/proc/kcore", dev, "core");
+    if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0 &&
+        errno != EEXIST)
+      return berr_errno(err, "symlink /dev/core");
   }
   for (size_t k = 0; k < c->n_devices; k++)
     if (make_device(rootfd, &c->devices[k], in_userns, err) < 0)

@@ -125,8 +125,8 @@ static int mount_cgroup(const struct lc_mount *m, int rootfd, const char *cgroup
         char link[PATH_MAX];
         snprintf(link, sizeof(link), "%s/%s", m->destination, n);
         _cleanup_close_ int dir = lc_safe_open(rootfd, m->destination, O_DIRECTORY, 0, err);
-        if (dir >= 0)
-          symlinkat(name, dir, n);
+        if (dir >= 0 && symlinkat(name, dir, n) < 0 && errno != EEXIST)
+          return berr_errno(err, "symlink %s", link);
       }
     }
   }
