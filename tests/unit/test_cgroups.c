@@ -631,8 +631,7 @@ static void test_stats_and_oom(void)
   if (r < 0)
     printf("# %s\n", err.msg);
   CHECK(r == 0);
-  printf("# usage %" PRIu64 " max %" PRIu64 " limit %" PRIu64 " cpu %" PRIu64 " pids %" PRIu64
-         "\n",
+  printf("# usage %" PRIu64 " max %" PRIu64 " limit %" PRIu64 " cpu %" PRIu64 " pids %" PRIu64 "\n",
          st.memory_usage, st.memory_max_usage, st.memory_limit, st.cpu_usage_ns, st.pids_current);
   CHECK(st.memory_usage >= (16u << 20));
   CHECK(st.memory_limit == 268435456);

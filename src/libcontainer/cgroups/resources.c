@@ -87,9 +87,16 @@ static int get_mem(json_t *obj, const char *key, int64_t *out, struct berr *err)
 
 static int parse_memory(json_t *m, struct lc_cg_resources *r, struct berr *err)
 {
-  static const char *const known[] = {"limit",  "reservation", "swap",           "kernel",
-                                      "kernelTCP", "swappiness", "disableOOMKiller",
-                                      "useHierarchy", "checkBeforeUpdate", NULL};
+  static const char *const known[] = {"limit",
+                                      "reservation",
+                                      "swap",
+                                      "kernel",
+                                      "kernelTCP",
+                                      "swappiness",
+                                      "disableOOMKiller",
+                                      "useHierarchy",
+                                      "checkBeforeUpdate",
+                                      NULL};
   int ret;
   if ((ret = check_keys(m, known, "memory", err)) < 0 ||
       (ret = get_mem(m, "limit", &r->mem_limit, err)) < 0 ||
@@ -148,17 +155,16 @@ static int get_cpuset(json_t *c, const char *key, char **out, struct berr *err)
 
 static int parse_cpu(json_t *c, struct lc_cg_resources *r, struct berr *err)
 {
-  static const char *const known[] = {"shares",          "quota", "burst", "period",
-                                      "realtimeRuntime", "realtimePeriod",
-                                      "cpus",            "mems",  "idle",  NULL};
+  static const char *const known[] = {
+      "shares",         "quota", "burst", "period", "realtimeRuntime",
+      "realtimePeriod", "cpus",  "mems",  "idle",   NULL};
   int ret;
   int64_t shares = 0, period = 0, rt_period = 0, burst = 0;
   if ((ret = check_keys(c, known, "cpu", err)) < 0 ||
       (ret = get_range(c, "shares", 0, INT64_MAX, &shares, "cpu", err)) < 0 ||
       (ret = get_range(c, "quota", -1, INT64_MAX, &r->cpu_quota, "cpu", err)) < 0 ||
       (ret = get_range(c, "period", 0, INT64_MAX, &period, "cpu", err)) < 0 ||
-      (ret = get_range(c, "realtimeRuntime", -1, INT64_MAX, &r->cpu_rt_runtime, "cpu", err)) <
-          0 ||
+      (ret = get_range(c, "realtimeRuntime", -1, INT64_MAX, &r->cpu_rt_runtime, "cpu", err)) < 0 ||
       (ret = get_range(c, "realtimePeriod", 0, INT64_MAX, &rt_period, "cpu", err)) < 0 ||
       (ret = get_range(c, "burst", 0, INT64_MAX, &burst, "cpu", err)) < 0 ||
       (ret = get_range(c, "idle", 0, 1, &r->cpu_idle, "cpu", err)) < 0)
@@ -193,8 +199,7 @@ static int parse_pids(json_t *p, struct lc_cg_resources *r, struct berr *err)
   return 0;
 }
 
-static int get_dev(json_t *e, int64_t *major, int64_t *minor, const char *where,
-                   struct berr *err)
+static int get_dev(json_t *e, int64_t *major, int64_t *minor, const char *where, struct berr *err)
 {
   *major = *minor = -2;
   int ret;
@@ -413,9 +418,8 @@ static int parse_unified(json_t *u, struct lc_cg_resources *r, struct berr *err)
 
 static int parse(json_t *res, struct lc_cg_resources *r, struct berr *err)
 {
-  static const char *const known[] = {"devices", "memory", "cpu",     "pids",    "blockIO",
-                                      "hugepageLimits",    "network", "rdma",    "unified",
-                                      NULL};
+  static const char *const known[] = {"devices",        "memory",  "cpu",  "pids",    "blockIO",
+                                      "hugepageLimits", "network", "rdma", "unified", NULL};
   if (!json_is_object(res))
     return berr_set(err, 0, "linux.resources: expected an object");
   int ret;
@@ -437,8 +441,7 @@ static int parse(json_t *res, struct lc_cg_resources *r, struct berr *err)
   if ((ret = get_obj(res, "unified", &o, "linux.resources", err)) < 0 ||
       (o && (ret = parse_unified(o, r, err)) < 0))
     return ret;
-  if ((ret = bjson_get_typed(res, "devices", JSON_ARRAY, false, &o, "linux.resources", err)) <
-          0 ||
+  if ((ret = bjson_get_typed(res, "devices", JSON_ARRAY, false, &o, "linux.resources", err)) < 0 ||
       (o && (ret = parse_devices(o, r, err)) < 0))
     return ret;
   if ((ret = bjson_get_typed(res, "hugepageLimits", JSON_ARRAY, false, &o, "linux.resources",

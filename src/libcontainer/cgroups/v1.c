@@ -189,8 +189,7 @@ static int need_dir(const struct lc_cgroup *cg, const char *controller, const ch
 
 static int apply_memory(struct lc_cgroup *cg, const struct lc_cg_resources *r, struct berr *err)
 {
-  if (!r->mem_limit && !r->mem_reservation && !r->mem_swap && !r->has_swappiness &&
-      !r->disable_oom)
+  if (!r->mem_limit && !r->mem_reservation && !r->mem_swap && !r->has_swappiness && !r->disable_oom)
     return 0;
   const char *dir;
   int ret = need_dir(cg, "memory", "memory", &dir, err);
@@ -220,17 +219,16 @@ static int apply_memory(struct lc_cgroup *cg, const struct lc_cg_resources *r, s
       return ret;
     swap_first = swap == -1 || cur < (uint64_t)swap;
   }
-  if (swap_first && (ret = lc_cg_writef(dir, "memory.memsw.limit_in_bytes", err, "%" PRId64,
-                                        swap)) < 0)
+  if (swap_first &&
+      (ret = lc_cg_writef(dir, "memory.memsw.limit_in_bytes", err, "%" PRId64, swap)) < 0)
     return ret;
   if (limit && (ret = lc_cg_writef(dir, "memory.limit_in_bytes", err, "%" PRId64, limit)) < 0)
     return ret;
   if (!swap_first && swap &&
       (ret = lc_cg_writef(dir, "memory.memsw.limit_in_bytes", err, "%" PRId64, swap)) < 0)
     return ret;
-  if (r->mem_reservation &&
-      (ret = lc_cg_writef(dir, "memory.soft_limit_in_bytes", err, "%" PRId64,
-                          r->mem_reservation)) < 0)
+  if (r->mem_reservation && (ret = lc_cg_writef(dir, "memory.soft_limit_in_bytes", err, "%" PRId64,
+                                                r->mem_reservation)) < 0)
     return ret;
   if (r->disable_oom && (ret = lc_cg_write(dir, "memory.oom_control", "1", err)) < 0)
     return ret;
@@ -258,7 +256,8 @@ static int apply_cpu(struct lc_cgroup *cg, const struct lc_cg_resources *r, stru
     if ((ret = lc_cg_read_u64(dir, "cpu.shares", &got, err)) < 0)
       return ret;
     if (got != r->cpu_shares) /* the kernel clamps silently; say so */
-      return berr_set(err, 0, "cpu.shares: %" PRIu64 " is outside the kernel's range (it set %" PRIu64 ")",
+      return berr_set(err, 0,
+                      "cpu.shares: %" PRIu64 " is outside the kernel's range (it set %" PRIu64 ")",
                       r->cpu_shares, got);
   }
   /* A shorter period can be refused while the old quota would exceed the parent's
@@ -340,8 +339,7 @@ static int apply_blkio(struct lc_cgroup *cg, const struct lc_cg_resources *r, st
     return berr_set(err, ENOTSUP,
                     "blockIO.weight: not supported by this kernel (no blkio.weight or "
                     "blkio.bfq.weight; the CFQ or BFQ I/O scheduler is needed)");
-  if (r->blkio_weight &&
-      (ret = lc_cg_writef(dir, wfile, err, "%" PRIu64, r->blkio_weight)) < 0)
+  if (r->blkio_weight && (ret = lc_cg_writef(dir, wfile, err, "%" PRIu64, r->blkio_weight)) < 0)
     return ret;
   char wdev[64];
   snprintf(wdev, sizeof(wdev), "%s_device", wfile ? wfile : "");
@@ -544,8 +542,7 @@ int lc_cg_v1_is_frozen(struct lc_cgroup *cg, bool *frozen, struct berr *err)
 }
 
 /* Sum "Read"/"Write" lines of a blkio *_service_bytes file ("8:0 Read 4096"). */
-static int blkio_bytes(const char *dir, const char *file, uint64_t *rd, uint64_t *wr,
-                       bool *found)
+static int blkio_bytes(const char *dir, const char *file, uint64_t *rd, uint64_t *wr, bool *found)
 {
   struct berr ignored;
   _cleanup_free_ char *s = NULL;
