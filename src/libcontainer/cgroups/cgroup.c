@@ -391,7 +391,7 @@ int lc_cgroup_pids(struct lc_cgroup *cg, pid_t **pids, size_t *n, struct berr *e
   struct pidvec pv = {0};
   const char *dir = procs_dir(cg);
   if (!dir)
-    return berr_set(err, ENOENT, "cgroup %s has no hierarchy", cg->path);
+    return berr_set(err, 0, "cgroup %s has no hierarchy", cg->path);
   int r = collect_pids(dir, &pv, err);
   if (r < 0) {
     free(pv.v);

@@ -230,7 +230,7 @@ static int parse_blkio(json_t *b, struct lc_cg_resources *r, struct berr *err)
   if (weight && weight < 10)
     return berr_set(err, 0, "blockIO.weight: %" PRId64 " is not valid (10 to 1000)", weight);
   if (leaf)
-    return berr_set(err, ENOTSUP, "blockIO.leafWeight: not supported by current kernels");
+    return berr_set(err, 0, "blockIO.leafWeight: not supported by current kernels");
   r->blkio_weight = (uint64_t)weight;
 
   json_t *wd;
@@ -259,7 +259,7 @@ static int parse_blkio(json_t *b, struct lc_cg_resources *r, struct berr *err)
       if (wt && wt < 10)
         return berr_set(err, 0, "%s.weight: %" PRId64 " is not valid (10 to 1000)", where, wt);
       if (lw)
-        return berr_set(err, ENOTSUP, "%s.leafWeight: not supported by current kernels", where);
+        return berr_set(err, 0, "%s.leafWeight: not supported by current kernels", where);
       w->weight = (uint64_t)wt;
       r->nweight_devices++;
     }
@@ -452,11 +452,11 @@ static int parse(json_t *res, struct lc_cg_resources *r, struct berr *err)
   if ((ret = get_obj(res, "network", &o, "linux.resources", err)) < 0)
     return ret;
   if (o && json_object_size(o))
-    return berr_set(err, ENOTSUP, "linux.resources.network: not supported");
+    return berr_set(err, 0, "linux.resources.network: not supported");
   if ((ret = get_obj(res, "rdma", &o, "linux.resources", err)) < 0)
     return ret;
   if (o && json_object_size(o))
-    return berr_set(err, ENOTSUP, "linux.resources.rdma: not supported");
+    return berr_set(err, 0, "linux.resources.rdma: not supported");
   return 0;
 }
 

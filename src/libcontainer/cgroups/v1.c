@@ -108,7 +108,7 @@ int lc_cg_v1_hierarchies(struct lc_cgroup *cg, struct berr *err)
       return r;
   }
   if (cg->ndirs == 0)
-    return berr_set(err, ENOENT, "no cgroup v1 controller is mounted");
+    return berr_set(err, 0, "no cgroup v1 controller is mounted");
   /* Hybrid hosts: join the cgroup2 hierarchy too, so the "0::" line of /proc/<pid>/cgroup
    * names the container and controllers living there (hugetlb here) can be limited. */
   if (unified_mnt && (r = lc_cg_add_dir(cg, "", unified_mnt, true, err)) < 0)
@@ -183,7 +183,8 @@ static int need_dir(const struct lc_cgroup *cg, const char *controller, const ch
 {
   *dir = lc_cg_v1_dir(cg, controller);
   if (!*dir)
-    return berr_set(err, ENOENT, "%s: the %s cgroup controller is not mounted", what, controller);
+    return berr_set(err, 0, "the %s cgroup controller is not mounted (needed for %s)", controller,
+                    what);
   return 0;
 }
 
@@ -279,7 +280,7 @@ static int apply_cpu(struct lc_cgroup *cg, const struct lc_cg_resources *r, stru
   }
   if (r->has_cpu_burst) {
     if (!lc_cg_exists(dir, "cpu.cfs_burst_us"))
-      return berr_set(err, ENOTSUP, "cpu.burst: this kernel has no cpu.cfs_burst_us");
+      return berr_set(err, 0, "cpu.burst: this kernel has no cpu.cfs_burst_us");
     if ((ret = lc_cg_writef(dir, "cpu.cfs_burst_us", err, "%" PRIu64, r->cpu_burst)) < 0)
       return ret;
   }
@@ -336,7 +337,7 @@ static int apply_blkio(struct lc_cgroup *cg, const struct lc_cg_resources *r, st
                       : lc_cg_exists(dir, "blkio.bfq.weight") ? "blkio.bfq.weight"
                                                               : NULL;
   if ((r->blkio_weight || r->nweight_devices) && !wfile)
-    return berr_set(err, ENOTSUP,
+    return berr_set(err, 0,
                     "blockIO.weight: not supported by this kernel (no blkio.weight or "
                     "blkio.bfq.weight; the CFQ or BFQ I/O scheduler is needed)");
   if (r->blkio_weight && (ret = lc_cg_writef(dir, wfile, err, "%" PRIu64, r->blkio_weight)) < 0)
@@ -378,7 +379,7 @@ static int apply_hugetlb(struct lc_cgroup *cg, const struct lc_cg_resources *r, 
       dir = NULL;
   }
   if (!dir)
-    return berr_set(err, ENOENT, "hugepageLimits: the hugetlb cgroup controller is not available");
+    return berr_set(err, 0, "the hugetlb cgroup controller is not available");
   for (size_t i = 0; i < r->nhugepages; i++) {
     char file[64];
     snprintf(file, sizeof(file), "hugetlb.%s.%s", r->hugepages[i].page_size, suffix);
@@ -439,7 +440,7 @@ static int apply_unified(struct lc_cgroup *cg, const struct lc_cg_resources *r, 
     return 0;
   const char *dir = unified_dir(cg);
   if (!dir)
-    return berr_set(err, ENOTSUP, "unified: cgroup v2 is not mounted on this host");
+    return berr_set(err, 0, "unified: cgroup v2 is not mounted on this host");
   for (size_t i = 0; i < r->nunified; i++) {
     if (!lc_cg_exists(dir, r->unified[i].key))
       return berr_set(err, 0, "unified.%s: no such file in the cgroup v2 hierarchy of this host",

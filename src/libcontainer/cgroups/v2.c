@@ -73,8 +73,8 @@ static int need_file(const char *dir, const char *file, const char *what, struct
 {
   if (lc_cg_exists(dir, file))
     return 0;
-  return berr_set(err, ENOTSUP, "%s: %s is not available (controller not enabled for %s?)", what,
-                  file, dir);
+  return berr_set(err, 0, "%s: %s is not available (controller not enabled for %s?)", what, file,
+                  dir);
 }
 
 static void num_or_max(char *buf, size_t len, int64_t v)
@@ -133,7 +133,7 @@ static int apply_cpu(const char *dir, const struct lc_cg_resources *r, struct be
 {
   int ret;
   if (r->cpu_rt_period || r->cpu_rt_runtime)
-    return berr_set(err, ENOTSUP, "cpu.realtimePeriod/realtimeRuntime: not supported on cgroup v2");
+    return berr_set(err, 0, "cpu.realtimePeriod/realtimeRuntime: not supported on cgroup v2");
   if (r->cpu_shares) {
     if ((ret = need_file(dir, "cpu.weight", "cpu.shares", err)) < 0 ||
         (ret = lc_cg_writef(dir, "cpu.weight", err, "%" PRIu64,
@@ -184,7 +184,7 @@ static int apply_io(const char *dir, const struct lc_cg_resources *r, struct ber
       ret = lc_cg_writef(dir, "io.weight", err, "default %" PRIu64,
                          lc_cg_blkio_to_io_weight(r->blkio_weight));
     else
-      ret = berr_set(err, ENOTSUP,
+      ret = berr_set(err, 0,
                      "blockIO.weight: not supported by this kernel (no io.bfq.weight or "
                      "io.weight)");
     if (ret < 0)
@@ -201,7 +201,7 @@ static int apply_io(const char *dir, const struct lc_cg_resources *r, struct ber
       ret = lc_cg_writef(dir, "io.weight", err, "%" PRId64 ":%" PRId64 " %" PRIu64, w->major,
                          w->minor, lc_cg_blkio_to_io_weight(w->weight));
     else
-      ret = berr_set(err, ENOTSUP, "blockIO.weightDevice: not supported by this kernel");
+      ret = berr_set(err, 0, "blockIO.weightDevice: not supported by this kernel");
     if (ret < 0)
       return ret;
   }
@@ -257,8 +257,7 @@ static int read_frozen(const char *dir, bool *frozen, struct berr *err)
   uint64_t v = 0;
   int r = lc_cg_read_keyed(dir, "cgroup.events", "frozen", &v, err);
   if (r == -ENOENT)
-    return berr_set(err, ENOTSUP, "%s/cgroup.events has no \"frozen\" (Linux 5.2 or newer needed)",
-                    dir);
+    return berr_set(err, 0, "%s/cgroup.events has no \"frozen\" (Linux 5.2 or newer needed)", dir);
   if (r < 0)
     return r;
   *frozen = v == 1;
@@ -269,7 +268,7 @@ int lc_cg_v2_freeze(struct lc_cgroup *cg, bool frozen, struct berr *err)
 {
   const char *dir = dir_of(cg);
   if (!lc_cg_exists(dir, "cgroup.freeze"))
-    return berr_set(err, ENOTSUP, "freeze cgroup %s: no cgroup.freeze (Linux 5.2 or newer needed)",
+    return berr_set(err, 0, "freeze cgroup %s: no cgroup.freeze (Linux 5.2 or newer needed)",
                     cg->path);
   int r = lc_cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", err);
   if (r < 0)
