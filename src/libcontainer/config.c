@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -383,6 +384,41 @@ static int check_sysctls(json_t *sysctl, const struct lc_config *c, struct berr 
   return 0;
 }
 
+/* Like runc, the default devices (and the spec's own device nodes) stay usable whatever
+ * the device rules say: allow rules go after the spec's, so they win. */
+static json_t *device_rules_with_defaults(json_t *resources, const struct lc_config *c)
+{
+  static const char *const defaults[] = {"c:-1:-1:m", "b:-1:-1:m",    "c:1:3:rwm", "c:1:8:rwm",
+                                         "c:1:7:rwm", "c:5:0:rwm",    "c:1:5:rwm", "c:1:9:rwm",
+                                         "c:5:1:rwm", "c:136:-1:rwm", "c:5:2:rwm", "c:10:200:rwm"};
+  json_t *res = resources ? json_deep_copy(resources) : json_object();
+  json_t *devs = json_object_get(res, "devices");
+  if (!json_is_array(devs)) {
+    devs = json_array();
+    json_object_set_new(res, "devices", devs);
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(defaults); i++) {
+    char type[2] = {defaults[i][0], 0}, access[4];
+    int major, minor;
+    sscanf(defaults[i] + 2, "%d:%d:%3s", &major, &minor, access);
+    json_t *rule = json_pack("{s:b,s:s,s:s}", "allow", 1, "type", type, "access", access);
+    if (major >= 0)
+      json_object_set_new(rule, "major", json_integer(major));
+    if (minor >= 0)
+      json_object_set_new(rule, "minor", json_integer(minor));
+    json_array_append_new(devs, rule);
+  }
+  for (size_t i = 0; i < c->n_devices; i++) {
+    const struct lc_device *d = &c->devices[i];
+    char type[2] = {d->type == 'u' ? 'c' : d->type, 0};
+    if (d->type != 'p')
+      json_array_append_new(devs,
+                            json_pack("{s:b,s:s,s:i,s:i,s:s}", "allow", 1, "type", type, "major",
+                                      (int)d->major, "minor", (int)d->minor, "access", "rwm"));
+  }
+  return res;
+}
+
 static int parse_linux(json_t *linux_, struct lc_config *c, struct berr *err)
 {
   json_t *arr = NULL;
@@ -398,8 +434,7 @@ static int parse_linux(json_t *linux_, struct lc_config *c, struct berr *err)
   if (bjson_get_typed(linux_, "gidMappings", JSON_ARRAY, false, &arr, "linux", err) < 0 ||
       parse_idmaps(arr, &c->gid_maps, &c->n_gid_maps, "linux.gidMappings", err) < 0)
     return -EINVAL;
-  if (c->ns[LC_NS_USER].enabled && !c->ns[LC_NS_USER].path &&
-      (!c->n_uid_maps || !c->n_gid_maps))
+  if (c->ns[LC_NS_USER].enabled && !c->ns[LC_NS_USER].path && (!c->n_uid_maps || !c->n_gid_maps))
     return berr_set(err, 0, "a user namespace needs linux.uidMappings and linux.gidMappings");
   if (!c->ns[LC_NS_USER].enabled && (c->n_uid_maps || c->n_gid_maps))
     return berr_set(err, 0, "uid/gid mappings are given but no user namespace is");
@@ -426,6 +461,9 @@ static int parse_linux(json_t *linux_, struct lc_config *c, struct berr *err)
     return -EINVAL;
   if (check_sysctls(c->sysctl, c, err) < 0)
     return -EINVAL;
+  c->resources = device_rules_with_defaults(c->resources, c);
+  if (!c->resources)
+    return berr_set(err, ENOMEM, "linux.resources");
   json_t *seccomp = json_object_get(linux_, "seccomp");
   if (seccomp && !json_is_null(seccomp) && lc_seccomp_compile(seccomp, &c->seccomp, err) < 0)
     return berr_wrap(err, "linux.seccomp");
@@ -553,6 +591,7 @@ void lc_config_free(struct lc_config *c)
   strvfreep(&c->masked_paths);
   strvfreep(&c->readonly_paths);
   free(c->cgroups_path);
+  json_decref(c->resources);
   lc_seccomp_free(c->seccomp);
   free(c);
 }

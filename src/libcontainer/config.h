@@ -13,7 +13,17 @@
 
 struct lc_seccomp;
 
-enum lc_ns_type { LC_NS_PID, LC_NS_NET, LC_NS_MNT, LC_NS_IPC, LC_NS_UTS, LC_NS_USER, LC_NS_CGROUP, LC_NS_TIME, LC_NS_COUNT };
+enum lc_ns_type {
+  LC_NS_PID,
+  LC_NS_NET,
+  LC_NS_MNT,
+  LC_NS_IPC,
+  LC_NS_UTS,
+  LC_NS_USER,
+  LC_NS_CGROUP,
+  LC_NS_TIME,
+  LC_NS_COUNT
+};
 
 struct lc_namespace {
   bool enabled;
@@ -87,7 +97,7 @@ struct lc_config {
   char **masked_paths, **readonly_paths;
   unsigned long rootfs_propagation; /* 0 = default (MS_REC|MS_PRIVATE... see rootfs.c) */
   char *cgroups_path;
-  json_t *resources; /* linux.resources, borrowed from json */
+  json_t *resources; /* linux.resources plus the default device rules; owned */
   json_t *sysctl;    /* linux.sysctl, borrowed */
   json_t *hooks;     /* hooks, borrowed */
   json_t *annotations;

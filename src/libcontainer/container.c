@@ -67,8 +67,8 @@ static int write_id_maps(pid_t pid, const struct lc_config *c, struct berr *err)
 
 static json_t *hook_state(const char *id, pid_t pid, const struct lc_config *c, const char *status)
 {
-  json_t *s = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.0.2", "id", id, "status",
-                        status, "pid", (int)pid, "bundle", c->bundle);
+  json_t *s = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.0.2", "id", id, "status", status,
+                        "pid", (int)pid, "bundle", c->bundle);
   if (s && c->annotations)
     json_object_set(s, "annotations", c->annotations);
   return s;
@@ -579,8 +579,7 @@ out:
   return r;
 }
 
-int lc_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
-                      struct berr *err)
+int lc_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct berr *err)
 {
   struct loaded l;
   int r;

@@ -10,7 +10,7 @@
 #include "common/berr.h"
 
 struct lc_create_opts {
-  const char *root;           /* state root, e.g. /run/berth-runc */
+  const char *root; /* state root, e.g. /run/berth-runc */
   const char *id;
   const char *bundle;
   const char *pid_file;       /* may be NULL */
@@ -36,8 +36,7 @@ int lc_container_kill(const char *root, const char *id, int sig, bool all, struc
 int lc_container_delete(const char *root, const char *id, bool force, struct berr *err);
 int lc_container_pause(const char *root, const char *id, bool pause, struct berr *err);
 int lc_container_update(const char *root, const char *id, json_t *resources, struct berr *err);
-int lc_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
-                      struct berr *err);
+int lc_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct berr *err);
 int lc_container_stats(const char *root, const char *id, struct lc_cgroup_stats *st,
                        struct berr *err);
 

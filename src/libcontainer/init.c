@@ -153,8 +153,7 @@ static int init_setup(const struct lc_init_args *a, struct lc_exec_plan *plan, s
     return berr_errno(err, "setsid");
   if (c->process.terminal) {
     int master = -1, peer = -1;
-    if (lc_terminal_open(c->process.console_rows, c->process.console_cols, &master, &peer, err) <
-        0)
+    if (lc_terminal_open(c->process.console_rows, c->process.console_cols, &master, &peer, err) < 0)
       return -err->code;
     int r = lc_send_fd(a->console_fd >= 0 ? a->console_fd : a->sync_fd, master);
     close(master);

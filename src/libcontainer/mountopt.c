@@ -51,7 +51,7 @@ static const struct opt propagation_opts[] = {
 };
 
 /* Options that only matter to other runtimes or are handled implicitly. */
-static const char *const ignored_opts[] = {"tmpcopyup", "nosymfollow", "idmap", "ridmap",
+static const char *const ignored_opts[] = {"tmpcopyup",    "nosymfollow",  "idmap",        "ridmap",
                                            "copy-symlink", "src-nofollow", "dest-nofollow"};
 
 int lc_propagation_from_name(const char *name, unsigned long *out)

@@ -101,8 +101,8 @@ static int checked_chdir(const char *cwd, struct berr *err)
   return 0;
 }
 
-int lc_process_setup(const struct lc_process *p, const struct lc_seccomp *seccomp,
-                     int preserve_fds, struct lc_exec_plan *plan, struct berr *err)
+int lc_process_setup(const struct lc_process *p, const struct lc_seccomp *seccomp, int preserve_fds,
+                     struct lc_exec_plan *plan, struct berr *err)
 {
   for (size_t i = 0; i < p->n_rlimits; i++)
     if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)

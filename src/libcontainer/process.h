@@ -10,15 +10,15 @@
 struct lc_seccomp;
 
 struct lc_exec_plan {
-  char path[4096]; /* resolved executable */
-  char **envp;     /* owned */
+  char path[4096];   /* resolved executable */
+  char **envp;       /* owned */
   bool seccomp_late; /* install right before execve (NNP, or caps keep CAP_SYS_ADMIN) */
 };
 
 /* Run in the container (after pivot or after joining its mount namespace) as root.
  * preserve_fds: fds 3 .. 3+N-1 stay open across exec, every other fd is made CLOEXEC. */
-int lc_process_setup(const struct lc_process *p, const struct lc_seccomp *seccomp,
-                     int preserve_fds, struct lc_exec_plan *plan, struct berr *err);
+int lc_process_setup(const struct lc_process *p, const struct lc_seccomp *seccomp, int preserve_fds,
+                     struct lc_exec_plan *plan, struct berr *err);
 
 /* Install a late seccomp filter (if any) and execve. Returns only on failure. */
 int lc_process_exec(const struct lc_process *p, const struct lc_seccomp *seccomp,

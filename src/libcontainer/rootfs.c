@@ -47,10 +47,27 @@ static unsigned long locked_flags(const char *path)
 static int bind_remount(const char *target, unsigned long flags, struct berr *err)
 {
   unsigned long keep = locked_flags(target) & ~MS_RDONLY;
-  flags &= MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
-           MS_RELATIME | MS_STRICTATIME;
+  flags &= MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
+           MS_STRICTATIME;
   if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | keep | flags, NULL) < 0)
     return berr_errno(err, "remount %s", target);
+  return 0;
+}
+
+/* An fd opened before a mount still names the covered directory: reopen the path to
+ * reach the new mount before changing its flags or propagation. */
+static int remount_in_root(int rootfd, const char *dest, unsigned long flags,
+                           unsigned long propagation, struct berr *err)
+{
+  char fdpath[32];
+  _cleanup_close_ int fd = lc_safe_open(rootfd, dest, O_PATH, 0, err);
+  if (fd < 0)
+    return fd;
+  lc_fd_path(fd, fdpath);
+  if (flags && bind_remount(fdpath, flags, err) < 0)
+    return berr_wrap(err, "mount %s", dest);
+  if (propagation && mount(NULL, fdpath, NULL, propagation, NULL) < 0)
+    return berr_errno(err, "set propagation of %s", dest);
   return 0;
 }
 
@@ -82,7 +99,7 @@ static int mount_cgroup(const struct lc_mount *m, int rootfd, const char *cgroup
     snprintf(src, sizeof(src), "/sys/fs/cgroup%s", rel);
     if (mount(src, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
       return berr_errno(err, "bind cgroup2 %s", src);
-    return bind_remount(fdpath, m->flags, err);
+    return remount_in_root(rootfd, m->destination, m->flags, 0, err);
   }
 
   if (mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
@@ -114,7 +131,7 @@ static int mount_cgroup(const struct lc_mount *m, int rootfd, const char *cgroup
     lc_fd_path(sub, subpath);
     if (mount(src, subpath, NULL, MS_BIND | MS_REC, NULL) < 0)
       return berr_errno(err, "bind cgroup %s", src);
-    if (bind_remount(subpath, m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+    if (remount_in_root(rootfd, dst, m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, err) < 0)
       return -err->code;
     /* Co-mounted controllers ("cpu,cpuacct") also get a link per controller name. */
     if (strchr(name, ',')) {
@@ -131,7 +148,8 @@ static int mount_cgroup(const struct lc_mount *m, int rootfd, const char *cgroup
     }
   }
   if (m->flags & MS_RDONLY)
-    return bind_remount(fdpath, m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
+    return remount_in_root(rootfd, m->destination, m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0,
+                           err);
   return 0;
 }
 
@@ -160,11 +178,7 @@ static int do_mount(const struct lc_config *c, const struct lc_mount *m, int roo
     if (mount(src, fdpath, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       return berr_errno(err, "bind %s on %s", src, m->destination);
     unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-    if (extra && bind_remount(fdpath, extra, err) < 0)
-      return berr_wrap(err, "mount %s", m->destination);
-    if (m->propagation && mount(NULL, fdpath, NULL, m->propagation, NULL) < 0)
-      return berr_errno(err, "set propagation of %s", m->destination);
-    return 0;
+    return remount_in_root(rootfd, m->destination, extra, m->propagation, err);
   }
 
   _cleanup_close_ int target = lc_safe_mkpath(rootfd, m->destination, false, 0755, err);
@@ -181,14 +195,12 @@ static int do_mount(const struct lc_config *c, const struct lc_mount *m, int roo
       const char *host = strcmp(type, "sysfs") == 0 ? "/sys" : "/dev/mqueue";
       if (mount(host, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
         return berr_errno(err, "bind %s on %s", host, m->destination);
-      return bind_remount(fdpath, m->flags | MS_RDONLY, err);
+      return remount_in_root(rootfd, m->destination, m->flags | MS_RDONLY, 0, err);
     }
     errno = e;
     return berr_errno(err, "mount %s (%s) on %s", source, type, m->destination);
   }
-  if (m->propagation && mount(NULL, fdpath, NULL, m->propagation, NULL) < 0)
-    return berr_errno(err, "set propagation of %s", m->destination);
-  return 0;
+  return remount_in_root(rootfd, m->destination, 0, m->propagation, err);
 }
 
 int lc_rootfs_prepare(const struct lc_config *c, const char *cgroup_rel, struct berr *err)

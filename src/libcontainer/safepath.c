@@ -43,8 +43,7 @@ int lc_safe_open(int rootfd, const char *path, int flags, mode_t mode, struct be
   return fd;
 }
 
-int lc_safe_mkpath(int rootfd, const char *path, bool final_is_file, mode_t mode,
-                   struct berr *err)
+int lc_safe_mkpath(int rootfd, const char *path, bool final_is_file, mode_t mode, struct berr *err)
 {
   char buf[PATH_MAX];
   if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))

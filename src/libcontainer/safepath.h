@@ -13,8 +13,7 @@ int lc_safe_open(int rootfd, const char *path, int flags, mode_t mode, struct be
 
 /* Make every missing directory of `path` under rootfd, then the last component as a
  * directory or (final_is_file) an empty file. Returns an O_PATH fd to it. */
-int lc_safe_mkpath(int rootfd, const char *path, bool final_is_file, mode_t mode,
-                   struct berr *err);
+int lc_safe_mkpath(int rootfd, const char *path, bool final_is_file, mode_t mode, struct berr *err);
 
 /* "/proc/self/fd/N" for mount(2) and friends. */
 void lc_fd_path(int fd, char buf[static 32]);

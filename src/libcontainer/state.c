@@ -22,8 +22,8 @@ int lc_id_validate(const char *id, struct berr *err)
     return berr_set(err, 0, "invalid container id \"%s\"", id);
   for (size_t i = 0; i < n; i++) {
     char ch = id[i];
-    bool ok = isalnum((unsigned char)ch) || ch == '_' || ch == '+' || ch == '-' ||
-              (ch == '.' && i > 0);
+    bool ok =
+        isalnum((unsigned char)ch) || ch == '_' || ch == '+' || ch == '-' || (ch == '.' && i > 0);
     if (!ok)
       return berr_set(err, 0, "invalid container id \"%s\"", id);
   }
@@ -52,7 +52,8 @@ int lc_proc_start_time(pid_t pid, unsigned long long *out)
     return -EIO;
   char state;
   unsigned long long start;
-  if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+  if (sscanf(p + 2,
+             "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
              &state, &start) != 2)
     return -EIO;
   if (state == 'Z' || state == 'X')
@@ -139,8 +140,8 @@ json_t *lc_state_oci(const struct lc_state *s, const char *status)
   json_t *annotations = json_object_get(s->config, "annotations");
   json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", s->id,
                         "pid", stopped ? 0 : (int)s->pid, "status", status, "bundle",
-                        s->bundle ? s->bundle : "", "rootfs", s->rootfs ? s->rootfs : "",
-                        "created", s->created ? s->created : "", "owner", "");
+                        s->bundle ? s->bundle : "", "rootfs", s->rootfs ? s->rootfs : "", "created",
+                        s->created ? s->created : "", "owner", "");
   if (j && json_is_object(annotations))
     json_object_set(j, "annotations", annotations);
   return j;

@@ -11,8 +11,15 @@
 #include "common/cleanup.h"
 #include "libcontainer/container.h"
 
-enum { OPT_CONSOLE = 1000, OPT_PID_FILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORED_ARG,
-       OPT_IGNORED };
+enum {
+  OPT_CONSOLE = 1000,
+  OPT_PID_FILE,
+  OPT_CWD,
+  OPT_NNP,
+  OPT_PRESERVE,
+  OPT_IGNORED_ARG,
+  OPT_IGNORED
+};
 
 static int parse_user(const char *s, json_t *user, struct berr *err)
 {

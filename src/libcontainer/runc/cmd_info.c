@@ -13,8 +13,8 @@
 #include "libcontainer/container.h"
 #include "libcontainer/state.h"
 
-static int parse_format(int argc, char **argv, const char *name, const char *shortopts,
-                        bool *json, bool *quiet, struct berr *err)
+static int parse_format(int argc, char **argv, const char *name, const char *shortopts, bool *json,
+                        bool *quiet, struct berr *err)
 {
   static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                        {"quiet", no_argument, NULL, 'q'},

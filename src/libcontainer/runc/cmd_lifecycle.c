@@ -9,8 +9,16 @@
 #include "cli.h"
 #include "libcontainer/container.h"
 
-enum { OPT_PID_FILE = 1000, OPT_CONSOLE, OPT_PRESERVE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_KEEP,
-       OPT_NO_SUBREAPER, OPT_PIDFD_SOCKET };
+enum {
+  OPT_PID_FILE = 1000,
+  OPT_CONSOLE,
+  OPT_PRESERVE,
+  OPT_NO_PIVOT,
+  OPT_NO_KEYRING,
+  OPT_KEEP,
+  OPT_NO_SUBREAPER,
+  OPT_PIDFD_SOCKET
+};
 
 static const struct option create_opts[] = {
     {"bundle", required_argument, NULL, 'b'},

@@ -57,12 +57,12 @@ static void make_rootless(json_t *spec)
   for (size_t i = 0; i < 5; i++)
     json_array_append_new(ns, json_pack("{s:s}", "type", keep[i]));
   json_object_set_new(linux_, "namespaces", ns);
-  json_object_set_new(linux_, "uidMappings",
-                      json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getuid(),
-                                "size", 1));
-  json_object_set_new(linux_, "gidMappings",
-                      json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getgid(),
-                                "size", 1));
+  json_object_set_new(
+      linux_, "uidMappings",
+      json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getuid(), "size", 1));
+  json_object_set_new(
+      linux_, "gidMappings",
+      json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getgid(), "size", 1));
   json_t *mounts = json_object_get(spec, "mounts"), *out = json_array();
   size_t i;
   json_t *m;
@@ -72,8 +72,8 @@ static void make_rootless(json_t *spec)
     if (strcmp(dest, "/sys/fs/cgroup") == 0)
       continue;
     if (strcmp(dest, "/sys") == 0)
-      m = json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s]}", "destination", "/sys", "type", "none",
-                    "source", "/sys", "options", "rbind", "nosuid", "noexec", "nodev", "ro");
+      m = json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s]}", "destination", "/sys", "type", "none", "source",
+                    "/sys", "options", "rbind", "nosuid", "noexec", "nodev", "ro");
     else
       json_incref(m);
     json_array_append_new(out, m);

@@ -11,8 +11,18 @@
 #include "common/fileutil.h"
 #include "libcontainer/container.h"
 
-enum { OPT_MEM = 1000, OPT_MEM_RES, OPT_MEM_SWAP, OPT_SHARES, OPT_QUOTA, OPT_PERIOD, OPT_CPUS,
-       OPT_MEMS, OPT_PIDS, OPT_BLKIO };
+enum {
+  OPT_MEM = 1000,
+  OPT_MEM_RES,
+  OPT_MEM_SWAP,
+  OPT_SHARES,
+  OPT_QUOTA,
+  OPT_PERIOD,
+  OPT_CPUS,
+  OPT_MEMS,
+  OPT_PIDS,
+  OPT_BLKIO
+};
 
 /* "512m", "1g", "1024" -> bytes; -1 stays -1 (unlimited). */
 static int parse_bytes(const char *s, json_int_t *out)

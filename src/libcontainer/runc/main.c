@@ -185,8 +185,8 @@ int main(int argc, char **argv)
     rc = -EINVAL;
   } else {
     cli.no_cgroup = strcmp(cgroup_manager, "disabled") == 0;
-    bool enters = strcmp(name, "create") == 0 || strcmp(name, "run") == 0 ||
-                  strcmp(name, "exec") == 0;
+    bool enters =
+        strcmp(name, "create") == 0 || strcmp(name, "run") == 0 || strcmp(name, "exec") == 0;
     /* Commands that put our image inside a container first re-run from a sealed copy. */
     rc = enters ? lc_ensure_cloned_binary(argv, &err) : 0;
     if (rc == 0) {
