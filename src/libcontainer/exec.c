@@ -58,6 +58,8 @@ static int exec_final(const struct exec_child *a, struct berr *err)
     close(a->console_fd);
   if (lc_process_setup(a->process, a->config->seccomp, a->preserve_fds, &plan, err) < 0)
     return -err->code;
+  /* With --detach the parent exits next: we must outlive it. */
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (lc_sync_send(a->sync_fd, LC_SYNC_READY, 0) < 0)
     return berr_errno(err, "sync");
   lc_process_exec(a->process, a->config->seccomp, &plan, err);

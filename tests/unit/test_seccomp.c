@@ -150,14 +150,20 @@ static void test_deny_mkdir(void)
   CHECK(!dir_exists(path));
   lc_seccomp_free(s);
 
-  /* Names libseccomp does not know are skipped, the rest of the rule still applies. */
+  /* Syscalls newer than libseccomp are skipped, the rest of the rule still applies. */
   s = compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
-                 "{\"names\":[\"no_such_syscall_berth\",\"mkdir\",\"also_not_a_syscall\","
+                 "{\"names\":[\"mseal\",\"mkdir\",\"fchmodat2\","
                  "\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}");
   m.want_errno = EACCES;
   CHECK(exited_ok(run_filtered(s, child_mkdir, &m)));
   CHECK(!dir_exists(path));
   lc_seccomp_free(s);
+
+  /* A name that is no syscall at all is a mistake, not something to skip. */
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                "{\"names\":[\"mkdir\",\"no_such_syscall_berth\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\"}]}",
+                "unknown syscall \"no_such_syscall_berth\"");
 
   /* Several architectures, and flags, in one profile. */
   s = compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\","

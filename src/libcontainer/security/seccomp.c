@@ -37,6 +37,40 @@ struct lc_seccomp {
   char *listener_metadata;
 };
 
+/* Syscalls added to Linux after libseccomp 2.5.4 (the oldest we build with). libseccomp
+ * cannot resolve them, so a profile naming them still loads; they stay at the default
+ * action. Keep in step with the kernel's syscall tables. */
+static const char *const newer_syscalls[] = {
+    "cachestat",
+    "fchmodat2",
+    "futex_requeue",
+    "futex_wait",
+    "futex_wake",
+    "getxattrat",
+    "listmount",
+    "listxattrat",
+    "lsm_get_self_attr",
+    "lsm_list_modules",
+    "lsm_set_self_attr",
+    "map_shadow_stack",
+    "mseal",
+    "open_tree_attr",
+    "removexattrat",
+    "setxattrat",
+    "statmount",
+    "uretprobe",
+    "file_getattr",
+    "file_setattr",
+};
+
+bool lc_seccomp_newer_syscall(const char *name)
+{
+  for (size_t i = 0; i < sizeof(newer_syscalls) / sizeof(newer_syscalls[0]); i++)
+    if (strcmp(name, newer_syscalls[i]) == 0)
+      return true;
+  return false;
+}
+
 static void seccomp_ctx_releasep(scmp_filter_ctx *ctx)
 {
   if (*ctx)
@@ -267,10 +301,14 @@ static int seccomp_add_syscalls(scmp_filter_ctx ctx, json_t *entry, size_t idx,
       return berr_set(err, 0, "%s.names[%zu]: expected a string", where, i);
     const char *name = json_string_value(n);
     int nr = seccomp_syscall_resolve_name(name);
-    /* Profiles list syscalls of newer kernels (Docker's default does); runc and crun skip
-     * the names libseccomp cannot resolve instead of failing. */
-    if (nr == __NR_SCMP_ERROR)
-      continue;
+    /* Profiles list syscalls of newer kernels than our libseccomp knows (Docker's default
+     * does): those are skipped, as runc and crun do. Any other unknown name is a mistake
+     * in the profile and is refused, so a typo never silently allows a syscall. */
+    if (nr == __NR_SCMP_ERROR) {
+      if (lc_seccomp_newer_syscall(name))
+        continue;
+      return berr_set(err, 0, "%s: unknown syscall \"%s\"", where, name);
+    }
     if (ra.n == 0 || !ra.same_index) {
       r = seccomp_rule_add_array(ctx, action, nr, ra.n, ra.cmp);
       if (r < 0)

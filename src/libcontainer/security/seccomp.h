@@ -3,6 +3,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/berr.h"
@@ -11,11 +12,12 @@ struct lc_seccomp;
 
 /* Validates and compiles: defaultAction (+defaultErrnoRet), architectures, flags, syscalls
  * (names, action, errnoRet, args with all operators). Unknown actions, operators, flags or
- * architectures are errors; syscall names libseccomp cannot resolve are skipped, as runc and
- * crun do (profiles list syscalls of newer kernels). A rule whose action is the default action
- * is skipped. Conditions on one argument index become one rule each (OR), as in runc/crun.
- * With a deny-by-default profile (not ALLOW/LOG, default errno not ENOSYS) a stub is put in
- * front of the program so syscalls numbered above every syscall the profile names return
+ * architectures are errors, and so are syscall names that are no syscall at all; names of
+ * syscalls newer than libseccomp (lc_seccomp_newer_syscall) are skipped, as runc and crun
+ * skip what libseccomp cannot resolve (Docker's profile lists such syscalls). A rule whose action
+ * is the default action is skipped. Conditions on one argument index become one rule each (OR), as
+ * in runc/crun. With a deny-by-default profile (not ALLOW/LOG, default errno not ENOSYS) a stub is
+ * put in front of the program so syscalls numbered above every syscall the profile names return
  * ENOSYS, as runc does (libc falls back only on ENOSYS). A NULL or JSON-null seccomp gives
  * *out = NULL. */
 int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *err);
@@ -40,3 +42,6 @@ const void *lc_seccomp_bpf(const struct lc_seccomp *s, size_t *n_insns);
 unsigned int lc_seccomp_flags(const struct lc_seccomp *s);
 
 void lc_seccomp_free(struct lc_seccomp *s);
+
+/* True for a syscall the kernel has but our libseccomp is too old to name. */
+bool lc_seccomp_newer_syscall(const char *name);
