@@ -107,6 +107,22 @@ static int recv_master(int sync_fd, struct berr *err)
   return berr_set(err, EPROTO, "expected the pty master from the container");
 }
 
+/* systemd socket activation, as runc: the fds are passed and the process is told. */
+static int add_listen_env(struct lc_process *p, int n, struct berr *err)
+{
+  size_t len = 0;
+  while (p->env && p->env[len])
+    len++;
+  char **env = realloc(p->env, (len + 3) * sizeof(char *));
+  if (!env)
+    return berr_set(err, ENOMEM, "environment");
+  p->env = env;
+  if (asprintf(&env[len], "LISTEN_FDS=%d", n) < 0 || !(env[len + 1] = strdup("LISTEN_PID=1")))
+    return berr_set(err, ENOMEM, "environment");
+  env[len + 2] = NULL;
+  return 0;
+}
+
 struct created {
   struct lc_config *config;
   struct lc_cgroup *cgroup;
@@ -189,6 +205,8 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
   if (!c->process.terminal && o->console_socket)
     return berr_set(err, 0, "cannot use console socket if runtime will not allocate a terminal");
 
+  if (o->listen_fds > 0 && add_listen_env(&c->process, o->listen_fds, err) < 0)
+    return -err->code;
   if (bf_mkdir_p(o->root, 0700, err) < 0)
     return -err->code;
   lc_state_dir_path(o->root, o->id, cr->dir, sizeof(cr->dir));
@@ -243,7 +261,7 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
       .sync_fd = child_end,
       .fifo_fd = fifo_fd,
       .console_fd = console_fd,
-      .preserve_fds = o->preserve_fds,
+      .preserve_fds = o->preserve_fds + (o->listen_fds > 0 ? o->listen_fds : 0),
       .no_pivot = o->no_pivot,
       .no_new_keyring = o->no_new_keyring,
   };

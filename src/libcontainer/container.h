@@ -15,7 +15,9 @@ struct lc_create_opts {
   const char *bundle;
   const char *pid_file;       /* may be NULL */
   const char *console_socket; /* may be NULL */
-  int preserve_fds;           /* extra fds past stdio passed through (LISTEN_FDS included) */
+  int preserve_fds;           /* extra fds past stdio passed through */
+  int listen_fds;             /* socket activation: these come first (fds 3..), and the
+                                 process gets LISTEN_FDS=N and LISTEN_PID=1 */
   bool no_pivot;
   bool no_new_keyring;
   bool no_cgroup; /* leave the process in the caller's cgroup (--cgroup-manager disabled) */

@@ -39,7 +39,8 @@ static const struct option create_opts[] = {
 static int listen_fds(void)
 {
   const char *v = getenv("LISTEN_FDS");
-  return v ? atoi(v) : 0;
+  int n = v ? atoi(v) : 0;
+  return n > 0 ? n : 0;
 }
 
 static int create_or_run(struct cli *cli, int argc, char **argv, bool run, struct berr *err)
@@ -83,7 +84,7 @@ static int create_or_run(struct cli *cli, int argc, char **argv, bool run, struc
   }
   if (cli_one_id(argc, argv, run ? "run" : "create", &o.id, err) < 0)
     return -EINVAL;
-  o.preserve_fds += listen_fds();
+  o.listen_fds = listen_fds();
   enum lc_run_mode mode = !run ? LC_RUN_CREATE : detach ? LC_RUN_DETACHED : LC_RUN_FOREGROUND;
   int status = 0;
   if (lc_container_run(&o, mode, &status, err) < 0)
