@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ int bf_write_all(int fd, const void *buf, size_t len)
   return 0;
 }
 
-int bf_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, struct berr *err)
+static int write_atomic(const char *path, const void *buf, size_t len, mode_t mode, bool durable,
+                        struct berr *err)
 {
   char tmp[PATH_MAX];
   _cleanup_free_ char *dircopy = strdup(path);
@@ -46,7 +48,7 @@ int bf_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, 
   if (fd < 0)
     return berr_errno(err, "create %s", tmp);
   int r = bf_write_all(fd, buf, len);
-  if (r == 0 && fsync(fd) < 0)
+  if (r == 0 && durable && fsync(fd) < 0)
     r = -errno;
   if (r == 0 && fchmod(fd, mode) < 0)
     r = -errno;
@@ -56,10 +58,23 @@ int bf_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, 
     unlink(tmp);
     return berr_set(err, r, "write %s", path);
   }
-  _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0)
-    fsync(dfd);
+  if (durable) {
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+      fsync(dfd);
+  }
   return 0;
+}
+
+int bf_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, struct berr *err)
+{
+  return write_atomic(path, buf, len, mode, true, err);
+}
+
+int bf_write_atomic_volatile(const char *path, const void *buf, size_t len, mode_t mode,
+                             struct berr *err)
+{
+  return write_atomic(path, buf, len, mode, false, err);
 }
 
 int bf_read_fd_all(int fd, char **out, size_t *len, struct berr *err)

@@ -43,7 +43,7 @@ static int write_pid_file(const char *path, pid_t pid, struct berr *err)
   char buf[32];
   int n = snprintf(buf, sizeof(buf), "%d", pid);
   /* Atomic: containerd reads it as soon as create returns. */
-  return bf_write_atomic(path, buf, (size_t)n, 0644, err);
+  return bf_write_atomic_volatile(path, buf, (size_t)n, 0644, err);
 }
 
 static int write_id_maps(pid_t pid, const struct lc_config *c, struct berr *err)

@@ -187,7 +187,7 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
   if (o->pid_file) {
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%d", pid);
-    r = bf_write_atomic(o->pid_file, buf, (size_t)n, 0644, err);
+    r = bf_write_atomic_volatile(o->pid_file, buf, (size_t)n, 0644, err);
   }
   if (r < 0)
     goto kill_out;

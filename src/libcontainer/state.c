@@ -14,6 +14,7 @@
 #include "cgroups/cgroup.h"
 #include "common/bjson.h"
 #include "common/cleanup.h"
+#include "common/fileutil.h"
 
 int lc_id_validate(const char *id, struct berr *err)
 {
@@ -116,7 +117,10 @@ int lc_state_write(const char *dir, json_t *state, struct berr *err)
 {
   char path[PATH_MAX];
   snprintf(path, sizeof(path), "%s/state.json", dir);
-  return bjson_write_file(path, state, err);
+  _cleanup_free_ char *text = json_dumps(state, JSON_COMPACT);
+  if (!text)
+    return berr_set(err, ENOMEM, "state");
+  return bf_write_atomic_volatile(path, text, strlen(text), 0600, err);
 }
 
 const char *lc_state_status(const struct lc_state *s, struct lc_cgroup *cg)

@@ -409,6 +409,13 @@ int lc_cgroup_kill_all(struct lc_cgroup *cg, int sig, struct berr *err)
   if (cg->mode == LC_CGROUP_V2 && sig == SIGKILL && lc_cg_exists(cg->dirs[0].dir, "cgroup.kill"))
     return lc_cg_write(cg->dirs[0].dir, "cgroup.kill", "1", err);
 
+  /* An empty cgroup (the usual case once init has exited) needs no freeze round trip. */
+  {
+    _cleanup_free_ pid_t *first = NULL;
+    size_t count = 0;
+    if (lc_cgroup_pids(cg, &first, &count, err) == 0 && count == 0)
+      return 0;
+  }
   /* Otherwise freeze first so nothing forks between listing and signalling, as runc does;
    * without a freezer we still signal what we see. */
   bool frozen = lc_cgroup_freeze(cg, true, err) == 0;
