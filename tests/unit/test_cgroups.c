@@ -234,6 +234,64 @@ static void test_paths(void)
   }
 }
 
+/* Other hosts' layouts: cpu,cpuacct co-mounted, a named hierarchy, a second mount of the
+ * same hierarchy, an escaped mountpoint, cgroup2 next to them. */
+static void test_mountinfo(void)
+{
+  char dir[] = "/tmp/berth-test-mi-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  char mi[128], pc[128];
+  snprintf(mi, sizeof(mi), "%s/mountinfo", dir);
+  snprintf(pc, sizeof(pc), "%s/cgroups", dir);
+  FILE *f = fopen(pc, "w");
+  fputs("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t2\t1\t1\ncpu\t3\t1\t1\n"
+        "cpuacct\t3\t1\t1\nmemory\t4\t1\t1\nnet_cls\t5\t1\t1\nnet_prio\t5\t1\t1\n"
+        "pids\t6\t1\t1\n",
+        f);
+  fclose(f);
+  f = fopen(mi, "w");
+  fputs(
+      "25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"
+      "26 25 0:23 / /sys/fs/cgroup/unified rw shared:5 - cgroup2 cgroup2 rw,nsdelegate\n"
+      "27 25 0:24 / /sys/fs/cgroup/systemd rw shared:6 - cgroup cgroup rw,xattr,name=systemd\n"
+      "30 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:10 - cgroup cgroup rw,cpu,cpuacct\n"
+      "31 25 0:28 / /sys/fs/cgroup/memory rw shared:11 - cgroup cgroup rw,memory\n"
+      "32 25 0:29 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls,net_prio\n"
+      "33 25 0:30 / /sys/fs/cgroup/my\\040pids rw - cgroup cgroup rw,pids\n"
+      "34 25 0:28 / /mnt/memory-again rw - cgroup cgroup rw,memory\n"
+      "35 25 0:31 / /sys/fs/cgroup/cpuset rw shared:12 - cgroup cgroup rw,cpuset,clone_children\n",
+      f);
+  fclose(f);
+  struct lc_cgroup cg = {.mode = LC_CGROUP_V1, .path = (char *)"/berth/x"};
+  struct berr err = {0};
+  CHECK(lc_cg_v1_hierarchies_from(&cg, mi, pc, &err) == 0);
+  CHECK(cg.ndirs == 6);
+  const char *d = lc_cg_v1_dir(&cg, "cpu");
+  CHECK(d && strcmp(d, "/sys/fs/cgroup/cpu,cpuacct/berth/x") == 0);
+  d = lc_cg_v1_dir(&cg, "cpuacct");
+  CHECK(d && strcmp(d, "/sys/fs/cgroup/cpu,cpuacct/berth/x") == 0);
+  d = lc_cg_v1_dir(&cg, "memory");
+  CHECK(d && strcmp(d, "/sys/fs/cgroup/memory/berth/x") == 0);
+  d = lc_cg_v1_dir(&cg, "pids");
+  CHECK(d && strcmp(d, "/sys/fs/cgroup/my pids/berth/x") == 0);
+  d = lc_cg_v1_dir(&cg, "cpuset");
+  CHECK(d && strcmp(d, "/sys/fs/cgroup/cpuset/berth/x") == 0);
+  CHECK(lc_cg_v1_dir(&cg, "net_prio") != NULL);
+  CHECK(lc_cg_v1_dir(&cg, "systemd") == NULL && lc_cg_v1_dir(&cg, "name=systemd") == NULL);
+  CHECK(lc_cg_v1_dir(&cg, "clone_children") == NULL);
+  CHECK(cg.ndirs == 6 && cg.dirs[5].unified &&
+        strcmp(cg.dirs[5].dir, "/sys/fs/cgroup/unified/berth/x") == 0);
+  for (size_t i = 0; i < cg.ndirs; i++) {
+    free(cg.dirs[i].controllers);
+    free(cg.dirs[i].mountpoint);
+    free(cg.dirs[i].dir);
+  }
+  free(cg.dirs);
+  unlink(mi);
+  unlink(pc);
+  rmdir(dir);
+}
+
 static void test_conversions(void)
 {
   CHECK(lc_cg_shares_to_weight(2) == 1);
@@ -1075,6 +1133,7 @@ int main(void)
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   test_paths();
   test_conversions();
+  test_mountinfo();
   test_memory_limit();
   test_enter_and_pids();
   test_pids_limit();

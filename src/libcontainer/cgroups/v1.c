@@ -53,14 +53,20 @@ static bool has_token(const char *list, const char *tok)
 
 int lc_cg_v1_hierarchies(struct lc_cgroup *cg, struct berr *err)
 {
+  return lc_cg_v1_hierarchies_from(cg, "/proc/self/mountinfo", "/proc/cgroups", err);
+}
+
+int lc_cg_v1_hierarchies_from(struct lc_cgroup *cg, const char *mountinfo, const char *proc_cgroups,
+                              struct berr *err)
+{
   _cleanup_free_ char *known = NULL;
   size_t len;
-  int r = bf_read_all("/proc/cgroups", &known, &len, err);
+  int r = bf_read_all(proc_cgroups, &known, &len, err);
   if (r < 0)
     return r;
-  _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+  _cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
   if (!f)
-    return berr_errno(err, "open /proc/self/mountinfo");
+    return berr_errno(err, "open %s", mountinfo);
   _cleanup_free_ char *line = NULL;
   size_t cap = 0;
   _cleanup_free_ char *unified_mnt = NULL;
