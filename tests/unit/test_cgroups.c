@@ -911,6 +911,24 @@ static void test_devices(void)
     CHECK(open_in(cg, "/dev/zero") == EPERM); /* write-only allowed, read refused */
     CHECK(open_in(cg, "/dev/full") == EPERM);
   }
+
+  /* The list is a white-list even without a leading deny (runc's reading), and a new
+   * list replaces the old one. */
+  r = apply(
+      cg,
+      "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"r\"}]}",
+      &err);
+  CHECK(r == 0);
+  CHECK(open_in(cg, "/dev/zero") == 0);
+  CHECK(open_in(cg, "/dev/null") == EPERM);
+  /* An empty list denies everything; an absent key changes nothing. */
+  r = apply(cg, "{\"devices\":[]}", &err);
+  CHECK(r == 0);
+  CHECK(open_in(cg, "/dev/zero") == EPERM);
+  r = apply(cg, "{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}", &err);
+  CHECK(r == 0);
+  CHECK(apply(cg, "{\"pids\":{\"limit\":100}}", &err) == 0);
+  CHECK(open_in(cg, "/dev/zero") == 0 && open_in(cg, "/dev/null") == 0);
   finish(cg, path);
 }
 
@@ -961,8 +979,8 @@ static void test_devices_bpf(void)
   CHECK(open_in(cg, node) == EPERM);
   CHECK(access(node, F_OK) < 0);
 
-  /* Replacing the rules replaces the program: default allow, one partial deny. */
-  struct lc_cg_device_rule deny_w[] = {{false, 'c', 1, 5, "w"}};
+  /* Replacing the rules replaces the program: allow all, then one partial deny. */
+  struct lc_cg_device_rule deny_w[] = {{true, 'a', -1, -1, "rwm"}, {false, 'c', 1, 5, "w"}};
   r = lc_cg_v2_devices_apply(c2, deny_w, ARRAY_SIZE(deny_w), &err);
   CHECK(r == 0);
   open_flags = O_RDONLY;

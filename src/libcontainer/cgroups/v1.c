@@ -401,14 +401,19 @@ static int apply_hugetlb(struct lc_cgroup *cg, const struct lc_cg_resources *r, 
 
 static int apply_devices(struct lc_cgroup *cg, const struct lc_cg_resources *r, struct berr *err)
 {
-  if (!r->ndevices)
+  if (!r->has_devices)
     return 0;
-  const char *dir;
+  const char *dir = lc_cg_v1_dir(cg, "devices");
+  /* No v1 devices hierarchy but a cgroup2 one: its BPF device filter does the job. */
+  if (!dir && unified_dir(cg))
+    return lc_cg_v2_devices_apply(unified_dir(cg), r->devices, r->ndevices, err);
   int ret = need_dir(cg, "devices", "devices", &dir, err);
   if (ret < 0)
     return ret;
-  /* Rules apply in order; "a" in devices.deny resets to deny-all with no exceptions,
-   * which is how OCI lists start ({"allow": false, "access": "rwm"}). */
+  /* Like runc, the list is a white-list over "deny everything": reset to deny-all ("a"
+   * in devices.deny also drops every earlier exception), then the rules in order. */
+  if ((ret = lc_cg_write(dir, "devices.deny", "a", err)) < 0)
+    return ret;
   for (size_t i = 0; i < r->ndevices; i++) {
     const struct lc_cg_device_rule *d = &r->devices[i];
     char rule[96], maj[24], min[24];
