@@ -250,9 +250,10 @@ static void test_mountinfo(void)
         f);
   fclose(f);
   f = fopen(mi, "w");
+  /* The cgroup2 mountpoint must be writable to be joined: use our temp dir. */
+  fprintf(f, "26 25 0:23 / %s rw shared:5 - cgroup2 cgroup2 rw,nsdelegate\n", dir);
   fputs(
       "25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"
-      "26 25 0:23 / /sys/fs/cgroup/unified rw shared:5 - cgroup2 cgroup2 rw,nsdelegate\n"
       "27 25 0:24 / /sys/fs/cgroup/systemd rw shared:6 - cgroup cgroup rw,xattr,name=systemd\n"
       "30 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:10 - cgroup cgroup rw,cpu,cpuacct\n"
       "31 25 0:28 / /sys/fs/cgroup/memory rw shared:11 - cgroup cgroup rw,memory\n"
@@ -279,8 +280,9 @@ static void test_mountinfo(void)
   CHECK(lc_cg_v1_dir(&cg, "net_prio") != NULL);
   CHECK(lc_cg_v1_dir(&cg, "systemd") == NULL && lc_cg_v1_dir(&cg, "name=systemd") == NULL);
   CHECK(lc_cg_v1_dir(&cg, "clone_children") == NULL);
-  CHECK(cg.ndirs == 6 && cg.dirs[5].unified &&
-        strcmp(cg.dirs[5].dir, "/sys/fs/cgroup/unified/berth/x") == 0);
+  char want[128];
+  snprintf(want, sizeof(want), "%s/berth/x", dir);
+  CHECK(cg.ndirs == 6 && cg.dirs[5].unified && strcmp(cg.dirs[5].dir, want) == 0);
   for (size_t i = 0; i < cg.ndirs; i++) {
     free(cg.dirs[i].controllers);
     free(cg.dirs[i].mountpoint);

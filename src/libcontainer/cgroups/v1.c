@@ -117,6 +117,8 @@ int lc_cg_v1_hierarchies_from(struct lc_cgroup *cg, const char *mountinfo, const
     return berr_set(err, 0, "no cgroup v1 controller is mounted");
   /* Hybrid hosts: join the cgroup2 hierarchy too, so the "0::" line of /proc/<pid>/cgroup
    * names the container and controllers living there (hugetlb here) can be limited. */
+  if (unified_mnt && access(unified_mnt, W_OK) < 0)
+    return 0; /* read-only (e.g. inside a container): the v1 hierarchies serve alone */
   if (unified_mnt && (r = lc_cg_add_dir(cg, "", unified_mnt, true, err)) < 0)
     return r;
   return 0;
@@ -560,7 +562,8 @@ static int blkio_bytes(const char *dir, const char *file, uint64_t *rd, uint64_t
   _cleanup_free_ char *s = NULL;
   if (lc_cg_read(dir, file, &s, &ignored) < 0)
     return 0;
-  for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+  char *save = NULL;
+  for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char dev[32], op[16];
     unsigned long long v;
     if (sscanf(line, "%31s %15s %llu", dev, op, &v) != 3)
