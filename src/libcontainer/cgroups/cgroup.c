@@ -417,8 +417,13 @@ int lc_cgroup_kill_all(struct lc_cgroup *cg, int sig, struct berr *err)
       return 0;
   }
   /* Otherwise freeze first so nothing forks between listing and signalling, as runc does;
-   * without a freezer we still signal what we see. */
-  bool frozen = lc_cgroup_freeze(cg, true, err) == 0;
+   * without a freezer we still signal what we see. Thaw afterwards, except that a paused
+   * container stays paused for signals other than SIGKILL (those wait for the resume;
+   * SIGKILL'd tasks must run to die, a v1 frozen task cannot). */
+  bool was_frozen = false;
+  struct berr ignored;
+  lc_cgroup_is_frozen(cg, &was_frozen, &ignored);
+  bool frozen = was_frozen || lc_cgroup_freeze(cg, true, &ignored) == 0;
   _cleanup_free_ pid_t *pids = NULL;
   size_t n = 0;
   r = lc_cgroup_pids(cg, &pids, &n, err);
@@ -430,9 +435,8 @@ int lc_cgroup_kill_all(struct lc_cgroup *cg, int sig, struct berr *err)
       }
     }
   }
-  if (frozen) {
-    struct berr e2;
-    int r2 = lc_cgroup_freeze(cg, false, r < 0 ? &e2 : err);
+  if (frozen && (!was_frozen || sig == SIGKILL)) {
+    int r2 = lc_cgroup_freeze(cg, false, r < 0 ? &ignored : err);
     if (r >= 0 && r2 < 0)
       r = r2;
   }

@@ -120,6 +120,9 @@ const char *lc_cg_v1_dir(const struct lc_cgroup *cg, const char *controller);
 
 /* Hierarchies: fill cg->dirs for cg->mode and cg->path from /proc/self/mountinfo. */
 int lc_cg_v1_hierarchies(struct lc_cgroup *cg, struct berr *err);
+/* The same from given files (tests feed other hosts' layouts). */
+int lc_cg_v1_hierarchies_from(struct lc_cgroup *cg, const char *mountinfo, const char *proc_cgroups,
+                              struct berr *err);
 
 int lc_cg_add_dir(struct lc_cgroup *cg, const char *controllers, const char *mountpoint,
                   bool unified, struct berr *err);

@@ -1,7 +1,7 @@
 /* cgroup v2 device control: the OCI device rules compiled to a BPF_PROG_TYPE_CGROUP_DEVICE
- * program and attached to the container's cgroup with bpf(2). The program behaves like
- * v1's devices.allow/deny applied in order: the last matching rule decides, a fresh
- * cgroup allows everything, and a wildcard rule hides every rule before it. */
+ * program and attached to the container's cgroup with bpf(2). Like runc and crun, the
+ * rules are a white-list over "deny everything", applied in order: the last matching rule
+ * decides, and a wildcard rule hides every rule before it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -112,8 +112,8 @@ static int build(const struct lc_cg_device_rule *rules, size_t n, struct prog *p
     if (r == 1)
       return 0; /* earlier rules are unreachable; no default needed */
   }
-  /* No rule matched: allow, as a v1 cgroup does before any deny. */
-  const struct bpf_insn dflt[] = {MOV64_IMM(BPF_REG_0, 1), EXIT()};
+  /* No rule matched: deny. */
+  const struct bpf_insn dflt[] = {MOV64_IMM(BPF_REG_0, 0), EXIT()};
   if (emit(p, dflt, ARRAY_SIZE(dflt)) < 0)
     return berr_set(err, ENOMEM, "devices program");
   return 0;

@@ -53,14 +53,20 @@ static bool has_token(const char *list, const char *tok)
 
 int lc_cg_v1_hierarchies(struct lc_cgroup *cg, struct berr *err)
 {
+  return lc_cg_v1_hierarchies_from(cg, "/proc/self/mountinfo", "/proc/cgroups", err);
+}
+
+int lc_cg_v1_hierarchies_from(struct lc_cgroup *cg, const char *mountinfo, const char *proc_cgroups,
+                              struct berr *err)
+{
   _cleanup_free_ char *known = NULL;
   size_t len;
-  int r = bf_read_all("/proc/cgroups", &known, &len, err);
+  int r = bf_read_all(proc_cgroups, &known, &len, err);
   if (r < 0)
     return r;
-  _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+  _cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
   if (!f)
-    return berr_errno(err, "open /proc/self/mountinfo");
+    return berr_errno(err, "open %s", mountinfo);
   _cleanup_free_ char *line = NULL;
   size_t cap = 0;
   _cleanup_free_ char *unified_mnt = NULL;
@@ -111,6 +117,8 @@ int lc_cg_v1_hierarchies(struct lc_cgroup *cg, struct berr *err)
     return berr_set(err, 0, "no cgroup v1 controller is mounted");
   /* Hybrid hosts: join the cgroup2 hierarchy too, so the "0::" line of /proc/<pid>/cgroup
    * names the container and controllers living there (hugetlb here) can be limited. */
+  if (unified_mnt && access(unified_mnt, W_OK) < 0)
+    return 0; /* read-only (e.g. inside a container): the v1 hierarchies serve alone */
   if (unified_mnt && (r = lc_cg_add_dir(cg, "", unified_mnt, true, err)) < 0)
     return r;
   return 0;
@@ -395,14 +403,19 @@ static int apply_hugetlb(struct lc_cgroup *cg, const struct lc_cg_resources *r, 
 
 static int apply_devices(struct lc_cgroup *cg, const struct lc_cg_resources *r, struct berr *err)
 {
-  if (!r->ndevices)
+  if (!r->has_devices)
     return 0;
-  const char *dir;
+  const char *dir = lc_cg_v1_dir(cg, "devices");
+  /* No v1 devices hierarchy but a cgroup2 one: its BPF device filter does the job. */
+  if (!dir && unified_dir(cg))
+    return lc_cg_v2_devices_apply(unified_dir(cg), r->devices, r->ndevices, err);
   int ret = need_dir(cg, "devices", "devices", &dir, err);
   if (ret < 0)
     return ret;
-  /* Rules apply in order; "a" in devices.deny resets to deny-all with no exceptions,
-   * which is how OCI lists start ({"allow": false, "access": "rwm"}). */
+  /* Like runc, the list is a white-list over "deny everything": reset to deny-all ("a"
+   * in devices.deny also drops every earlier exception), then the rules in order. */
+  if ((ret = lc_cg_write(dir, "devices.deny", "a", err)) < 0)
+    return ret;
   for (size_t i = 0; i < r->ndevices; i++) {
     const struct lc_cg_device_rule *d = &r->devices[i];
     char rule[96], maj[24], min[24];
@@ -549,7 +562,8 @@ static int blkio_bytes(const char *dir, const char *file, uint64_t *rd, uint64_t
   _cleanup_free_ char *s = NULL;
   if (lc_cg_read(dir, file, &s, &ignored) < 0)
     return 0;
-  for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+  char *save = NULL;
+  for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char dev[32], op[16];
     unsigned long long v;
     if (sscanf(line, "%31s %15s %llu", dev, op, &v) != 3)

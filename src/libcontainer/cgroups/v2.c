@@ -330,7 +330,8 @@ int lc_cg_v2_stats(struct lc_cgroup *cg, struct lc_cgroup_stats *st, struct berr
   struct berr ignored;
   if (lc_cg_exists(dir, "io.stat") && lc_cg_read(dir, "io.stat", &io, &ignored) == 0) {
     /* "8:0 rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" per device */
-    for (char *tok = strtok(io, " \n"); tok; tok = strtok(NULL, " \n")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(io, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
       unsigned long long v;
       if (sscanf(tok, "rbytes=%llu", &v) == 1)
         st->blkio_read_bytes += v;
