@@ -1,0 +1,29 @@
+/* The Engine: a table of named job handlers plus the state they share (containers,
+ * images, events). Every API call runs as exactly one job through engine_job_run. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/berr.h"
+#include "job.h"
+
+typedef int (*job_handler)(struct job *job);
+
+struct engine_config {
+  const char *data_root; /* /var/lib/berth */
+  const char *exec_root; /* /run/berth */
+  const char *storage_driver; /* overlay2 | vfs */
+  const char *shim_path;      /* berth-shim binary */
+  bool live_restore;
+};
+
+struct engine;
+
+int engine_new(const struct engine_config *cfg, struct engine **out, struct berr *err);
+void engine_free(struct engine *e);
+
+int engine_register(struct engine *e, const char *name, job_handler fn);
+bool engine_has_job(const struct engine *e, const char *name);
+
+/* Run a job by name; the job's result/err/status are filled. Returns 0 or -errno. */
+int engine_job_run(struct engine *e, struct job *job);
