@@ -200,7 +200,7 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
   if (lc_config_load(o->bundle, &cr->config, err) < 0)
     return -err->code;
   c = cr->config;
-  if (c->process.terminal && mode != LC_RUN_FOREGROUND && !o->console_socket)
+  if (c->process.terminal && mode != LC_RUN_FOREGROUND && !o->console_socket && !o->pty_master)
     return berr_set(err, 0, "use --console-socket with create when a terminal is used");
   if (!c->process.terminal && o->console_socket)
     return berr_set(err, 0, "cannot use console socket if runtime will not allocate a terminal");
@@ -262,6 +262,7 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
       .fifo_fd = fifo_fd,
       .console_fd = console_fd,
       .preserve_fds = o->preserve_fds + (o->listen_fds > 0 ? o->listen_fds : 0),
+      .stdio = o->stdio,
       .no_pivot = o->no_pivot,
       .no_new_keyring = o->no_new_keyring,
   };
@@ -358,6 +359,10 @@ int lc_container_run(const struct lc_create_opts *o, enum lc_run_mode mode, int 
     created_free(&cr);
     return -err->code;
   }
+  if (o->pid_out)
+    *o->pid_out = cr.pid;
+  if (o->pty_master && cr.master_fd >= 0)
+    *o->pty_master = steal_fd(&cr.master_fd);
   if (mode == LC_RUN_CREATE) {
     created_free(&cr);
     return 0;

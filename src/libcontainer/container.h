@@ -21,6 +21,9 @@ struct lc_create_opts {
   bool no_pivot;
   bool no_new_keyring;
   bool no_cgroup; /* leave the process in the caller's cgroup (--cgroup-manager disabled) */
+  const int *stdio; /* NULL: the process inherits our 0-2; else these three fds become them */
+  int *pty_master;  /* a terminal without a console socket: the master is returned here */
+  pid_t *pid_out;   /* the container's init pid (host pid namespace) */
 };
 
 enum lc_run_mode {
@@ -50,6 +53,9 @@ struct lc_exec_opts {
   const char *pid_file;
   int preserve_fds;
   bool detach;
+  const int *stdio; /* as in lc_create_opts */
+  int *pty_master;
+  pid_t *pid_out;
 };
 
 int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct berr *err);

@@ -31,12 +31,16 @@ struct exec_child {
   int sync_fd;
   int console_fd;
   int preserve_fds;
+  const int *stdio;
 };
 
 static int exec_final(const struct exec_child *a, struct berr *err)
 {
   struct lc_sync_msg m;
   struct lc_exec_plan plan = {0};
+  for (int fd = 0; a->stdio && fd < 3; fd++)
+    if (a->stdio[fd] != fd && dup2(a->stdio[fd], fd) < 0)
+      return berr_errno(err, "set up stdio fd %d", fd);
   if (lc_sync_recv(a->sync_fd, LC_SYNC_GO, &m, err) < 0)
     return -err->code;
   if (a->process->terminal) {
@@ -132,7 +136,7 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
     goto out;
   if ((r = lc_process_parse(o->process, &proc, err)) < 0)
     goto out;
-  if (proc.terminal && o->detach && !o->console_socket) {
+  if (proc.terminal && o->detach && !o->console_socket && !o->pty_master) {
     r = berr_set(err, 0, "use --console-socket with exec -d when a terminal is used");
     goto out;
   }
@@ -153,7 +157,7 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
     r = berr_errno(err, "socketpair");
     goto out;
   }
-  struct exec_child a = {cfg, &proc, pidfd, flags, sp[1], console_fd, o->preserve_fds};
+  struct exec_child a = {cfg, &proc, pidfd, flags, sp[1], console_fd, o->preserve_fds, o->stdio};
   mid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
   if (mid < 0) {
     r = berr_errno(err, "fork");
@@ -191,8 +195,13 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
   }
   if (r < 0)
     goto kill_out;
-  if (o->detach)
+  if (o->pid_out)
+    *o->pid_out = pid;
+  if (o->detach) {
+    if (o->pty_master && master >= 0)
+      *o->pty_master = steal_fd(&master);
     goto out;
+  }
   if (master >= 0)
     lc_terminal_proxy(master);
   int wstatus = 0;

@@ -102,6 +102,9 @@ static int init_setup(const struct lc_init_args *a, struct lc_exec_plan *plan, s
   const struct lc_config *c = a->config;
   struct lc_sync_msg m;
 
+  for (int fd = 0; a->stdio && fd < 3; fd++)
+    if (a->stdio[fd] != fd && dup2(a->stdio[fd], fd) < 0)
+      return berr_errno(err, "set up stdio fd %d", fd);
   if (lc_sync_recv(a->sync_fd, LC_SYNC_GO, &m, err) < 0)
     return -err->code;
   if (c->ns[LC_NS_USER].enabled && !c->ns[LC_NS_USER].path &&

@@ -15,6 +15,7 @@ struct lc_init_args {
   int console_fd; /* --console-socket connection, or -1 (the master then goes over sync_fd) */
   int ns_fds[LC_NS_COUNT]; /* namespaces to join, -1 when not joined */
   int preserve_fds;
+  const int *stdio; /* NULL, or the fds to make 0, 1, 2 */
   bool no_pivot;
   bool no_new_keyring;
 };
