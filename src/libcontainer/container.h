@@ -20,7 +20,7 @@ struct lc_create_opts {
                                  process gets LISTEN_FDS=N and LISTEN_PID=1 */
   bool no_pivot;
   bool no_new_keyring;
-  bool no_cgroup; /* leave the process in the caller's cgroup (--cgroup-manager disabled) */
+  bool no_cgroup;   /* leave the process in the caller's cgroup (--cgroup-manager disabled) */
   const int *stdio; /* NULL: the process inherits our 0-2; else these three fds become them */
   int *pty_master;  /* a terminal without a console socket: the master is returned here */
   pid_t *pid_out;   /* the container's init pid (host pid namespace) */

@@ -1,0 +1,230 @@
+/* berth-shim main: detach from berthd, create the container with its stdio, report
+ * readiness on --ready-fd, then serve until the container's init exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/bjson.h"
+#include "common/fileutil.h"
+#include "libcontainer/cloned_binary.h"
+#include "libcontainer/container.h"
+#include "shim.h"
+
+static void usage(FILE *out)
+{
+  fprintf(out, "usage: berth-shim --id ID --bundle DIR --runtime-root DIR --state-dir DIR\n"
+               "                  [--log FILE] [--log-max-size BYTES] [--log-max-file N]\n"
+               "                  [--stdin] [--ready-fd FD]\n\n"
+               "Runs one container for berthd and keeps its stdio, log and exit status.\n"
+               "Started by berthd; not meant to be run by hand.\n");
+}
+
+static void ready(int fd, json_t *msg)
+{
+  if (fd < 0) {
+    json_decref(msg);
+    return;
+  }
+  char *text = json_dumps(msg, JSON_COMPACT);
+  if (text)
+    bf_write_all(fd, text, strlen(text));
+  free(text);
+  json_decref(msg);
+  close(fd);
+}
+
+static int listen_on(const char *dir, struct berr *err)
+{
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/shim.sock", dir) >=
+      (int)sizeof(addr.sun_path))
+    return berr_set(err, ENAMETOOLONG, "shim socket path in %s", dir);
+  unlink(addr.sun_path);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return berr_errno(err, "socket");
+  if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(addr.sun_path, 0600) < 0 ||
+      listen(fd, 4) < 0) {
+    int e = errno;
+    close(fd);
+    return berr_set(err, e, "listen on %s", addr.sun_path);
+  }
+  return fd;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"id", required_argument, NULL, 'i'},
+      {"bundle", required_argument, NULL, 'b'},
+      {"runtime-root", required_argument, NULL, 'r'},
+      {"state-dir", required_argument, NULL, 's'},
+      {"log", required_argument, NULL, 'l'},
+      {"log-max-size", required_argument, NULL, 'm'},
+      {"log-max-file", required_argument, NULL, 'f'},
+      {"stdin", no_argument, NULL, 'I'},
+      {"ready-fd", required_argument, NULL, 'R'},
+      {"help", no_argument, NULL, 'h'},
+      {0, 0, 0, 0},
+  };
+  struct shim s = {.listen_fd = -1, .ctl_fd = -1};
+  const char *log_path = NULL;
+  unsigned long long max_size = 0;
+  unsigned max_files = 1;
+  bool want_stdin = false;
+  int ready_fd = -1, c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i':
+      s.id = optarg;
+      break;
+    case 'b':
+      s.bundle = optarg;
+      break;
+    case 'r':
+      s.runtime_root = optarg;
+      break;
+    case 's':
+      s.state_dir = optarg;
+      break;
+    case 'l':
+      log_path = optarg;
+      break;
+    case 'm':
+      max_size = strtoull(optarg, NULL, 10);
+      break;
+    case 'f':
+      max_files = (unsigned)atoi(optarg);
+      break;
+    case 'I':
+      want_stdin = true;
+      break;
+    case 'R':
+      ready_fd = atoi(optarg);
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!s.id || !s.bundle || !s.runtime_root || !s.state_dir) {
+    usage(stderr);
+    return 2;
+  }
+  struct berr err = {0};
+  /* The container's init will be our child: we must not be berthd's, so a berthd restart
+   * or crash leaves us (and it) running. */
+  if (lc_ensure_cloned_binary(argv, &err) < 0) {
+    ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+    return 1;
+  }
+  pid_t pid = fork();
+  if (pid < 0)
+    return 1;
+  if (pid > 0)
+    return 0;
+  setsid();
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    dup2(devnull, STDIN_FILENO);
+    dup2(devnull, STDOUT_FILENO);
+    dup2(devnull, STDERR_FILENO);
+  }
+  if (chdir("/") < 0)
+    return 1;
+
+  if (log_path && !(s.log = logfile_open(log_path, max_size, max_files))) {
+    berr_errno(&err, "open log %s", log_path);
+    ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+    return 1;
+  }
+  struct shim_proc *init = calloc(1, sizeof(*init));
+  if (!init)
+    return 1;
+  *init = (struct shim_proc){.pidfd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1};
+  s.procs[0] = init;
+
+  /* Whether the process has a terminal is in its config; read it to pick pipes or a pty. */
+  char cfg_path[4096];
+  snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", s.bundle);
+  json_t *cfg = NULL;
+  if (bjson_load_file(cfg_path, &cfg, &err) < 0) {
+    ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+    return 1;
+  }
+  init->tty = json_is_true(json_object_get(json_object_get(cfg, "process"), "terminal"));
+  json_decref(cfg);
+  init->stdin_once = true;
+
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+  int stdio[3] = {devnull, devnull, devnull};
+  if (!init->tty) {
+    if ((want_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0) {
+      berr_errno(&err, "pipe");
+      ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+      return 1;
+    }
+    if (want_stdin)
+      stdio[0] = in[0];
+    stdio[1] = out[1];
+    stdio[2] = errp[1];
+  }
+  struct lc_create_opts o = {
+      .root = s.runtime_root,
+      .id = s.id,
+      .bundle = s.bundle,
+      .stdio = stdio,
+      .pty_master = init->tty ? &init->master : NULL,
+      .pid_out = &init->pid,
+  };
+  int status = 0;
+  if (lc_container_run(&o, LC_RUN_CREATE, &status, &err) < 0) {
+    ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+    return 1;
+  }
+  if (init->tty) {
+    init->out_fd = init->master;
+    init->in_fd = want_stdin ? dup(init->master) : -1;
+  } else {
+    close(out[1]);
+    close(errp[1]);
+    if (in[0] >= 0)
+      close(in[0]);
+    init->in_fd = in[1];
+    init->out_fd = out[0];
+    init->err_fd = errp[0];
+  }
+  init->pidfd = (int)syscall(SYS_pidfd_open, init->pid, 0);
+
+  s.listen_fd = listen_on(s.state_dir, &err);
+  if (s.listen_fd < 0) {
+    lc_container_delete(s.runtime_root, s.id, true, &err);
+    ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+    return 1;
+  }
+  char pidfile[4096], buf[32];
+  snprintf(pidfile, sizeof(pidfile), "%s/shim.pid", s.state_dir);
+  int n = snprintf(buf, sizeof(buf), "%d", getpid());
+  bf_write_atomic(pidfile, buf, (size_t)n, 0644, &err);
+  ready(ready_fd, json_pack("{s:i,s:i}", "pid", (int)init->pid, "shim_pid", (int)getpid()));
+  int r = shim_loop(&s);
+  logfile_close(s.log);
+  return r < 0 ? 1 : 0;
+}
