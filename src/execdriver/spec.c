@@ -19,21 +19,29 @@
 #include "user.h"
 
 /* moby's default capability set (daemon/pkg/oci/caps/defaults.go). */
-static const int default_caps[] = {CAP_CHOWN,      CAP_DAC_OVERRIDE,     CAP_FSETID,
-                                   CAP_FOWNER,     CAP_MKNOD,            CAP_NET_RAW,
-                                   CAP_SETGID,     CAP_SETUID,           CAP_SETFCAP,
-                                   CAP_SETPCAP,    CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-                                   CAP_KILL,       CAP_AUDIT_WRITE};
+static const int default_caps[] = {
+    CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+    CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+    CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+    CAP_KILL,    CAP_AUDIT_WRITE};
 
-static const char *const masked_paths[] = {
-    "/proc/acpi",     "/proc/asound",     "/proc/interrupts",   "/proc/kcore",
-    "/proc/keys",     "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
-    "/proc/timer_list", "/proc/timer_stats", "/sys/devices/virtual/powercap",
-    "/sys/firmware"};
+static const char *const masked_paths[] = {"/proc/acpi",
+                                           "/proc/asound",
+                                           "/proc/interrupts",
+                                           "/proc/kcore",
+                                           "/proc/keys",
+                                           "/proc/latency_stats",
+                                           "/proc/sched_debug",
+                                           "/proc/scsi",
+                                           "/proc/timer_list",
+                                           "/proc/timer_stats",
+                                           "/sys/devices/virtual/powercap",
+                                           "/sys/firmware"};
 static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                              "/proc/sysrq-trigger"};
 
-static const char default_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+static const char default_path[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 int execdriver_args(json_t *config, json_t **args, struct berr *err)
 {
@@ -123,8 +131,8 @@ static json_t *mount_entry(const char *dest, const char *type, const char *src,
   json_t *o = json_array();
   for (; opts && *opts; opts++)
     json_array_append_new(o, json_string(*opts));
-  return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type, "source", src,
-                   "options", o);
+  return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type, "source", src, "options",
+                   o);
 }
 
 static bool has_env(json_t *env, const char *key)
@@ -209,10 +217,9 @@ static json_t *build_resources(json_t *host)
 
 static int ulimit_type(const char *name, char *out, size_t len)
 {
-  static const char *const names[] = {"as",     "core",   "cpu",        "data",  "fsize",
-                                      "locks",  "memlock", "msgqueue",  "nice",  "nofile",
-                                      "nproc",  "rss",    "rtprio",     "rttime", "sigpending",
-                                      "stack"};
+  static const char *const names[] = {
+      "as",   "core",   "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue",
+      "nice", "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (strcmp(name, names[i]) == 0) {
       snprintf(out, len, "RLIMIT_");
@@ -261,8 +268,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
     cwd = "/";
   if (cwd[0] != '/') {
     json_decref(args);
-    return berr_set(err, 0, "the working directory '%s' is invalid, it needs to be an absolute path",
-                    cwd);
+    return berr_set(err, 0,
+                    "the working directory '%s' is invalid, it needs to be an absolute path", cwd);
   }
   /* Docker creates the working directory in the container's own layer. */
   int wfd = lc_safe_mkpath(rootfd, cwd, false, 0755, err);
@@ -284,12 +291,12 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
   for (size_t i = 0; i < user.ngroups; i++)
     json_array_append_new(gids, json_integer(user.groups[i]));
   json_t *capj = cap_names(caps);
-  json_t *process = json_pack(
-      "{s:b,s:{s:i,s:i,s:o},s:o,s:o,s:s,s:{s:O,s:O,s:O},s:b}", "terminal",
-      json_is_true(json_object_get(config, "Tty")), "user", "uid", (int)user.uid, "gid",
-      (int)user.gid, "additionalGids", gids, "args", args, "env", build_env(config, hostname),
-      "cwd", cwd, "capabilities", "bounding", capj, "effective", capj, "permitted", capj,
-      "noNewPrivileges", false);
+  json_t *process =
+      json_pack("{s:b,s:{s:i,s:i,s:o},s:o,s:o,s:s,s:{s:O,s:O,s:O},s:b}", "terminal",
+                json_is_true(json_object_get(config, "Tty")), "user", "uid", (int)user.uid, "gid",
+                (int)user.gid, "additionalGids", gids, "args", args, "env",
+                build_env(config, hostname), "cwd", cwd, "capabilities", "bounding", capj,
+                "effective", capj, "permitted", capj, "noNewPrivileges", false);
   json_decref(capj);
   json_t *console = json_object_get(host, "ConsoleSize");
   if (json_array_size(console) == 2 && json_integer_value(json_array_get(console, 0)) > 0)
@@ -327,8 +334,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
   /* Mounts: Docker's defaults, then the per-container files. */
   static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
-  static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-                                      "mode=0620", "gid=5", NULL};
+  static const char *const pts_o[] = {"nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+                                      "mode=0620", "gid=5",  NULL};
   static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
   static const char *const sys_rw_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const cg_o[] = {"nosuid", "noexec", "nodev", "relatime", "ro", NULL};
@@ -347,9 +354,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
   const char *shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", shm_opt, NULL};
   json_array_append_new(mounts, mount_entry("/dev/shm", "tmpfs", "shm", shm_o));
   static const char *const file_o[] = {"rbind", "rprivate", NULL};
-  const char *files[][2] = {{"hostname", "/etc/hostname"},
-                            {"hosts", "/etc/hosts"},
-                            {"resolv.conf", "/etc/resolv.conf"}};
+  const char *files[][2] = {
+      {"hostname", "/etc/hostname"}, {"hosts", "/etc/hosts"}, {"resolv.conf", "/etc/resolv.conf"}};
   for (size_t k = 0; k < 3; k++) {
     char src[PATH_MAX];
     snprintf(src, sizeof(src), "%s/%s", in->container_dir, files[k][0]);
@@ -364,8 +370,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
     json_object_set_new(process, "args", wrapped);
   }
 
-  json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
-                         "uts", "type", "mount");
+  json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type", "uts",
+                         "type", "mount");
   if (!host_net) {
     if (in->netns_path)
       json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", in->netns_path));
@@ -373,8 +379,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
       json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
   }
 
-  json_t *linux_ = json_pack("{s:o,s:o,s:s}", "namespaces", ns, "resources",
-                             build_resources(host), "cgroupsPath", "");
+  json_t *linux_ = json_pack("{s:o,s:o,s:s}", "namespaces", ns, "resources", build_resources(host),
+                             "cgroupsPath", "");
   char cgpath[128];
   snprintf(cgpath, sizeof(cgpath), "/berth/%s", in->id);
   json_object_set_new(linux_, "cgroupsPath", json_string(cgpath));
@@ -400,8 +406,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
   if (json_is_object(sysctl) && json_object_size(sysctl))
     json_object_set(linux_, "sysctl", sysctl);
 
-  *out = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2", "process",
-                   process, "root", "path", in->rootfs, "readonly",
+  *out = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process,
+                   "root", "path", in->rootfs, "readonly",
                    json_is_true(json_object_get(host, "ReadonlyRootfs")), "hostname", hostname,
                    "mounts", mounts, "linux", linux_);
   return *out ? 0 : berr_set(err, ENOMEM, "spec");

@@ -10,9 +10,9 @@
 
 struct execdriver_spec_in {
   const char *id;
-  json_t *config;      /* Docker Config */
-  json_t *host_config; /* Docker HostConfig */
-  const char *rootfs;  /* the mounted rootfs */
+  json_t *config;            /* Docker Config */
+  json_t *host_config;       /* Docker HostConfig */
+  const char *rootfs;        /* the mounted rootfs */
   const char *container_dir; /* holds hostname, hosts, resolv.conf */
   const char *init_path;     /* berth-init, bound into the container for --init */
   const char *netns_path;    /* join this network namespace; NULL = a new one (or host) */

@@ -113,16 +113,14 @@ int execdriver_resolve_user(int rootfd, const char *spec, const char *const *gro
   }
   if (!found) {
     if (!by_id)
-      return berr_set(err, 0, "unable to find user %s: no matching entries in passwd file",
-                      user);
+      return berr_set(err, 0, "unable to find user %s: no matching entries in passwd file", user);
     out->uid = (uid_t)v;
     out->gid = 0;
   }
   if (*group) {
     gid_t g;
     if (find_group(rootfd, group, &g) < 0)
-      return berr_set(err, 0, "unable to find group %s: no matching entries in group file",
-                      group);
+      return berr_set(err, 0, "unable to find group %s: no matching entries in group file", group);
     out->gid = g;
   }
   /* Supplementary groups: every /etc/group entry listing the user by name. */

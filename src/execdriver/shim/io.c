@@ -47,8 +47,13 @@ void shim_clients_close_for(struct shim *s, struct shim_proc *p)
 
 void shim_output(struct shim *s, struct shim_proc *p, int stream, const char *buf, size_t len)
 {
-  unsigned char hdr[8] = {(unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24),
-                          (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+  unsigned char hdr[8] = {(unsigned char)stream,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(len >> 24),
+                          (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8),
                           (unsigned char)len};
   for (int i = 0; i < SHIM_MAX_CLIENTS; i++) {
     struct shim_client *c = s->clients[i];

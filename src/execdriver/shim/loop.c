@@ -152,8 +152,8 @@ static void op_exec(struct shim *s, json_t *msg, int client_fd)
   if (client_fd >= 0)
     shim_client_add(s, p, client_fd, want_in, json_is_true(json_object_get(msg, "stdout")),
                     json_is_true(json_object_get(msg, "stderr")));
-  shim_send_event(s, json_pack("{s:s,s:s,s:i}", "event", "exec-started", "exec_id", exec_id,
-                               "pid", (int)p->pid));
+  shim_send_event(s, json_pack("{s:s,s:s,s:i}", "event", "exec-started", "exec_id", exec_id, "pid",
+                               (int)p->pid));
   return;
 fail:
   free(p);
@@ -182,13 +182,12 @@ static void handle_msg(struct shim *s, json_t *msg, int fd)
     close(fd);
   if (strcmp(op, "start") == 0) {
     if (!s->started && lc_container_start(s->runtime_root, s->id, &err) < 0) {
-      shim_send_event(s, json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message",
-                                   err.msg));
+      shim_send_event(s,
+                      json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message", err.msg));
       return;
     }
     s->started = true;
-    shim_send_event(s,
-                    json_pack("{s:s,s:i}", "event", "started", "pid", (int)s->procs[0]->pid));
+    shim_send_event(s, json_pack("{s:s,s:i}", "event", "started", "pid", (int)s->procs[0]->pid));
   } else if (strcmp(op, "exec") == 0) {
     op_exec(s, msg, fd);
   } else if (strcmp(op, "exec-ack") == 0) {
@@ -202,11 +201,11 @@ static void handle_msg(struct shim *s, json_t *msg, int fd)
         .ws_col = (unsigned short)json_integer_value(json_object_get(msg, "w")),
     };
     if (!p || p->master < 0 || ioctl(p->master, TIOCSWINSZ, &ws) < 0)
-      shim_send_event(s, json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message",
-                                   "no tty to resize"));
+      shim_send_event(
+          s, json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message", "no tty to resize"));
   } else {
-    shim_send_event(s, json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message",
-                                 "unknown operation"));
+    shim_send_event(
+        s, json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message", "unknown operation"));
   }
 }
 
@@ -377,8 +376,8 @@ int shim_loop(struct shim *s)
          * exit code as soon as its stream ends. */
         p->awaiting_ack = true;
         p->ack_deadline = shim_now_ms() + ACK_MS;
-        shim_send_event(s, json_pack("{s:s,s:s,s:i}", "event", "exec-exit", "exec_id",
-                                     p->exec_id, "code", p->code));
+        shim_send_event(s, json_pack("{s:s,s:s,s:i}", "event", "exec-exit", "exec_id", p->exec_id,
+                                     "code", p->code));
         if (s->ctl_fd < 0)
           proc_free(s, p);
       } else if (shim_now_ms() > p->ack_deadline || s->ctl_fd < 0) {

@@ -35,8 +35,8 @@ struct shim_proc {
   bool stdin_once;
   bool exited;
   int code;
-  int64_t exit_ms;     /* when it exited: output is drained for a short while after */
-  bool awaiting_ack;   /* exec: exit reported, waiting for berthd to record it */
+  int64_t exit_ms;   /* when it exited: output is drained for a short while after */
+  bool awaiting_ack; /* exec: exit reported, waiting for berthd to record it */
   int64_t ack_deadline;
 };
 
