@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "common/signals.h"
 
 int cli_one_id(int argc, char **argv, const char *cmd, const char **id, struct berr *err)
 {
@@ -18,38 +19,9 @@ int cli_one_id(int argc, char **argv, const char *cmd, const char **id, struct b
   return 0;
 }
 
-static const struct {
-  const char *name;
-  int sig;
-} signals[] = {
-    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
-    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
-    {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
-    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
-    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
-    {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-    {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
-    {"SYS", SIGSYS},
-};
-
 int cli_parse_signal(const char *s)
 {
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (*s && !*end)
-    return n > 0 && n < _NSIG ? (int)n : -1;
-  if (strncasecmp(s, "SIG", 3) == 0)
-    s += 3;
-  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-    if (strcasecmp(s, signals[i].name) == 0)
-      return signals[i].sig;
-  if (strncasecmp(s, "RTMIN+", 6) == 0) {
-    n = strtol(s + 6, &end, 10);
-    if (!*end && n >= 0 && SIGRTMIN + n <= SIGRTMAX)
-      return SIGRTMIN + (int)n;
-  }
-  return -1;
+  return bsignal_parse(s);
 }
 
 void cli_print_json(void *json)

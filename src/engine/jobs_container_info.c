@@ -1,0 +1,339 @@
+/* Read-only container jobs: list (docker ps), inspect, top. */
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileutil.h"
+#include "engine_internal.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "libcontainer/container.h"
+#include "repository.h"
+
+static json_t *summary(const struct container *c)
+{
+  json_t *doc = c->doc, *config = json_object_get(doc, "Config");
+  char status[128], cmd[4096] = "", slash[300];
+  ctr_status_text(c, status, sizeof(status));
+  size_t used = 0;
+  const char *path = json_string_value(json_object_get(doc, "Path"));
+  if (path)
+    used += (size_t)snprintf(cmd, sizeof(cmd), "%s", path);
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(doc, "Args"), i, a)
+  {
+    if (used < sizeof(cmd))
+      used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, " %s", json_string_value(a) ?: "");
+  }
+  snprintf(slash, sizeof(slash), "/%s", c->name);
+  json_t *labels = json_object_get(config, "Labels");
+  const char *netmode =
+      json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
+  json_t *networks = json_object_get(json_object_get(doc, "NetworkSettings"), "Networks");
+  json_t *ports = json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary");
+  return json_pack("{s:s,s:[s],s:s,s:O,s:s,s:I,s:O,s:O,s:s,s:s,s:{s:s},s:{s:O},s:O}", "Id",
+                   c->id, "Names", slash, "Image",
+                   json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
+                   json_object_get(doc, "Image"), "Command", cmd, "Created",
+                   (json_int_t)(ctr_time_ns(json_string_value(json_object_get(doc, "Created"))) /
+                                1000000000LL),
+                   "Ports", json_is_array(ports) ? ports : json_array(), "Labels",
+                   json_is_object(labels) ? labels : json_object(), "State",
+                   ctr_state_name(c->state), "Status", status, "HostConfig", "NetworkMode",
+                   netmode ?: "default", "NetworkSettings", "Networks",
+                   json_is_object(networks) ? networks : json_object(), "Mounts",
+                   json_is_array(json_object_get(doc, "Mounts")) ? json_object_get(doc, "Mounts")
+                                                                 : json_array());
+}
+
+static bool any_match(json_t *values, bool (*pred)(const struct container *, const char *),
+                      const struct container *c)
+{
+  size_t i;
+  json_t *v;
+  if (!json_array_size(values))
+    return true;
+  json_array_foreach(values, i, v)
+  {
+    if (json_is_string(v) && pred(c, json_string_value(v)))
+      return true;
+  }
+  return false;
+}
+
+static bool match_status(const struct container *c, const char *v)
+{
+  return strcmp(ctr_state_name(c->state), v) == 0;
+}
+
+static bool match_name(const struct container *c, const char *v)
+{
+  /* Docker matches the name as a regular expression (unanchored). */
+  regex_t re;
+  if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+    return strstr(c->name, v) != NULL;
+  char slash[300];
+  snprintf(slash, sizeof(slash), "/%s", c->name);
+  bool m = regexec(&re, slash, 0, NULL, 0) == 0;
+  regfree(&re);
+  return m;
+}
+
+static bool match_id(const struct container *c, const char *v)
+{
+  return strncmp(c->id, v, strlen(v)) == 0;
+}
+
+static bool match_label(const struct container *c, const char *v)
+{
+  json_t *labels = json_object_get(json_object_get(c->doc, "Config"), "Labels");
+  const char *eq = strchr(v, '=');
+  char key[256];
+  snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - v) : (int)strlen(v), v);
+  json_t *val = json_object_get(labels, key);
+  if (!val)
+    return false;
+  return !eq || (json_is_string(val) && strcmp(json_string_value(val), eq + 1) == 0);
+}
+
+static bool match_exited(const struct container *c, const char *v)
+{
+  json_t *code = json_object_get(json_object_get(c->doc, "State"), "ExitCode");
+  return c->state == CTR_EXITED && json_integer_value(code) == atoll(v);
+}
+
+static bool match_ancestor(const struct container *c, const char *v)
+{
+  const char *image = json_string_value(json_object_get(json_object_get(c->doc, "Config"), "Image"));
+  const char *id = json_string_value(json_object_get(c->doc, "Image"));
+  if (image && strcmp(image, v) == 0)
+    return true;
+  /* "busybox" also matches "busybox:latest", and an ID or its short form matches. */
+  char with_tag[512];
+  snprintf(with_tag, sizeof(with_tag), "%s:latest", v);
+  if (image && strcmp(image, with_tag) == 0)
+    return true;
+  snprintf(with_tag, sizeof(with_tag), "%s:latest", image ? image : "");
+  if (strcmp(with_tag, v) == 0)
+    return true;
+  const char *hex = id && strncmp(id, "sha256:", 7) == 0 ? id + 7 : id;
+  const char *vhex = strncmp(v, "sha256:", 7) == 0 ? v + 7 : v;
+  return hex && strlen(vhex) >= 4 && strncmp(hex, vhex, strlen(vhex)) == 0;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+  const struct container *x = *(struct container *const *)a, *y = *(struct container *const *)b;
+  const char *cx = json_string_value(json_object_get(x->doc, "Created"));
+  const char *cy = json_string_value(json_object_get(y->doc, "Created"));
+  return strcmp(cy ? cy : "", cx ? cx : ""); /* RFC 3339 UTC sorts as text: newest first */
+}
+
+static int job_container_list(struct job *job)
+{
+  struct engine *e = job->engine;
+  json_t *filters = NULL;
+  if (job_query_filters(job, &filters, &job->err) < 0)
+    return -EINVAL;
+  static const char *const known[] = {"status", "name", "id", "label", "exited", "ancestor",
+                                      "before", "since", "health", "volume", "network",
+                                      "publish", "expose", "isolation", "is-task"};
+  const char *key;
+  json_t *v;
+  json_object_foreach(filters, key, v)
+  {
+    bool ok = false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+      ok |= strcmp(key, known[i]) == 0;
+    if (!ok) {
+      json_decref(filters);
+      return job_fail(job, 400, "invalid filter '%s'", key);
+    }
+  }
+  bool all = job_query_bool(job, "all", false);
+  long long limit = -1;
+  if (job_query_int(job, "limit", -1, &limit, &job->err) < 0) {
+    json_decref(filters);
+    return -EINVAL;
+  }
+  json_t *status = json_object_get(filters, "status");
+  if (json_array_size(status) || json_array_size(json_object_get(filters, "exited")))
+    all = true;
+
+  pthread_mutex_lock(&e->lock);
+  struct container **list = malloc((e->n_ctrs + 1) * sizeof(*list));
+  size_t n = 0;
+  for (size_t i = 0; list && i < e->n_ctrs; i++)
+    list[n++] = e->ctrs[i];
+  if (list)
+    qsort(list, n, sizeof(*list), cmp_created);
+  json_t *out = json_array();
+  for (size_t i = 0; list && i < n; i++) {
+    struct container *c = list[i];
+    if (limit > 0 && (long long)json_array_size(out) >= limit)
+      break;
+    if (!all && limit <= 0 && c->state != CTR_RUNNING && c->state != CTR_PAUSED &&
+        c->state != CTR_RESTARTING)
+      continue;
+    if (!any_match(status, match_status, c) ||
+        !any_match(json_object_get(filters, "name"), match_name, c) ||
+        !any_match(json_object_get(filters, "id"), match_id, c) ||
+        !any_match(json_object_get(filters, "exited"), match_exited, c) ||
+        !any_match(json_object_get(filters, "ancestor"), match_ancestor, c))
+      continue;
+    bool labels_ok = true;
+    size_t k;
+    json_t *lv;
+    json_array_foreach(json_object_get(filters, "label"), k, lv)
+    {
+      labels_ok &= json_is_string(lv) && match_label(c, json_string_value(lv));
+    }
+    if (!labels_ok)
+      continue;
+    json_array_append_new(out, summary(c));
+  }
+  pthread_mutex_unlock(&e->lock);
+  free(list);
+  json_decref(filters);
+  job->result = out;
+  return 0;
+}
+
+static int job_container_inspect(struct job *job)
+{
+  struct engine *e = job->engine;
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, job_path(job, "id"), &job->err);
+  if (c) {
+    ctr_sync_state(c);
+    job->result = json_deep_copy(c->doc);
+    json_t *ids = json_array();
+    for (size_t i = 0; i < e->n_execs; i++)
+      if (strcmp(e->execs[i]->container_id, c->id) == 0 && e->execs[i]->running)
+        json_array_append_new(ids, json_string(e->execs[i]->id));
+    json_object_set_new(job->result, "ExecIDs", json_array_size(ids) ? ids : json_null());
+    if (!json_array_size(ids))
+      json_decref(ids);
+    if (job_query_bool(job, "size", false)) {
+      json_object_set_new(job->result, "SizeRw", json_integer(0));
+      json_object_set_new(job->result, "SizeRootFs", json_integer(0));
+    }
+  }
+  pthread_mutex_unlock(&e->lock);
+  return c ? 0 : -job->err.code;
+}
+
+static bool has_pid(const pid_t *pids, size_t n, long pid)
+{
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == pid)
+      return true;
+  return false;
+}
+
+/* docker top: the host's ps, filtered to the container's processes (as moby does). */
+static int job_container_top(struct job *job)
+{
+  struct engine *e = job->engine;
+  char id[65];
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, job_path(job, "id"), &job->err);
+  bool running = c && (c->state == CTR_RUNNING || c->state == CTR_PAUSED);
+  if (c)
+    memcpy(id, c->id, sizeof(id));
+  pthread_mutex_unlock(&e->lock);
+  if (!c)
+    return -job->err.code;
+  if (!running)
+    return job_fail(job, 409, "container %s is not running", id);
+  char root[4096];
+  snprintf(root, sizeof(root), "%s/runtime", e->cfg.exec_root);
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t npids = 0;
+  if (lc_container_pids(root, id, &pids, &npids, &job->err) < 0)
+    return -job->err.code;
+
+  const char *ps_args = job_query_str(job, "ps_args");
+  char *argv[64] = {"ps"};
+  int argc = 1;
+  _cleanup_free_ char *copy = strdup(ps_args && *ps_args ? ps_args : "-ef");
+  char *save = NULL;
+  for (char *t = strtok_r(copy, " ", &save); t && argc < 62; t = strtok_r(NULL, " ", &save))
+    argv[argc++] = t;
+  argv[argc] = NULL;
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return job_fail(job, 500, "pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(pfd[1], STDOUT_FILENO);
+    execvp("ps", argv);
+    _exit(127);
+  }
+  close(pfd[1]);
+  _cleanup_free_ char *out = NULL;
+  size_t len = 0;
+  int r = bf_read_fd_all(pfd[0], &out, &len, &job->err);
+  close(pfd[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (r < 0)
+    return r;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return job_fail(job, 500, "ps: failed (ps_args %s)", ps_args ? ps_args : "-ef");
+  char *lsave = NULL;
+  char *line = strtok_r(out, "\n", &lsave);
+  json_t *titles = json_array(), *procs = json_array();
+  int pid_col = -1, ncols = 0;
+  if (line) {
+    char *s2 = NULL;
+    _cleanup_free_ char *hdr = strdup(line);
+    for (char *t = strtok_r(hdr, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2), ncols++) {
+      if (strcmp(t, "PID") == 0)
+        pid_col = ncols;
+      json_array_append_new(titles, json_string(t));
+    }
+  }
+  if (pid_col < 0) {
+    json_decref(titles);
+    json_decref(procs);
+    return job_fail(job, 500, "Couldn't find PID field in ps output");
+  }
+  while ((line = strtok_r(NULL, "\n", &lsave))) {
+    /* The last column (the command) may hold spaces: split ncols-1 times. */
+    json_t *row = json_array();
+    char *p = line;
+    for (int col = 0; col < ncols; col++) {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (col == ncols - 1) {
+        json_array_append_new(row, json_string(p));
+        break;
+      }
+      size_t w = strcspn(p, " \t");
+      json_array_append_new(row, json_stringn(p, w));
+      p += w;
+    }
+    const char *pidstr = json_string_value(json_array_get(row, (size_t)pid_col));
+    if (pidstr && has_pid(pids, npids, atol(pidstr)))
+      json_array_append_new(procs, row);
+    else
+      json_decref(row);
+  }
+  job->result = json_pack("{s:o,s:o}", "Titles", titles, "Processes", procs);
+  return 0;
+}
+
+void jobs_container_info_register(struct engine *e)
+{
+  engine_register(e, "container.list", job_container_list);
+  engine_register(e, "container.inspect", job_container_inspect);
+  engine_register(e, "container.top", job_container_top);
+}

@@ -1,0 +1,297 @@
+/* Image jobs: thin mappings of the Docker image API onto graph. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileutil.h"
+#include "engine_internal.h"
+#include "graph/image.h"
+#include "graph/image_archive.h"
+#include "graph/import.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "repository.h"
+
+static int job_image_list(struct job *job)
+{
+  if (graph_image_list(job->engine->graph, job_query_bool(job, "all", false), &job->result,
+                       &job->err) < 0)
+    return -job->err.code;
+  return 0;
+}
+
+static int job_image_inspect(struct job *job)
+{
+  return graph_image_inspect(job->engine->graph, job_path(job, "name"), &job->result, &job->err) < 0
+             ? -job->err.code
+             : 0;
+}
+
+static int job_image_history(struct job *job)
+{
+  return graph_image_history(job->engine->graph, job_path(job, "name"), &job->result, &job->err) < 0
+             ? -job->err.code
+             : 0;
+}
+
+static int job_image_tag(struct job *job)
+{
+  const char *repo = job_query_str(job, "repo"), *tag = job_query_str(job, "tag");
+  if (!repo || !*repo)
+    return job_fail(job, 400, "repository name must have at least one component");
+  char target[1024];
+  snprintf(target, sizeof(target), "%s%s%s", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "");
+  if (graph_tag(job->engine->graph, job_path(job, "name"), target, &job->err) < 0)
+    return -job->err.code;
+  events_emit(&job->engine->events, "image", "tag", job_path(job, "name"),
+              json_pack("{s:s}", "name", target));
+  job->status = 201;
+  return 0;
+}
+
+static bool container_running(void *ud, const char *id)
+{
+  struct engine *e = ud;
+  struct berr ignored;
+  /* Called by graph while we do not hold the engine lock. */
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, id, &ignored);
+  bool running = c && (c->state == CTR_RUNNING || c->state == CTR_PAUSED);
+  pthread_mutex_unlock(&e->lock);
+  return running;
+}
+
+static int job_image_delete(struct job *job)
+{
+  struct graph_delete_opts o = {
+      .force = job_query_bool(job, "force", false),
+      .prune_parents = !job_query_bool(job, "noprune", false),
+      .container_running = container_running,
+      .ud = job->engine,
+  };
+  if (graph_image_delete(job->engine->graph, job_path(job, "name"), &o, &job->result, &job->err) <
+      0)
+    return -job->err.code;
+  size_t i;
+  json_t *v;
+  json_array_foreach(job->result, i, v)
+  {
+    const char *u = json_string_value(json_object_get(v, "Untagged"));
+    const char *d = json_string_value(json_object_get(v, "Deleted"));
+    events_emit(&job->engine->events, "image", u ? "untag" : "delete", u ? u : d,
+                json_pack("{s:s}", "name", u ? u : d));
+  }
+  return 0;
+}
+
+static int job_image_prune(struct job *job)
+{
+  return graph_image_prune(job->engine->graph, &job->result, &job->err) < 0 ? -job->err.code : 0;
+}
+
+static int write_json_line(int fd, json_t *j)
+{
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!s)
+    return -ENOMEM;
+  size_t n = strlen(s);
+  s[n] = '\n';
+  int r = bf_write_all(fd, s, n + 1);
+  free(s);
+  return r;
+}
+
+static int job_image_load(struct job *job)
+{
+  if (!job->body_file)
+    return job_fail(job, 400, "no image archive in the request body");
+  int in = open(job->body_file, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return job_fail(job, 500, "open request body: %s", strerror(errno));
+  json_t *loaded = NULL;
+  struct graph_load_opts o = {0};
+  int r = graph_load_archive(job->engine->graph, in, &o, &loaded, &job->err);
+  close(in);
+  if (r < 0)
+    return -job->err.code;
+  int fd = job_stream_begin(job, "application/json");
+  size_t i;
+  json_t *v;
+  json_array_foreach(loaded, i, v)
+  {
+    json_t *tags = json_object_get(v, "RepoTags");
+    const char *id = json_string_value(json_object_get(v, "Id"));
+    char line[1024];
+    if (json_array_size(tags)) {
+      size_t k;
+      json_t *t;
+      json_array_foreach(tags, k, t)
+      {
+        snprintf(line, sizeof(line), "Loaded image: %s\n", json_string_value(t));
+        if (fd >= 0)
+          write_json_line(fd, json_pack("{s:s}", "stream", line));
+        events_emit(&job->engine->events, "image", "load", id,
+                    json_pack("{s:s}", "name", json_string_value(t)));
+      }
+    } else {
+      snprintf(line, sizeof(line), "Loaded image ID: %s\n", id);
+      if (fd >= 0)
+        write_json_line(fd, json_pack("{s:s}", "stream", line));
+      events_emit(&job->engine->events, "image", "load", id, json_pack("{s:s}", "name", id));
+    }
+  }
+  json_decref(loaded);
+  return 0;
+}
+
+static int job_image_save(struct job *job)
+{
+  json_t *names = job_query_list(job, "names");
+  if (job_path(job, "name")) {
+    json_decref(names);
+    names = json_pack("[s]", job_path(job, "name"));
+  }
+  size_t n = json_array_size(names);
+  if (!n) {
+    json_decref(names);
+    return job_fail(job, 400, "no image names given");
+  }
+  const char **refs = calloc(n, sizeof(char *));
+  for (size_t i = 0; refs && i < n; i++)
+    refs[i] = json_string_value(json_array_get(names, i));
+  /* Resolve first, so an unknown name is a plain 404 and not a broken stream. */
+  for (size_t i = 0; refs && i < n; i++) {
+    char id[80];
+    if (graph_image_resolve(job->engine->graph, refs[i], id, &job->err) < 0) {
+      free(refs);
+      json_decref(names);
+      return -job->err.code;
+    }
+  }
+  int fd = job_stream_begin(job, "application/x-tar");
+  int r = 0;
+  if (fd >= 0 && refs)
+    r = graph_save(job->engine->graph, refs, n, GRAPH_SAVE_DOCKER_ARCHIVE, fd, &job->err);
+  for (size_t i = 0; refs && i < n; i++)
+    events_emit(&job->engine->events, "image", "save", refs[i], json_pack("{s:s}", "name", refs[i]));
+  free(refs);
+  json_decref(names);
+  return r < 0 ? -job->err.code : 0;
+}
+
+static int job_image_create(struct job *job)
+{
+  const char *from_src = job_query_str(job, "fromSrc");
+  const char *from_image = job_query_str(job, "fromImage");
+  if (from_src) {
+    if (strcmp(from_src, "-") != 0 || !job->body_file)
+      return job_fail(job, 400, "import from a URL is not supported; send the tarball (-)");
+    const char *repo = job_query_str(job, "repo"), *tag = job_query_str(job, "tag");
+    char ref[1024] = "";
+    if (repo && *repo)
+      snprintf(ref, sizeof(ref), "%s%s%s", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "");
+    json_t *changes = job_query_list(job, "changes");
+    size_t nch = json_array_size(changes);
+    const char **ch = calloc(nch + 1, sizeof(char *));
+    for (size_t i = 0; ch && i < nch; i++)
+      ch[i] = json_string_value(json_array_get(changes, i));
+    struct graph_import_opts o = {.ref = ref[0] ? ref : NULL,
+                                  .changes = ch,
+                                  .nchanges = nch,
+                                  .message = job_query_str(job, "message"),
+                                  .source = "-"};
+    int in = open(job->body_file, O_RDONLY | O_CLOEXEC);
+    char id[80];
+    int r = in < 0 ? job_fail(job, 500, "open request body: %s", strerror(errno))
+                   : graph_import(job->engine->graph, in, &o, id, &job->err);
+    if (in >= 0)
+      close(in);
+    free(ch);
+    json_decref(changes);
+    if (r < 0)
+      return r;
+    events_emit(&job->engine->events, "image", "import", id, json_pack("{s:s}", "name", id));
+    int fd = job_stream_begin(job, "application/json");
+    if (fd >= 0)
+      write_json_line(fd, json_pack("{s:s}", "status", id));
+    else
+      job->result = json_pack("{s:s}", "status", id);
+    return 0;
+  }
+  if (from_image) {
+    /* Pulling comes with the registry client; until then nothing leaves this machine. */
+    return job_fail(job, 404,
+                    "pull access denied for %s, repository does not exist or may require "
+                    "'docker login': no registry is configured",
+                    from_image);
+  }
+  return job_fail(job, 400, "fromImage or fromSrc is required");
+}
+
+static int job_container_commit(struct job *job)
+{
+  struct engine *e = job->engine;
+  const char *ref = job_query_str(job, "container");
+  char id[65];
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, ref, &job->err);
+  if (c)
+    memcpy(id, c->id, sizeof(id));
+  bool running = c && c->state == CTR_RUNNING;
+  pthread_mutex_unlock(&e->lock);
+  if (!c)
+    return -job->err.code;
+  bool pause = running && job_query_bool(job, "pause", true);
+  if (pause)
+    lifecycle_pause(e, id, true, &job->err);
+  const char *repo = job_query_str(job, "repo"), *tag = job_query_str(job, "tag");
+  char target[1024] = "";
+  if (repo && *repo)
+    snprintf(target, sizeof(target), "%s:%s", repo, tag && *tag ? tag : "latest");
+  json_t *changes = job_query_list(job, "changes");
+  size_t nch = json_array_size(changes);
+  const char **ch = calloc(nch + 1, sizeof(char *));
+  for (size_t i = 0; ch && i < nch; i++)
+    ch[i] = json_string_value(json_array_get(changes, i));
+  struct graph_import_opts o = {.ref = target[0] ? target : NULL,
+                                .changes = ch,
+                                .nchanges = nch,
+                                .message = job_query_str(job, "comment"),
+                                .author = job_query_str(job, "author")};
+  char image_id[80];
+  struct berr perr;
+  int r = graph_commit(e->graph, id, &o, image_id, &job->err);
+  if (pause)
+    lifecycle_pause(e, id, false, &perr);
+  free(ch);
+  json_decref(changes);
+  if (r < 0)
+    return -job->err.code;
+  pthread_mutex_lock(&e->lock);
+  c = repo_find(e, id, &perr);
+  if (c)
+    events_emit(&e->events, "container", "commit", id, lifecycle_attrs(c));
+  pthread_mutex_unlock(&e->lock);
+  job->result = json_pack("{s:s}", "Id", image_id);
+  job->status = 201;
+  return 0;
+}
+
+void jobs_image_register(struct engine *e)
+{
+  engine_register(e, "image.list", job_image_list);
+  engine_register(e, "image.inspect", job_image_inspect);
+  engine_register(e, "image.history", job_image_history);
+  engine_register(e, "image.tag", job_image_tag);
+  engine_register(e, "image.delete", job_image_delete);
+  engine_register(e, "image.prune", job_image_prune);
+  engine_register(e, "image.load", job_image_load);
+  engine_register(e, "image.save", job_image_save);
+  engine_register(e, "image.get", job_image_save);
+  engine_register(e, "image.create", job_image_create);
+  engine_register(e, "container.commit", job_container_commit);
+}

@@ -1,0 +1,196 @@
+/* System jobs: info and the event stream. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileutil.h"
+#include "engine_internal.h"
+#include "graph/graph.h"
+#include "graph/image.h"
+#include "jobs.h"
+
+static int job_system_info(struct job *job)
+{
+  struct engine *e = job->engine;
+  int total = 0, running = 0, paused = 0, stopped = 0;
+  pthread_mutex_lock(&e->lock);
+  for (size_t i = 0; i < e->n_ctrs; i++) {
+    total++;
+    if (e->ctrs[i]->state == CTR_RUNNING)
+      running++;
+    else if (e->ctrs[i]->state == CTR_PAUSED)
+      paused++;
+    else
+      stopped++;
+  }
+  pthread_mutex_unlock(&e->lock);
+  json_t *images = NULL;
+  struct berr ignored;
+  size_t nimages = 0;
+  if (graph_image_list(e->graph, false, &images, &ignored) == 0)
+    nimages = json_array_size(images);
+  json_decref(images);
+  struct utsname u;
+  uname(&u);
+  struct sysinfo si;
+  sysinfo(&si);
+  char hostname[256] = "";
+  gethostname(hostname, sizeof(hostname) - 1);
+  char now[64];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  job->result = json_pack(
+      "{s:s,s:i,s:i,s:i,s:i,s:i,s:s,s:[],s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:i,s:s,s:s,"
+      "s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s,s:{s:{s:s}},s:s,s:{s:s,s:b},s:[s],s:b,s:b,"
+      "s:o,s:[],s:s,s:s,s:s}",
+      "ID", "berth", "Containers", total, "ContainersRunning", running, "ContainersPaused", paused,
+      "ContainersStopped", stopped, "Images", (int)nimages, "Driver",
+      graph_driver_name(e->graph), "DriverStatus", "MemoryLimit", 1, "SwapLimit", 0,
+      "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "CPUShares", 1, "CPUSet", 1, "PidsLimit", 1, "NFd", 0,
+      "NEventsListener", 0, "LoggingDriver", "json-file", "NGoroutines", 0, "CgroupDriver",
+      "cgroupfs", "CgroupVersion",
+      access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1", "KernelVersion",
+      u.release, "OperatingSystem", "berth", "OSType", "linux", "Architecture", u.machine, "NCPU",
+      (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal", (json_int_t)si.totalram * si.mem_unit,
+      "DockerRootDir", e->cfg.data_root, "Name", hostname, "ServerVersion", BERTH_VERSION,
+      "DefaultRuntime", "native", "Runtimes", "native", "path", "berth-shim", "InitBinary",
+      "berth-init", "Swarm", "LocalNodeState", "inactive", "ControlAvailable", 0,
+      "SecurityOptions", "name=seccomp,profile=builtin", "Debug", 0, "LiveRestoreEnabled",
+      e->cfg.live_restore, "Labels", json_array(), "Warnings", "SystemTime", now,
+      "ExperimentalBuild", "false", "Isolation", "");
+  if (job->result)
+    json_object_set_new(job->result, "ExperimentalBuild", json_false());
+  return job->result ? 0 : job_fail(job, 500, "info");
+}
+
+static bool filter_ok(json_t *filters, json_t *ev)
+{
+  const char *key;
+  json_t *vals;
+  json_object_foreach(filters, key, vals)
+  {
+    if (!json_array_size(vals))
+      continue;
+    const char *type = json_string_value(json_object_get(ev, "Type"));
+    const char *action = json_string_value(json_object_get(ev, "Action"));
+    json_t *actor = json_object_get(ev, "Actor");
+    const char *id = json_string_value(json_object_get(actor, "ID"));
+    json_t *attrs = json_object_get(actor, "Attributes");
+    bool any = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vals, i, v)
+    {
+      const char *s = json_string_value(v);
+      if (!s)
+        continue;
+      if (strcmp(key, "type") == 0)
+        any |= type && strcmp(type, s) == 0;
+      else if (strcmp(key, "event") == 0)
+        any |= action && (strcmp(action, s) == 0 ||
+                          (strncmp(action, s, strlen(s)) == 0 && action[strlen(s)] == ':'));
+      else if (strcmp(key, "container") == 0 || strcmp(key, "image") == 0 ||
+               strcmp(key, "network") == 0 || strcmp(key, "volume") == 0) {
+        const char *name = json_string_value(json_object_get(attrs, "name"));
+        any |= type && strcmp(type, key) == 0 &&
+               ((id && strncmp(id, s, strlen(s)) == 0) || (name && strcmp(name, s) == 0));
+        if (strcmp(key, "image") == 0 && type && strcmp(type, "container") == 0) {
+          const char *img = json_string_value(json_object_get(attrs, "image"));
+          any |= img && strcmp(img, s) == 0;
+        }
+      } else if (strcmp(key, "label") == 0) {
+        const char *eq = strchr(s, '=');
+        char k[256];
+        snprintf(k, sizeof(k), "%.*s", eq ? (int)(eq - s) : (int)strlen(s), s);
+        json_t *lv = json_object_get(attrs, k);
+        any |= lv && (!eq || (json_is_string(lv) && strcmp(json_string_value(lv), eq + 1) == 0));
+      } else if (strcmp(key, "scope") == 0) {
+        any |= strcmp(s, "local") == 0;
+      } else {
+        any = true;
+      }
+    }
+    if (!any)
+      return false;
+  }
+  return true;
+}
+
+static long long time_arg(const char *s)
+{
+  if (!s || !*s)
+    return 0;
+  char *end;
+  double v = strtod(s, &end);
+  return (long long)(v * 1e9);
+}
+
+static int job_system_events(struct job *job)
+{
+  struct engine *e = job->engine;
+  json_t *filters = NULL;
+  if (job_query_filters(job, &filters, &job->err) < 0)
+    return -EINVAL;
+  long long since = time_arg(job_query_str(job, "since"));
+  long long until = time_arg(job_query_str(job, "until"));
+  int fd = job_stream_begin(job, "application/json");
+  if (fd < 0) {
+    json_decref(filters);
+    return job_fail(job, 500, "cannot stream events");
+  }
+  /* With `since`, replay what the ring still holds; otherwise only what comes next. */
+  uint64_t cursor = since ? events_oldest(&e->events) : e->events.next;
+  for (;;) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (until && now >= until)
+      break;
+    int wait_ms = 1000;
+    if (until && (until - now) / 1000000 < wait_ms)
+      wait_ms = (int)((until - now) / 1000000) + 1;
+    json_t *batch = events_wait(&e->events, &cursor, wait_ms);
+    if (!batch)
+      break;
+    bool gone = false;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(batch, i, ev)
+    {
+      long long t = json_integer_value(json_object_get(ev, "timeNano"));
+      if ((since && t < since) || (until && t > until) || !filter_ok(filters, ev))
+        continue;
+      char *text = json_dumps(ev, JSON_COMPACT);
+      if (text) {
+        size_t n = strlen(text);
+        text[n] = '\n';
+        if (bf_write_all(fd, text, n + 1) < 0)
+          gone = true;
+        free(text);
+      }
+    }
+    json_decref(batch);
+    if (gone)
+      break;
+    struct pollfd p = {.fd = fd};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)))
+      break;
+  }
+  json_decref(filters);
+  return 0;
+}
+
+void jobs_system_register(struct engine *e)
+{
+  engine_register(e, "system.info", job_system_info);
+  engine_register(e, "system.events", job_system_events);
+}

@@ -1,0 +1,702 @@
+/* Container lifecycle: create, start, stop, kill, pause, remove, recovery. */
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/bjson.h"
+#include "common/cleanup.h"
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "engine_internal.h"
+#include "execdriver/spec.h"
+#include "graph/image.h"
+#include "graph/rwlayer.h"
+#include "libcontainer/container.h"
+#include "repository.h"
+#include "supervisor.h"
+
+int lifecycle_signal(const char *s)
+{
+  return s ? bsignal_parse(s) : -1;
+}
+
+json_t *lifecycle_attrs(const struct container *c)
+{
+  json_t *config = json_object_get(c->doc, "Config");
+  json_t *a = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(config, "Labels"), k, v)
+  {
+    if (json_is_string(v))
+      json_object_set(a, k, v);
+  }
+  json_object_set_new(a, "image",
+                      json_string(json_string_value(json_object_get(config, "Image")) ?: ""));
+  json_object_set_new(a, "name", json_string(c->name));
+  return a;
+}
+
+void lifecycle_wait_idle(struct engine *e, struct container *c)
+{
+  while (c->busy && !c->removed)
+    pthread_cond_wait(&e->changed, &e->lock);
+}
+
+static void random_id(char out[65])
+{
+  unsigned char b[32];
+  if (getrandom(b, sizeof(b), 0) != sizeof(b))
+    for (size_t i = 0; i < sizeof(b); i++)
+      b[i] = (unsigned char)rand();
+  for (size_t i = 0; i < 32; i++)
+    snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* Image settings under the container's own (Docker's merge rules). */
+static json_t *merge_config(json_t *body, json_t *image_cfg)
+{
+  json_t *c = json_deep_copy(body);
+  json_object_del(c, "HostConfig");
+  json_object_del(c, "NetworkingConfig");
+  /* Env: the image's, overridden key by key. */
+  json_t *env = json_array();
+  size_t i;
+  json_t *v;
+  json_t *cenv = json_object_get(body, "Env");
+  json_array_foreach(json_object_get(image_cfg, "Env"), i, v)
+  {
+    const char *s = json_string_value(v);
+    if (!s)
+      continue;
+    size_t klen = strcspn(s, "=");
+    bool overridden = false;
+    size_t k;
+    json_t *o;
+    json_array_foreach(cenv, k, o)
+    {
+      const char *t = json_string_value(o);
+      if (t && strncmp(t, s, klen) == 0 && (t[klen] == '=' || t[klen] == '\0'))
+        overridden = true;
+    }
+    if (!overridden)
+      json_array_append(env, v);
+  }
+  json_array_foreach(cenv, i, v)
+  {
+    if (json_is_string(v) && strchr(json_string_value(v), '='))
+      json_array_append(env, v);
+  }
+  json_object_set_new(c, "Env", env);
+  bool user_ep = json_is_array(json_object_get(body, "Entrypoint"));
+  if (!user_ep)
+    json_object_set(c, "Entrypoint", json_object_get(image_cfg, "Entrypoint") ?: json_null());
+  if (json_array_size(json_object_get(body, "Cmd")) == 0 && !user_ep)
+    json_object_set(c, "Cmd", json_object_get(image_cfg, "Cmd") ?: json_null());
+  const char *fields[] = {"WorkingDir", "User", "StopSignal"};
+  for (size_t k = 0; k < 3; k++) {
+    const char *s = json_string_value(json_object_get(body, fields[k]));
+    if ((!s || !*s) && json_is_string(json_object_get(image_cfg, fields[k])))
+      json_object_set(c, fields[k], json_object_get(image_cfg, fields[k]));
+  }
+  const char *objs[] = {"Labels", "ExposedPorts", "Volumes"};
+  for (size_t k = 0; k < 3; k++) {
+    json_t *merged = json_object();
+    json_object_update(merged, json_object_get(image_cfg, objs[k]));
+    json_object_update(merged, json_object_get(body, objs[k]));
+    json_object_set_new(c, objs[k], merged);
+  }
+  if (!json_is_object(json_object_get(body, "Healthcheck")) &&
+      json_is_object(json_object_get(image_cfg, "Healthcheck")))
+    json_object_set(c, "Healthcheck", json_object_get(image_cfg, "Healthcheck"));
+  return c;
+}
+
+static json_t *host_config_defaults(json_t *body)
+{
+  json_t *h = json_deep_copy(json_object_get(body, "HostConfig"));
+  if (!json_is_object(h)) {
+    json_decref(h);
+    h = json_object();
+  }
+  const char *mode = json_string_value(json_object_get(h, "NetworkMode"));
+  if (!mode || !*mode || strcmp(mode, "default") == 0)
+    json_object_set_new(h, "NetworkMode", json_string("bridge"));
+  json_t *log = json_object_get(h, "LogConfig");
+  if (!json_is_object(log)) {
+    log = json_object();
+    json_object_set_new(h, "LogConfig", log);
+  }
+  const char *lt = json_string_value(json_object_get(log, "Type"));
+  if (!lt || !*lt)
+    json_object_set_new(log, "Type", json_string("json-file"));
+  if (!json_is_object(json_object_get(log, "Config")))
+    json_object_set_new(log, "Config", json_object());
+  if (!json_is_object(json_object_get(h, "RestartPolicy")))
+    json_object_set_new(h, "RestartPolicy",
+                        json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+  return h;
+}
+
+static int write_file(const char *dir, const char *name, const char *text, struct berr *err)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  return bf_write_atomic(path, text, strlen(text), 0644, err);
+}
+
+static int write_etc_files(const char *dir, const char *hostname, struct berr *err)
+{
+  char buf[1024];
+  snprintf(buf, sizeof(buf), "%s\n", hostname);
+  if (write_file(dir, "hostname", buf, err) < 0)
+    return -err->code;
+  snprintf(buf, sizeof(buf),
+           "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+           "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+           "ff02::2\tip6-allrouters\n");
+  if (write_file(dir, "hosts", buf, err) < 0)
+    return -err->code;
+  _cleanup_free_ char *resolv = NULL;
+  size_t len = 0;
+  struct berr ignored;
+  if (bf_read_all("/etc/resolv.conf", &resolv, &len, &ignored) < 0)
+    resolv = strdup("");
+  return write_file(dir, "resolv.conf", resolv ? resolv : "", err);
+}
+
+int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[65],
+                     json_t **warnings, struct berr *err)
+{
+  if (!json_is_object(body))
+    return berr_set(err, 0, "config cannot be empty in order to create a container");
+  const char *image = json_string_value(json_object_get(body, "Image"));
+  if (!image || !*image)
+    return berr_set(err, 0, "config cannot be empty in order to create a container");
+  if (name && *name == '/')
+    name++;
+  if (name && *name && !ctr_name_valid(name))
+    return berr_set(err, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                    name);
+  char image_id[80];
+  if (graph_image_resolve(e->graph, image, image_id, err) < 0)
+    return -err->code;
+  json_t *image_full = NULL;
+  if (graph_image_config(e->graph, image_id, &image_full, err) < 0)
+    return -err->code;
+  json_t *config = merge_config(body, json_object_get(image_full, "config"));
+  json_decref(image_full);
+  json_t *args = NULL;
+  if (execdriver_args(config, &args, err) < 0) {
+    json_decref(config);
+    return berr_set(err, 0, "no command specified");
+  }
+  random_id(id);
+  char short_id[13];
+  snprintf(short_id, sizeof(short_id), "%.12s", id);
+  const char *hn = json_string_value(json_object_get(config, "Hostname"));
+  if (!hn || !*hn)
+    json_object_set_new(config, "Hostname", json_string(short_id));
+  json_object_set_new(config, "Image", json_string(image));
+  json_t *host = host_config_defaults(body);
+
+  char dir[PATH_MAX], log_path[PATH_MAX], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX], created[64];
+  sup_container_dir(e, id, dir, sizeof(dir));
+  sup_log_path(e, id, log_path, sizeof(log_path));
+  snprintf(p1, sizeof(p1), "%s/resolv.conf", dir);
+  snprintf(p2, sizeof(p2), "%s/hostname", dir);
+  snprintf(p3, sizeof(p3), "%s/hosts", dir);
+  ctr_now(created, sizeof(created));
+  int r = -EINVAL;
+  if (graph_rwlayer_create(e->graph, id, image_id, err) < 0)
+    goto fail_config;
+  if (bf_mkdir_p(dir, 0710, err) < 0 ||
+      write_etc_files(dir, json_string_value(json_object_get(config, "Hostname")), err) < 0)
+    goto fail_layer;
+
+  json_t *path = json_array_get(args, 0);
+  json_t *rest = json_array();
+  for (size_t i = 1; i < json_array_size(args); i++)
+    json_array_append(rest, json_array_get(args, i));
+  char name_buf[300];
+  struct container *c = calloc(1, sizeof(*c));
+  if (!c) {
+    r = berr_set(err, ENOMEM, "container");
+    goto fail_layer;
+  }
+  memcpy(c->id, id, 65);
+  c->engine = e;
+  c->shim_fd = -1;
+  c->state = CTR_CREATED;
+  c->doc = json_pack(
+      "{s:s,s:s,s:O,s:o,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s},s:s,s:s,s:s,s:s,s:s,"
+      "s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:n,s:o,s:{s:s,s:{}},s:[],s:o,s:{s:s,s:b,s:{},s:{}}}",
+      "Id", id, "Created", created, "Path", path, "Args", rest, "State", "Status", "created",
+      "Running", 0, "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "Pid", 0,
+      "ExitCode", 0, "Error", "", "StartedAt", "0001-01-01T00:00:00Z", "FinishedAt",
+      "0001-01-01T00:00:00Z", "Image", image_id, "ResolvConfPath", p1, "HostnamePath", p2,
+      "HostsPath", p3, "LogPath", log_path, "Name", "", "RestartCount", 0, "Driver",
+      graph_driver_name(e->graph), "Platform", "linux", "MountLabel", "", "ProcessLabel", "",
+      "AppArmorProfile", "", "ExecIDs", "HostConfig", host, "GraphDriver", "Name",
+      graph_driver_name(e->graph), "Data", "Mounts", "Config", config, "NetworkSettings",
+      "SandboxKey", "", "HairpinMode", 0, "Ports", "Networks");
+  config = host = NULL;
+  json_decref(args);
+  args = NULL;
+  if (!c->doc) {
+    free(c);
+    r = berr_set(err, ENOMEM, "container document");
+    goto fail_layer;
+  }
+
+  pthread_mutex_lock(&e->lock);
+  if (name && *name) {
+    struct container *other = repo_by_name(e, name);
+    if (other) {
+      r = berr_set(err, EEXIST,
+                   "Conflict. The container name \"/%s\" is already in use by container \"%s\". "
+                   "You have to remove (or rename) that container to be able to reuse that name.",
+                   name, other->id);
+      err->code = EEXIST;
+      snprintf(err->msg, sizeof(err->msg),
+               "Conflict. The container name \"/%s\" is already in use by container \"%s\". "
+               "You have to remove (or rename) that container to be able to reuse that name.",
+               name, other->id);
+      pthread_mutex_unlock(&e->lock);
+      ctr_free(c);
+      goto fail_layer;
+    }
+    snprintf(name_buf, sizeof(name_buf), "%s", name);
+  } else {
+    do
+      ctr_random_name(name_buf, sizeof(name_buf));
+    while (repo_by_name(e, name_buf));
+  }
+  c->name = strdup(name_buf);
+  char slash_name[302];
+  snprintf(slash_name, sizeof(slash_name), "/%s", name_buf);
+  json_object_set_new(c->doc, "Name", json_string(slash_name));
+  if (repo_add(e, c, err) < 0) {
+    pthread_mutex_unlock(&e->lock);
+    ctr_free(c);
+    goto fail_layer;
+  }
+  events_emit(&e->events, "container", "create", c->id, lifecycle_attrs(c));
+  pthread_mutex_unlock(&e->lock);
+  *warnings = json_array();
+  return 0;
+
+fail_layer: {
+  struct berr ignored;
+  graph_rwlayer_remove(e->graph, id, &ignored);
+  bf_rm_rf(dir, &ignored);
+}
+fail_config:
+  json_decref(args);
+  json_decref(config);
+  json_decref(host);
+  return r < 0 ? r : -err->code;
+}
+
+static int build_bundle(struct engine *e, struct container *c, const char *rootfs,
+                        struct berr *err)
+{
+  char bundle[PATH_MAX], dir[PATH_MAX], init[PATH_MAX], cfg_path[PATH_MAX];
+  sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+  sup_container_dir(e, c->id, dir, sizeof(dir));
+  snprintf(init, sizeof(init), "%s", e->cfg.shim_path);
+  char *slash = strrchr(init, '/');
+  if (slash)
+    snprintf(slash + 1, sizeof(init) - (size_t)(slash + 1 - init), "berth-init");
+  struct execdriver_spec_in in = {
+      .id = c->id,
+      .config = json_object_get(c->doc, "Config"),
+      .host_config = json_object_get(c->doc, "HostConfig"),
+      .rootfs = rootfs,
+      .container_dir = dir,
+      .init_path = init,
+  };
+  json_t *spec = NULL;
+  if (execdriver_spec(&in, &spec, err) < 0)
+    return -err->code;
+  int r = bf_mkdir_p(bundle, 0700, err);
+  if (r == 0) {
+    snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", bundle);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    r = text ? bf_write_atomic_volatile(cfg_path, text, strlen(text), 0600, err)
+             : berr_set(err, ENOMEM, "spec");
+    free(text);
+  }
+  json_decref(spec);
+  return r;
+}
+
+static int exit_code_for(const char *msg)
+{
+  if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory") ||
+      strstr(msg, "No such file or directory"))
+    return 127;
+  if (strstr(msg, "permission denied") || strstr(msg, "Permission denied"))
+    return 126;
+  return 128;
+}
+
+int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
+{
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, ref, err);
+  if (!c) {
+    pthread_mutex_unlock(&e->lock);
+    return -err->code;
+  }
+  lifecycle_wait_idle(e, c);
+  if (c->removed) {
+    pthread_mutex_unlock(&e->lock);
+    err->code = ENOENT;
+    snprintf(err->msg, sizeof(err->msg), "No such container: %s", ref);
+    return -ENOENT;
+  }
+  if (c->state == CTR_RUNNING) {
+    pthread_mutex_unlock(&e->lock);
+    return 1;
+  }
+  if (c->state == CTR_PAUSED) {
+    pthread_mutex_unlock(&e->lock);
+    err->code = EBUSY;
+    snprintf(err->msg, sizeof(err->msg), "cannot start a paused container, try unpause instead");
+    return -EBUSY;
+  }
+  c->busy = true;
+  c->refs++;
+  pthread_mutex_unlock(&e->lock);
+
+  char *rootfs = NULL;
+  int r = graph_rwlayer_mount(e->graph, c->id, &rootfs, err);
+  if (r == 0)
+    r = build_bundle(e, c, rootfs, err);
+  free(rootfs);
+  if (r == 0)
+    r = sup_start(e, c, err);
+
+  pthread_mutex_lock(&e->lock);
+  json_t *st = json_object_get(c->doc, "State");
+  if (r == 0) {
+    c->state = CTR_RUNNING;
+    json_object_set_new(st, "Error", json_string(""));
+    ctr_sync_state(c);
+    struct berr serr;
+    repo_save(e, c, &serr);
+    events_emit(&e->events, "container", "start", c->id, lifecycle_attrs(c));
+  } else {
+    struct berr ignored;
+    json_object_set_new(st, "Error", json_string(err->msg));
+    json_object_set_new(st, "ExitCode", json_integer(exit_code_for(err->msg)));
+    if (c->shim_fd < 0) {
+      graph_rwlayer_unmount(e->graph, c->id, &ignored);
+      char bundle[PATH_MAX];
+      sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+      bf_rm_rf(bundle, &ignored);
+    }
+    repo_save(e, c, &ignored);
+  }
+  c->busy = false;
+  c->refs--;
+  bool auto_remove = r < 0 && c->state == CTR_CREATED &&
+                     json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"),
+                                                  "AutoRemove"));
+  pthread_cond_broadcast(&e->changed);
+  pthread_mutex_unlock(&e->lock);
+  if (auto_remove) {
+    /* A --rm container that cannot start is removed, so `wait condition=removed` ends. */
+    struct berr ignored;
+    char id[65];
+    memcpy(id, c->id, sizeof(id));
+    lifecycle_remove(e, id, true, true, &ignored);
+  }
+  return r;
+}
+
+static void runtime_root(struct engine *e, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/runtime", e->cfg.exec_root);
+}
+
+/* Wait (lock held) until the container leaves the running states, or the deadline. */
+static bool wait_exit(struct engine *e, struct container *c, unsigned long exits, int seconds)
+{
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += seconds;
+  while (c->exits == exits && !c->removed &&
+         (c->state == CTR_RUNNING || c->state == CTR_PAUSED)) {
+    if (pthread_cond_timedwait(&e->changed, &e->lock, &until) == ETIMEDOUT)
+      return false;
+  }
+  return true;
+}
+
+static int signal_container(struct engine *e, struct container *c, int sig, bool all,
+                            struct berr *err)
+{
+  char root[PATH_MAX];
+  runtime_root(e, root, sizeof(root));
+  return lc_container_kill(root, c->id, sig, all, err);
+}
+
+int lifecycle_stop(struct engine *e, const char *ref, const char *sigstr, int timeout,
+                   struct berr *err)
+{
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, ref, err);
+  if (!c) {
+    pthread_mutex_unlock(&e->lock);
+    return -err->code;
+  }
+  lifecycle_wait_idle(e, c);
+  if (c->state != CTR_RUNNING && c->state != CTR_PAUSED) {
+    pthread_mutex_unlock(&e->lock);
+    return 1;
+  }
+  json_t *config = json_object_get(c->doc, "Config");
+  if (!sigstr || !*sigstr)
+    sigstr = json_string_value(json_object_get(config, "StopSignal"));
+  int sig = sigstr && *sigstr ? lifecycle_signal(sigstr) : SIGTERM;
+  if (sig < 0) {
+    pthread_mutex_unlock(&e->lock);
+    return berr_set(err, 0, "Invalid signal: %s", sigstr);
+  }
+  if (timeout < 0) {
+    json_t *t = json_object_get(config, "StopTimeout");
+    timeout = json_is_integer(t) ? (int)json_integer_value(t) : 10;
+  }
+  c->busy = true;
+  c->refs++;
+  unsigned long exits = c->exits;
+  bool paused = c->state == CTR_PAUSED;
+  struct berr kerr;
+  char sigbuf[16];
+  snprintf(sigbuf, sizeof(sigbuf), "%d", sig);
+  json_t *attrs = lifecycle_attrs(c);
+  json_object_set_new(attrs, "signal", json_string(sigbuf));
+  events_emit(&e->events, "container", "kill", c->id, attrs);
+  signal_container(e, c, sig, false, &kerr);
+  if (paused) {
+    char root[PATH_MAX];
+    runtime_root(e, root, sizeof(root));
+    lc_container_pause(root, c->id, false, &kerr);
+  }
+  if (!wait_exit(e, c, exits, timeout)) {
+    /* Did not stop in time: kill everything in it. */
+    signal_container(e, c, SIGKILL, true, &kerr);
+    wait_exit(e, c, exits, 30);
+  }
+  events_emit(&e->events, "container", "stop", c->id, lifecycle_attrs(c));
+  c->busy = false;
+  c->refs--;
+  pthread_cond_broadcast(&e->changed);
+  pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+int lifecycle_kill(struct engine *e, const char *ref, const char *sigstr, struct berr *err)
+{
+  int sig = sigstr && *sigstr ? lifecycle_signal(sigstr) : SIGKILL;
+  if (sig < 0)
+    return berr_set(err, 0, "Invalid signal: %s", sigstr);
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, ref, err);
+  int r = 0;
+  if (!c) {
+    r = -err->code;
+  } else if (c->state != CTR_RUNNING && c->state != CTR_PAUSED) {
+    err->code = EBUSY;
+    snprintf(err->msg, sizeof(err->msg), "cannot kill container: %s: container %s is not running",
+             ref, c->id);
+    r = -EBUSY;
+  } else {
+    char sigbuf[16];
+    snprintf(sigbuf, sizeof(sigbuf), "%d", sig);
+    json_t *attrs = lifecycle_attrs(c);
+    json_object_set_new(attrs, "signal", json_string(sigbuf));
+    events_emit(&e->events, "container", "kill", c->id, attrs);
+    r = signal_container(e, c, sig, false, err);
+  }
+  pthread_mutex_unlock(&e->lock);
+  return r;
+}
+
+int lifecycle_pause(struct engine *e, const char *ref, bool pause, struct berr *err)
+{
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, ref, err);
+  int r = 0;
+  if (!c) {
+    r = -err->code;
+    goto out;
+  }
+  lifecycle_wait_idle(e, c);
+  if (c->state != CTR_RUNNING && c->state != CTR_PAUSED) {
+    err->code = EBUSY;
+    snprintf(err->msg, sizeof(err->msg), "container %s is not running", c->id);
+    r = -EBUSY;
+  } else if (pause && c->state == CTR_PAUSED) {
+    err->code = EBUSY;
+    snprintf(err->msg, sizeof(err->msg), "Container %s is already paused", c->id);
+    r = -EBUSY;
+  } else if (!pause && c->state != CTR_PAUSED) {
+    err->code = EBUSY;
+    snprintf(err->msg, sizeof(err->msg), "Container %s is not paused", c->id);
+    r = -EBUSY;
+  } else {
+    char root[PATH_MAX];
+    runtime_root(e, root, sizeof(root));
+    r = lc_container_pause(root, c->id, pause, err);
+    if (r == 0) {
+      c->state = pause ? CTR_PAUSED : CTR_RUNNING;
+      ctr_sync_state(c);
+      repo_save(e, c, err);
+      events_emit(&e->events, "container", pause ? "pause" : "unpause", c->id,
+                  lifecycle_attrs(c));
+      pthread_cond_broadcast(&e->changed);
+    }
+  }
+out:
+  pthread_mutex_unlock(&e->lock);
+  return r;
+}
+
+/* Remove a stopped container (lock held). */
+static int remove_locked(struct engine *e, struct container *c, struct berr *err)
+{
+  c->state = CTR_REMOVING;
+  c->busy = true;
+  ctr_sync_state(c);
+  char dir[PATH_MAX], bundle[PATH_MAX];
+  sup_container_dir(e, c->id, dir, sizeof(dir));
+  sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+  struct berr ignored;
+  graph_rwlayer_unmount(e->graph, c->id, &ignored);
+  if (graph_rwlayer_remove(e->graph, c->id, err) < 0) {
+    c->state = CTR_DEAD;
+    c->busy = false;
+    ctr_sync_state(c);
+    repo_save(e, c, &ignored);
+    pthread_cond_broadcast(&e->changed);
+    return berr_wrap(err, "remove container %s", c->id);
+  }
+  bf_rm_rf(dir, &ignored);
+  bf_rm_rf(bundle, &ignored);
+  if (repo_remove(e, c, err) < 0) {
+    c->busy = false;
+    return -err->code;
+  }
+  events_emit(&e->events, "container", "destroy", c->id, lifecycle_attrs(c));
+  c->removed = true;
+  c->busy = false;
+  pthread_cond_broadcast(&e->changed);
+  if (c->refs == 0 && !c->monitor_running)
+    ctr_free(c);
+  return 0;
+}
+
+int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes,
+                     struct berr *err)
+{
+  (void)volumes; /* anonymous volumes come with the volume support */
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, ref, err);
+  if (!c) {
+    pthread_mutex_unlock(&e->lock);
+    return -err->code;
+  }
+  lifecycle_wait_idle(e, c);
+  if (c->removed) {
+    pthread_mutex_unlock(&e->lock);
+    err->code = ENOENT;
+    snprintf(err->msg, sizeof(err->msg), "No such container: %s", ref);
+    return -ENOENT;
+  }
+  if (c->state == CTR_RUNNING || c->state == CTR_PAUSED) {
+    if (!force) {
+      pthread_mutex_unlock(&e->lock);
+      err->code = EBUSY;
+      snprintf(err->msg, sizeof(err->msg),
+               "cannot remove container \"%s\": container is running: stop the container before "
+               "removing or force remove",
+               ref);
+      return -EBUSY;
+    }
+    c->busy = true;
+    c->refs++;
+    unsigned long exits = c->exits;
+    struct berr kerr;
+    signal_container(e, c, SIGKILL, true, &kerr);
+    if (c->state == CTR_PAUSED) {
+      char root[PATH_MAX];
+      runtime_root(e, root, sizeof(root));
+      lc_container_pause(root, c->id, false, &kerr);
+    }
+    wait_exit(e, c, exits, 30);
+    c->busy = false;
+    c->refs--;
+  }
+  /* The monitor thread of a just-stopped container finishes first: it may auto-remove. */
+  while (c->monitor_running && !c->removed)
+    pthread_cond_wait(&e->changed, &e->lock);
+  int r = 0;
+  if (!c->removed)
+    r = remove_locked(e, c, err);
+  pthread_mutex_unlock(&e->lock);
+  return r;
+}
+
+void lifecycle_after_monitor(struct engine *e, struct container *c)
+{
+  if (c->removed) {
+    if (c->refs == 0)
+      ctr_free(c);
+    return;
+  }
+  bool auto_remove = json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"),
+                                                  "AutoRemove"));
+  if (auto_remove && c->state == CTR_EXITED && !c->busy) {
+    struct berr err;
+    if (remove_locked(e, c, &err) < 0)
+      blog(BLOG_WARN, "auto-remove %s: %s", c->id, err.msg);
+  }
+}
+
+void lifecycle_recover(struct engine *e)
+{
+  char root[PATH_MAX];
+  runtime_root(e, root, sizeof(root));
+  pthread_mutex_lock(&e->lock);
+  for (size_t i = 0; i < e->n_ctrs; i++) {
+    struct container *c = e->ctrs[i];
+    c->engine = e;
+    if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_RESTARTING)
+      continue;
+    struct berr err;
+    if (sup_reconnect(e, c, &err) == 0)
+      continue;
+    /* The shim is gone: the container ended while we were away. */
+    int code = 255;
+    bool oom = false;
+    char fin[64] = "";
+    sup_read_exit(e, c->id, &code, &oom, fin, sizeof(fin));
+    lc_container_delete(root, c->id, true, &err);
+    sup_handle_exit(e, c, code, oom, fin[0] ? fin : NULL);
+  }
+  pthread_mutex_unlock(&e->lock);
+}

@@ -1,0 +1,386 @@
+/* Shim spawning and monitoring. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/bjson.h"
+#include "common/cleanup.h"
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "engine_internal.h"
+#include "exec_inst.h"
+#include "execdriver/shim_proto.h"
+#include "graph/rwlayer.h"
+#include "lifecycle.h"
+
+extern char **environ;
+
+void sup_bundle_dir(struct engine *e, const char *id, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/containers/%s", e->cfg.exec_root, id);
+}
+
+void sup_container_dir(struct engine *e, const char *id, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/containers/%s", e->cfg.data_root, id);
+}
+
+void sup_log_path(struct engine *e, const char *id, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/containers/%s/%s-json.log", e->cfg.data_root, id, id);
+}
+
+int sup_send(struct container *c, json_t *msg, int fd, struct berr *err)
+{
+  int sock = c->shim_fd;
+  if (sock < 0)
+    return berr_set(err, 0, "container %s is not running", c->id);
+  int r = shim_msg_send(sock, msg, fd);
+  return r < 0 ? berr_set(err, -r, "talk to the container's shim") : 0;
+}
+
+static int connect_shim(const char *bundle, struct berr *err)
+{
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/shim.sock", bundle);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return berr_errno(err, "socket");
+  if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    int e = errno;
+    close(fd);
+    return berr_set(err, e == ECONNREFUSED ? ENOENT : e, "connect to shim at %s", addr.sun_path);
+  }
+  return fd;
+}
+
+int sup_read_exit(struct engine *e, const char *id, int *code, bool *oom, char *finished,
+                  size_t len)
+{
+  char path[4096];
+  struct berr err;
+  sup_bundle_dir(e, id, path, sizeof(path));
+  strncat(path, "/exit.json", sizeof(path) - strlen(path) - 1);
+  json_t *j = NULL;
+  if (access(path, F_OK) < 0 || bjson_load_file(path, &j, &err) < 0)
+    return -ENOENT;
+  *code = (int)json_integer_value(json_object_get(j, "code"));
+  *oom = json_is_true(json_object_get(j, "oom"));
+  snprintf(finished, len, "%s", json_string_value(json_object_get(j, "finished")) ?: "");
+  json_decref(j);
+  return 0;
+}
+
+static struct exec_inst *find_exec(struct engine *e, const char *id)
+{
+  for (size_t i = 0; id && i < e->n_execs; i++)
+    if (strcmp(e->execs[i]->id, id) == 0)
+      return e->execs[i];
+  return NULL;
+}
+
+static void on_event(struct engine *e, struct container *c, json_t *ev)
+{
+  const char *name = json_string_value(json_object_get(ev, "event"));
+  if (!name)
+    return;
+  if (strcmp(name, "started") == 0) {
+    c->start_result = 1;
+  } else if (strcmp(name, "error") == 0) {
+    const char *op = json_string_value(json_object_get(ev, "op"));
+    if (op && strcmp(op, "start") == 0) {
+      c->start_result = -1;
+      snprintf(c->start_error, sizeof(c->start_error), "%s",
+               json_string_value(json_object_get(ev, "message")) ?: "start failed");
+    }
+  } else if (strcmp(name, "exec-started") == 0 || strcmp(name, "exec-error") == 0 ||
+             strcmp(name, "exec-exit") == 0) {
+    struct exec_inst *x = find_exec(e, json_string_value(json_object_get(ev, "exec_id")));
+    if (!x)
+      return;
+    if (strcmp(name, "exec-started") == 0) {
+      x->running = true;
+      x->pid = (pid_t)json_integer_value(json_object_get(ev, "pid"));
+    } else if (strcmp(name, "exec-error") == 0) {
+      x->running = false;
+      x->has_exit = true;
+      x->exit_code = 126;
+      snprintf(x->error, sizeof(x->error), "%s",
+               json_string_value(json_object_get(ev, "message")) ?: "exec failed");
+    } else {
+      x->running = false;
+      x->has_exit = true;
+      x->exit_code = (int)json_integer_value(json_object_get(ev, "code"));
+      char codebuf[16];
+      snprintf(codebuf, sizeof(codebuf), "%d", x->exit_code);
+      json_t *attrs = lifecycle_attrs(c);
+      json_object_set_new(attrs, "execID", json_string(x->id));
+      json_object_set_new(attrs, "exitCode", json_string(codebuf));
+      events_emit(&e->events, "container", "exec_die", c->id, attrs);
+      /* The exit code is recorded: the shim may now close the client's stream. */
+      json_t *ack = json_pack("{s:s,s:s}", "op", "exec-ack", "exec_id", x->id);
+      struct berr err;
+      sup_send(c, ack, -1, &err);
+      json_decref(ack);
+    }
+  } else if (strcmp(name, "exit") == 0) {
+    sup_handle_exit(e, c, (int)json_integer_value(json_object_get(ev, "code")),
+                    json_is_true(json_object_get(ev, "oom")),
+                    json_string_value(json_object_get(ev, "finished")));
+  }
+  pthread_cond_broadcast(&e->changed);
+}
+
+static void *monitor(void *arg)
+{
+  struct container *c = arg;
+  struct engine *e = c->engine;
+  for (;;) {
+    json_t *msg = NULL;
+    int fd = -1;
+    int r = shim_msg_recv(c->shim_fd, &msg, &fd);
+    if (fd >= 0)
+      close(fd);
+    if (r == -EPROTO)
+      continue;
+    pthread_mutex_lock(&e->lock);
+    if (r <= 0) {
+      /* The shim is gone. If it did not tell us the exit, its record on disk does. */
+      if (c->state == CTR_RUNNING || c->state == CTR_PAUSED) {
+        int code = 255;
+        bool oom = false;
+        char fin[64] = "";
+        sup_read_exit(e, c->id, &code, &oom, fin, sizeof(fin));
+        sup_handle_exit(e, c, code, oom, fin[0] ? fin : NULL);
+      }
+      if (c->start_result == 0) {
+        c->start_result = -1;
+        snprintf(c->start_error, sizeof(c->start_error), "the container's shim exited");
+      }
+      close(c->shim_fd);
+      c->shim_fd = -1;
+      c->monitor_running = false;
+      pthread_cond_broadcast(&e->changed);
+      lifecycle_after_monitor(e, c); /* auto-remove, restart policy: may free c */
+      pthread_mutex_unlock(&e->lock);
+      return NULL;
+    }
+    on_event(e, c, msg);
+    pthread_mutex_unlock(&e->lock);
+    json_decref(msg);
+  }
+}
+
+static int start_monitor(struct engine *e, struct container *c, struct berr *err)
+{
+  c->engine = e;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 128 * 1024);
+  int r = pthread_create(&c->monitor, &attr, monitor, c);
+  pthread_attr_destroy(&attr);
+  if (r != 0)
+    return berr_set(err, r, "monitor thread");
+  c->monitor_running = true;
+  return 0;
+}
+
+static int spawn_shim(struct engine *e, struct container *c, const char *bundle, json_t **ready,
+                      struct berr *err)
+{
+  char runtime_root[4096], log_path[4096], max_size[32] = "0", max_file[16] = "1";
+  snprintf(runtime_root, sizeof(runtime_root), "%s/runtime", e->cfg.exec_root);
+  sup_log_path(e, c->id, log_path, sizeof(log_path));
+  json_t *logcfg = json_object_get(json_object_get(json_object_get(c->doc, "HostConfig"),
+                                                   "LogConfig"), "Config");
+  const char *ms = json_string_value(json_object_get(logcfg, "max-size"));
+  const char *mf = json_string_value(json_object_get(logcfg, "max-file"));
+  if (ms) {
+    char *end;
+    double v = strtod(ms, &end);
+    double mul = (*end == 'k' || *end == 'K') ? 1e3 : (*end == 'm' || *end == 'M') ? 1e6
+                                                    : (*end == 'g' || *end == 'G') ? 1e9 : 1;
+    snprintf(max_size, sizeof(max_size), "%.0f", v * mul);
+  }
+  if (mf)
+    snprintf(max_file, sizeof(max_file), "%s", mf);
+  bool log_none = json_is_string(json_object_get(
+                      json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"),
+                      "Type")) &&
+                  strcmp(json_string_value(json_object_get(
+                             json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"),
+                             "Type")),
+                         "none") == 0;
+  bool want_stdin = json_is_true(json_object_get(json_object_get(c->doc, "Config"), "OpenStdin"));
+
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return berr_errno(err, "pipe");
+  const char *argv[24];
+  int n = 0;
+  argv[n++] = e->cfg.shim_path;
+  argv[n++] = "--id";
+  argv[n++] = c->id;
+  argv[n++] = "--bundle";
+  argv[n++] = bundle;
+  argv[n++] = "--runtime-root";
+  argv[n++] = runtime_root;
+  argv[n++] = "--state-dir";
+  argv[n++] = bundle;
+  if (!log_none) {
+    argv[n++] = "--log";
+    argv[n++] = log_path;
+    argv[n++] = "--log-max-size";
+    argv[n++] = max_size;
+    argv[n++] = "--log-max-file";
+    argv[n++] = max_file;
+  }
+  if (want_stdin)
+    argv[n++] = "--stdin";
+  argv[n++] = "--ready-fd";
+  argv[n++] = "3";
+  argv[n] = NULL;
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  pid_t pid;
+  int r = posix_spawn(&pid, e->cfg.shim_path, &fa, NULL, (char *const *)argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(pfd[1]);
+  if (r != 0) {
+    close(pfd[0]);
+    return berr_set(err, r, "start %s", e->cfg.shim_path);
+  }
+  /* The shim forks itself away at once; reap the first process. */
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  r = bf_read_fd_all(pfd[0], &text, &len, err);
+  close(pfd[0]);
+  if (r < 0)
+    return berr_wrap(err, "read the shim's answer");
+  if (len == 0)
+    return berr_set(err, 0, "the container's shim exited before it was ready");
+  if (bjson_load_string(text, len, ready, err) < 0)
+    return berr_wrap(err, "the shim's answer");
+  const char *msg = json_string_value(json_object_get(*ready, "error"));
+  if (msg) {
+    berr_set(err, 0, "OCI runtime create failed: %s", msg);
+    json_decref(*ready);
+    *ready = NULL;
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int sup_start(struct engine *e, struct container *c, struct berr *err)
+{
+  char bundle[4096];
+  sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+  json_t *ready = NULL;
+  if (spawn_shim(e, c, bundle, &ready, err) < 0)
+    return -err->code;
+  pid_t pid = (pid_t)json_integer_value(json_object_get(ready, "pid"));
+  json_decref(ready);
+  int fd = connect_shim(bundle, err);
+  if (fd < 0)
+    return fd;
+
+  pthread_mutex_lock(&e->lock);
+  c->shim_fd = fd;
+  c->start_result = 0;
+  /* Attach sessions that came before start get the stream from its first byte. */
+  struct ctr_attach *a = c->pending;
+  c->pending = NULL;
+  while (a) {
+    struct ctr_attach *next = a->next;
+    json_t *m = json_pack("{s:s,s:b,s:b,s:b}", "op", "attach", "stdin", a->in, "stdout", a->out,
+                          "stderr", a->err);
+    struct berr ignored;
+    sup_send(c, m, a->fd, &ignored);
+    json_decref(m);
+    close(a->fd);
+    free(a);
+    a = next;
+  }
+  int r = start_monitor(e, c, err);
+  if (r == 0) {
+    json_t *m = json_pack("{s:s}", "op", "start");
+    r = sup_send(c, m, -1, err);
+    json_decref(m);
+  }
+  while (r == 0 && c->start_result == 0)
+    pthread_cond_wait(&e->changed, &e->lock);
+  if (r == 0 && c->start_result < 0)
+    r = berr_set(err, 0, "%s", c->start_error);
+  if (r == 0) {
+    json_t *st = json_object_get(c->doc, "State");
+    char now[64];
+    ctr_now(now, sizeof(now));
+    json_object_set_new(st, "Pid", json_integer(pid));
+    json_object_set_new(st, "StartedAt", json_string(now));
+  }
+  pthread_mutex_unlock(&e->lock);
+  return r;
+}
+
+int sup_reconnect(struct engine *e, struct container *c, struct berr *err)
+{
+  char bundle[4096];
+  sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+  int fd = connect_shim(bundle, err);
+  if (fd < 0)
+    return fd;
+  c->shim_fd = fd;
+  return start_monitor(e, c, err);
+}
+
+void sup_handle_exit(struct engine *e, struct container *c, int code, bool oom,
+                     const char *finished)
+{
+  if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_RESTARTING)
+    return;
+  char now[64];
+  if (!finished || !*finished) {
+    ctr_now(now, sizeof(now));
+    finished = now;
+  }
+  json_t *st = json_object_get(c->doc, "State");
+  json_object_set_new(st, "ExitCode", json_integer(code));
+  json_object_set_new(st, "OOMKilled", json_boolean(oom));
+  json_object_set_new(st, "Pid", json_integer(0));
+  json_object_set_new(st, "FinishedAt", json_string(finished));
+  c->state = CTR_EXITED;
+  c->exits++;
+  ctr_sync_state(c);
+  struct berr err;
+  if (graph_rwlayer_unmount(e->graph, c->id, &err) < 0)
+    blog(BLOG_WARN, "container %s: %s", c->id, err.msg);
+  char bundle[4096];
+  sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+  bf_rm_rf(bundle, &err);
+  if (repo_save(e, c, &err) < 0)
+    blog(BLOG_ERROR, "container %s: %s", c->id, err.msg);
+  if (oom)
+    events_emit(&e->events, "container", "oom", c->id, lifecycle_attrs(c));
+  char codebuf[16];
+  snprintf(codebuf, sizeof(codebuf), "%d", code);
+  json_t *attrs = lifecycle_attrs(c);
+  json_object_set_new(attrs, "exitCode", json_string(codebuf));
+  events_emit(&e->events, "container", "die", c->id, attrs);
+  pthread_cond_broadcast(&e->changed);
+}
