@@ -10,8 +10,8 @@
 typedef int (*job_handler)(struct job *job);
 
 struct engine_config {
-  const char *data_root; /* /var/lib/berth */
-  const char *exec_root; /* /run/berth */
+  const char *data_root;      /* /var/lib/berth */
+  const char *exec_root;      /* /run/berth */
   const char *storage_driver; /* overlay2 | vfs */
   const char *shim_path;      /* berth-shim binary */
   bool live_restore;

@@ -37,11 +37,11 @@ struct job {
   const char *api_version; /* negotiated, e.g. "1.50" */
 
   /* Results. */
-  json_t *result;   /* response body, or NULL */
-  int status;       /* HTTP status on success: 200 (default), 201, 204, 304 */
-  int http_error;   /* explicit status on failure (e.g. 409); 0 derives it from err.code */
-  struct berr err;  /* on failure */
-  bool streamed;    /* set once stream_begin or hijack_begin succeeded */
+  json_t *result;  /* response body, or NULL */
+  int status;      /* HTTP status on success: 200 (default), 201, 204, 304 */
+  int http_error;  /* explicit status on failure (e.g. 409); 0 derives it from err.code */
+  struct berr err; /* on failure */
+  bool streamed;   /* set once stream_begin or hijack_begin succeeded */
 
   const struct job_io *io;
 };
