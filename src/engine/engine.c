@@ -35,8 +35,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, struct berr
     e->cfg.storage_driver = dup_or_null(cfg->storage_driver);
     e->cfg.shim_path = dup_or_null(cfg->shim_path);
     if ((cfg->data_root && !e->cfg.data_root) || (cfg->exec_root && !e->cfg.exec_root) ||
-        (cfg->storage_driver && !e->cfg.storage_driver) ||
-        (cfg->shim_path && !e->cfg.shim_path)) {
+        (cfg->storage_driver && !e->cfg.storage_driver) || (cfg->shim_path && !e->cfg.shim_path)) {
       config_free(&e->cfg);
       return berr_set(err, ENOMEM, "engine config");
     }

@@ -46,8 +46,8 @@ struct server {
   pthread_mutex_t mu; /* guards the fields below; taken before any sreq's mu */
   pthread_cond_t cv;
   bool stopping;
-  unsigned jobs;         /* job threads running */
-  struct sreq *active;   /* requests whose job runs */
+  unsigned jobs;       /* job threads running */
+  struct sreq *active; /* requests whose job runs */
 };
 
 enum body_mode { BODY_JSON, BODY_SPOOL, BODY_DISCARD };
@@ -87,8 +87,8 @@ struct sreq {
   char *content_type;
   int pipe_rd, pipe_wr;
   enum hijack_state hj;
-  int sock;      /* the client socket after the upgrade */
-  int job_sock;  /* what the job got: sock, or its end of the proxy pair */
+  int sock;     /* the client socket after the upgrade */
+  int job_sock; /* what the job got: sock, or its end of the proxy pair */
   struct MHD_UpgradeResponseHandle *urh;
   struct hijack_proxy *proxy;
   bool hijack_ended;
@@ -147,8 +147,8 @@ static void add_ping_headers(struct MHD_Response *resp)
 static enum MHD_Result queue_body(struct sreq *r, int status, char *body, size_t len,
                                   const char *content_type)
 {
-  struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!resp) {
     free(body);
     return MHD_NO;
@@ -353,8 +353,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
-                       size_t extra_in_size, MHD_socket sock,
-                       struct MHD_UpgradeResponseHandle *urh)
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
   struct sreq *r = cls;
   struct server *s = r->srv;
@@ -432,8 +431,8 @@ static void set_early(struct sreq *r, int status, const char *fmt, ...)
   va_end(ap);
 }
 
-static const struct server_route *find_route(struct server *s, const char *method,
-                                             const char *path, json_t **params)
+static const struct server_route *find_route(struct server *s, const char *method, const char *path,
+                                             json_t **params)
 {
   for (size_t i = 0; i < s->n_extra; i++)
     if (strcmp(s->extra[i].method, method) == 0 &&
@@ -508,9 +507,9 @@ static void sreq_route(struct sreq *r, const char *url, const char *method)
   r->job.io = &r->io;
 
   const char *from_src = json_string_value(json_object_get(query, "fromSrc"));
-  bool spool = (r->route->flags & SERVER_ROUTE_SPOOL_BODY) ||
-               ((r->route->flags & SERVER_ROUTE_SPOOL_IF_FROMSRC) && from_src &&
-                strcmp(from_src, "-") == 0);
+  bool spool =
+      (r->route->flags & SERVER_ROUTE_SPOOL_BODY) ||
+      ((r->route->flags & SERVER_ROUTE_SPOOL_IF_FROMSRC) && from_src && strcmp(from_src, "-") == 0);
   if (spool && !r->early_status) {
     if (asprintf(&r->spool_path, "%s/berth-body-XXXXXX", s->spool_dir) < 0) {
       r->spool_path = NULL;
@@ -674,9 +673,8 @@ static enum MHD_Result sreq_finish(struct sreq *r)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **req_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
 {
   struct server *s = cls;
   struct sreq *r = *req_cls;
@@ -826,7 +824,8 @@ int server_start(struct engine *e, const struct server_config *cfg, struct serve
   /* A client that hangs up must show as EPIPE to the job writing its stream. */
   signal(SIGPIPE, SIG_IGN);
 
-  if (!engine_has_job(e, "system.version") && engine_register(e, "system.version", server_job_version) < 0)
+  if (!engine_has_job(e, "system.version") &&
+      engine_register(e, "system.version", server_job_version) < 0)
     return berr_set(err, ENOMEM, "register system.version");
   if (!engine_has_job(e, "system.ping") && engine_register(e, "system.ping", server_job_ping) < 0)
     return berr_set(err, ENOMEM, "register system.ping");
@@ -858,12 +857,12 @@ int server_start(struct engine *e, const struct server_config *cfg, struct serve
     server_free(s);
     return -err->code;
   }
-  s->mhd = MHD_start_daemon(
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE |
-          MHD_USE_ITC | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-      MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
+  s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                            MHD_OPTION_END);
   if (!s->mhd) {
     unlink(s->socket_path);
     server_free(s);

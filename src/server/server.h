@@ -35,8 +35,8 @@ struct server_config {
   const char *socket_path; /* required, e.g. /run/berth/berth.sock */
   /* Group owning the socket (mode 0660); NULL means "berth" when that group exists. */
   const char *socket_group;
-  const char *spool_dir;   /* temp files for streamed request bodies; NULL: /var/tmp */
-  size_t max_body;         /* bound on JSON request bodies; 0: 16 MiB */
+  const char *spool_dir; /* temp files for streamed request bodies; NULL: /var/tmp */
+  size_t max_body;       /* bound on JSON request bodies; 0: 16 MiB */
   /* Routes tried before the production table (tests register their own jobs here). */
   const struct server_route *extra_routes;
   size_t n_extra_routes;

@@ -150,9 +150,8 @@ static int job_endless(struct job *job)
 static int job_state(struct job *job)
 {
   pthread_mutex_lock(&mu);
-  job->result = json_pack("{s:i,s:i,s:i,s:i}", "released", released, "endless_epipe",
-                          endless_epipe, "wait_client_gone", wait_client_gone, "hijack_eof",
-                          hijack_eof);
+  job->result = json_pack("{s:i,s:i,s:i,s:i}", "released", released, "endless_epipe", endless_epipe,
+                          "wait_client_gone", wait_client_gone, "hijack_eof", hijack_eof);
   pthread_mutex_unlock(&mu);
   return 0;
 }

@@ -110,9 +110,9 @@ int main(void)
   /* the errno -> status table */
   struct {
     int code, status;
-  } table[] = {{ENOENT, 404}, {EEXIST, 409}, {EBUSY, 409},   {EALREADY, 409}, {EINVAL, 400},
-               {EPERM, 403},  {EACCES, 403}, {ENOTSUP, 501}, {ENOSYS, 501},   {EAGAIN, 503},
-               {EIO, 500}};
+  } table[] = {{ENOENT, 404}, {EEXIST, 409}, {EBUSY, 409},  {EALREADY, 409},
+               {EINVAL, 400}, {EPERM, 403},  {EACCES, 403}, {ENOTSUP, 501},
+               {ENOSYS, 501}, {EAGAIN, 503}, {EIO, 500}};
   for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
     struct job t = {0};
     t.err.code = table[i].code;
