@@ -46,8 +46,7 @@ static int read_in_root(int rootfd, const char *path, char **buf, size_t *len, s
   if (!S_ISREG(st.st_mode))
     return berr_set(err, 0, "%s: not a regular file", path);
   if (st.st_size > MAX_JSON)
-    return berr_set(err, 0, "%s: too large for metadata (%lld bytes)", path,
-                    (long long)st.st_size);
+    return berr_set(err, 0, "%s: too large for metadata (%lld bytes)", path, (long long)st.st_size);
   int r = bf_read_fd_all(fd, buf, len, err);
   return r < 0 ? berr_wrap(err, "%s", path) : 0;
 }
@@ -182,9 +181,9 @@ static int read_desc_blob(struct loader *l, json_t *desc, const char *where, cha
   if ((r = blob_path(digest, path, sizeof(path), err)) < 0)
     return berr_wrap(err, "%s", where);
   if ((r = read_in_root(l->rootfd, path, buf, len, err)) < 0)
-    return r == -ENOENT ? berr_set(err, ENOENT, "%s names blob %s, which the image lacks", where,
-                                   digest)
-                        : berr_wrap(err, "%s", where);
+    return r == -ENOENT
+               ? berr_set(err, ENOENT, "%s names blob %s, which the image lacks", where, digest)
+               : berr_wrap(err, "%s", where);
   char d[GRAPH_DIGEST_LEN + 1];
   graph_sha256_buf(*buf, *len, d);
   if (strcmp(d, digest) != 0 || (size >= 0 && (size_t)size != *len)) {
@@ -203,7 +202,8 @@ static int name_from_annotations(struct loader *l, json_t *desc, char **key, str
   *key = NULL;
   json_t *ann = json_object_get(desc, "annotations");
   const char *full = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-  const char *refname = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+  const char *refname =
+      json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
   _cleanup_free_ char *composed = NULL;
   const char *use = full;
   if (!use && refname) {
@@ -279,7 +279,8 @@ static int load_oci_manifest(struct loader *l, json_t *desc, const char *key, co
       r = berr_set(err, -fd, "%s names blob %s, which the image lacks", lw, digest);
       break;
     }
-    in[k] = (struct graph_layer_in){.fd = fd, .digest = digest, .media_type = mt, .adopt = l->adopt};
+    in[k] =
+        (struct graph_layer_in){.fd = fd, .digest = digest, .media_type = mt, .adopt = l->adopt};
   }
   char id[GRAPH_DIGEST_LEN + 1];
   if (r == 0) {
@@ -397,7 +398,8 @@ static int load_oci(struct loader *l, struct berr *err)
 static int load_root(struct graph *g, int rootfd, bool adopt, const struct graph_load_opts *opts,
                      json_t **loaded, struct berr *err)
 {
-  struct loader l = {.g = g, .rootfd = rootfd, .adopt = adopt, .opts = opts, .loaded = json_array()};
+  struct loader l = {
+      .g = g, .rootfd = rootfd, .adopt = adopt, .opts = opts, .loaded = json_array()};
   int fd = gd_open_in_root(rootfd, "manifest.json", O_RDONLY);
   int r;
   if (fd >= 0) {
@@ -417,8 +419,8 @@ static int load_root(struct graph *g, int rootfd, bool adopt, const struct graph
   return 0;
 }
 
-int graph_load_archive(struct graph *g, int fd, const struct graph_load_opts *opts,
-                       json_t **loaded, struct berr *err)
+int graph_load_archive(struct graph *g, int fd, const struct graph_load_opts *opts, json_t **loaded,
+                       struct berr *err)
 {
   graph_lock(g);
   _cleanup_free_ char *tmp = NULL;

@@ -79,8 +79,7 @@ static int sink_end(struct sink *s, struct berr *err)
   return r;
 }
 
-static int sink_buf(struct sink *s, const char *path, const void *buf, size_t len,
-                    struct berr *err)
+static int sink_buf(struct sink *s, const char *path, const void *buf, size_t len, struct berr *err)
 {
   int r = sink_begin(s, path, (int64_t)len, err);
   if (r < 0)
@@ -343,8 +342,8 @@ static int save_docker(struct graph *g, struct saved_image *ims, size_t n, struc
         json_object_set_new(repo, colon + 1, json_string(graph_digest_hex(ims[i].id)));
       }
     }
-    json_array_append_new(manifest, json_pack("{s:s, s:o, s:o}", "Config", path, "RepoTags", tags,
-                                              "Layers", lpaths));
+    json_array_append_new(
+        manifest, json_pack("{s:s, s:o, s:o}", "Config", path, "RepoTags", tags, "Layers", lpaths));
   }
   if (r == 0)
     r = sink_json(s, "manifest.json", manifest, err);
@@ -364,8 +363,8 @@ static int oci_manifest(struct graph *g, const char *id, struct layer_row *layer
                         size_t clen, char **out, struct berr *err)
 {
   _cleanup_free_ char *mdigest = NULL;
-  int r = graph_db_query_str(g->db, &mdigest, err, "SELECT manifest FROM images WHERE id = ?", 1,
-                             id);
+  int r =
+      graph_db_query_str(g->db, &mdigest, err, "SELECT manifest FROM images WHERE id = ?", 1, id);
   if (r < 0)
     return r;
   if (mdigest) {
@@ -377,11 +376,11 @@ static int oci_manifest(struct graph *g, const char *id, struct layer_row *layer
         bjson_load_string(buf, len, &m, &ignored) == 0) {
       const char *mt = json_string_value(json_object_get(m, "mediaType"));
       json_t *ls = json_object_get(m, "layers");
-      bool ok = mt && !strcmp(mt, "application/vnd.oci.image.manifest.v1+json") &&
-                json_array_size(ls) == nl &&
-                !strcmp(json_string_value(json_object_get(json_object_get(m, "config"), "digest"))
-                            ?: "",
-                        id);
+      bool ok =
+          mt && !strcmp(mt, "application/vnd.oci.image.manifest.v1+json") &&
+          json_array_size(ls) == nl &&
+          !strcmp(json_string_value(json_object_get(json_object_get(m, "config"), "digest")) ?: "",
+                  id);
       for (size_t i = 0; ok && i < nl; i++)
         ok = !strcmp(json_string_value(json_object_get(json_array_get(ls, i), "digest")) ?: "",
                      layers[i].blob);
@@ -393,9 +392,9 @@ static int oci_manifest(struct graph *g, const char *id, struct layer_row *layer
   }
   json_t *jl = json_array();
   for (size_t i = 0; i < nl; i++)
-    json_array_append_new(jl, json_pack("{s:s, s:s, s:I}", "mediaType", layers[i].media_type,
-                                        "digest", layers[i].blob, "size",
-                                        (json_int_t)layers[i].blob_size));
+    json_array_append_new(jl,
+                          json_pack("{s:s, s:s, s:I}", "mediaType", layers[i].media_type, "digest",
+                                    layers[i].blob, "size", (json_int_t)layers[i].blob_size));
   _cleanup_json_ json_t *m =
       json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                 "application/vnd.oci.image.manifest.v1+json", "config", "mediaType",
@@ -452,9 +451,9 @@ static int save_oci(struct graph *g, struct saved_image *ims, size_t n, struct s
       break;
     size_t nd = ims[i].nkeys ? ims[i].nkeys : 1;
     for (size_t t = 0; t < nd; t++) {
-      json_t *d = json_pack("{s:s, s:s, s:I}", "mediaType",
-                            "application/vnd.oci.image.manifest.v1+json", "digest", md, "size",
-                            (json_int_t)strlen(manifest));
+      json_t *d =
+          json_pack("{s:s, s:s, s:I}", "mediaType", "application/vnd.oci.image.manifest.v1+json",
+                    "digest", md, "size", (json_int_t)strlen(manifest));
       if (ims[i].nkeys) {
         const char *key = ims[i].keys[t];
         const char *colon = strrchr(key, ':');
@@ -466,9 +465,9 @@ static int save_oci(struct graph *g, struct saved_image *ims, size_t n, struct s
     }
   }
   if (r == 0) {
-    _cleanup_json_ json_t *index = json_pack("{s:i, s:s, s:O}", "schemaVersion", 2, "mediaType",
-                                             "application/vnd.oci.image.index.v1+json",
-                                             "manifests", descs);
+    _cleanup_json_ json_t *index =
+        json_pack("{s:i, s:s, s:O}", "schemaVersion", 2, "mediaType",
+                  "application/vnd.oci.image.index.v1+json", "manifests", descs);
     r = sink_json(s, "index.json", index, err);
   }
   for (size_t w = 0; w < nwritten; w++)

@@ -9,10 +9,10 @@
 
 static const char *schema =
     "CREATE TABLE IF NOT EXISTS images ("
-    "  id TEXT PRIMARY KEY,"      /* sha256 of the config */
-    "  manifest TEXT,"            /* digest of the stored manifest blob, if any */
-    "  top_layer TEXT,"           /* chain ID of the last layer, NULL for no layers */
-    "  parent TEXT,"              /* image this one was committed from */
+    "  id TEXT PRIMARY KEY," /* sha256 of the config */
+    "  manifest TEXT,"       /* digest of the stored manifest blob, if any */
+    "  top_layer TEXT,"      /* chain ID of the last layer, NULL for no layers */
+    "  parent TEXT,"         /* image this one was committed from */
     "  created TEXT,"
     "  size INTEGER NOT NULL DEFAULT 0,"
     "  loaded INTEGER NOT NULL DEFAULT 0);"
@@ -23,28 +23,27 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS layers ("
     "  chain_id TEXT PRIMARY KEY,"
     "  diff_id TEXT NOT NULL,"
-    "  parent TEXT,"              /* chain ID of the layer below */
-    "  blob TEXT,"                /* digest of the stored (maybe compressed) layer blob */
+    "  parent TEXT," /* chain ID of the layer below */
+    "  blob TEXT,"   /* digest of the stored (maybe compressed) layer blob */
     "  media_type TEXT,"
     "  blob_size INTEGER NOT NULL DEFAULT 0,"
     "  tar_size INTEGER NOT NULL DEFAULT 0," /* length of the uncompressed tar */
     "  size INTEGER NOT NULL DEFAULT 0,"     /* bytes of file content in the layer */
     "  refs INTEGER NOT NULL DEFAULT 0);"    /* images and writable layers using it */
     "CREATE TABLE IF NOT EXISTS tags ("
-    "  name TEXT PRIMARY KEY,"    /* normalized "docker.io/library/busybox:latest" */
+    "  name TEXT PRIMARY KEY," /* normalized "docker.io/library/busybox:latest" */
     "  image_id TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);"
     "CREATE TABLE IF NOT EXISTS rwlayers ("
-    "  id TEXT PRIMARY KEY,"      /* container ID */
+    "  id TEXT PRIMARY KEY," /* container ID */
     "  image_id TEXT,"
     "  chain_id TEXT);";
 
 int graph_db_open(const char *path, sqlite3 **out, struct berr *err)
 {
   sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(path, &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           NULL);
+  int rc = sqlite3_open_v2(
+      path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
   if (rc != SQLITE_OK) {
     int r = berr_set(err, EIO, "open database %s: %s", path,
                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -53,9 +52,9 @@ int graph_db_open(const char *path, sqlite3 **out, struct berr *err)
   }
   sqlite3_busy_timeout(db, 10000);
   char *msg = NULL;
-  rc = sqlite3_exec(db,
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;",
-                    NULL, NULL, &msg);
+  rc =
+      sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;",
+                   NULL, NULL, &msg);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db, schema, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
@@ -106,7 +105,8 @@ static int vprepare(sqlite3 *db, sqlite3_stmt **st, struct berr *err, const char
     return berr_set(err, EIO, "database: prepare \"%s\": %s", sql, sqlite3_errmsg(db));
   for (int i = 0; i < nargs; i++) {
     const char *v = va_arg(ap, const char *);
-    int rc = v ? sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(*st, i + 1);
+    int rc =
+        v ? sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(*st, i + 1);
     if (rc != SQLITE_OK) {
       sqlite3_finalize(*st);
       *st = NULL;
@@ -164,8 +164,7 @@ int graph_db_query_str(sqlite3 *db, char **out, struct berr *err, const char *sq
   return r;
 }
 
-int graph_db_query_int(sqlite3 *db, int64_t *out, struct berr *err, const char *sql, int nargs,
-                       ...)
+int graph_db_query_int(sqlite3 *db, int64_t *out, struct berr *err, const char *sql, int nargs, ...)
 {
   sqlite3_stmt *st = NULL;
   va_list ap;

@@ -56,10 +56,11 @@ static int collect_blobs(struct graph *g, struct berr *err)
     return r;
   for (char **d = all; *d; d++) {
     int64_t n = 0;
-    if ((r = graph_db_query_int(g->db, &n, err,
-                                "SELECT (SELECT COUNT(*) FROM images WHERE id = ?1 OR manifest = ?1)"
-                                " + (SELECT COUNT(*) FROM layers WHERE blob = ?1)",
-                                1, *d)) < 0)
+    if ((r = graph_db_query_int(
+             g->db, &n, err,
+             "SELECT (SELECT COUNT(*) FROM images WHERE id = ?1 OR manifest = ?1)"
+             " + (SELECT COUNT(*) FROM layers WHERE blob = ?1)",
+             1, *d)) < 0)
       return r;
     if (n == 0 && (r = graph_store_delete(g->store, *d, err)) < 0)
       return r;
@@ -83,7 +84,8 @@ int graph_open(const struct graph_opts *opts, struct graph **out, struct berr *e
   if (g->threads < 1)
     g->threads = 1;
   _cleanup_free_ char *lockpath = NULL, *dbpath = NULL, *layers = NULL;
-  if (!(g->root = realpath(opts->root, NULL)) || asprintf(&lockpath, "%s/graph.lock", opts->root) < 0 ||
+  if (!(g->root = realpath(opts->root, NULL)) ||
+      asprintf(&lockpath, "%s/graph.lock", opts->root) < 0 ||
       asprintf(&dbpath, "%s/berth.db", opts->root) < 0 ||
       asprintf(&layers, "%s/layers", opts->root) < 0) {
     graph_close(g);

@@ -89,7 +89,10 @@ int graph_resolve_locked(struct graph *g, const char *ref, char id[GRAPH_DIGEST_
     if (count > 1)
       return berr_set(err, 0, "multiple IDs found with provided prefix: %s", ref);
   }
-  return berr_set(err, ENOENT, "No such image: %s", ref);
+  /* Docker's exact text (no strerror suffix), with ENOENT for callers to map to 404 */
+  berr_set(err, 0, "No such image: %s", ref);
+  err->code = ENOENT;
+  return -ENOENT;
 }
 
 int graph_image_resolve(struct graph *g, const char *ref, char id[GRAPH_DIGEST_LEN + 1],
@@ -120,8 +123,8 @@ int graph_image_config(struct graph *g, const char *id, json_t **out, struct ber
 int graph_image_layers(struct graph *g, const char *id, char ***chain_ids, struct berr *err)
 {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = graph_db_prepare(g->db, &st, err,
-                           "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", 1, id);
+  int r = graph_db_prepare(
+      g->db, &st, err, "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", 1, id);
   if (r < 0)
     return r;
   size_t n = 0, cap = 8;
@@ -252,8 +255,8 @@ int graph_image_list(struct graph *g, bool all, json_t **out, struct berr *err)
     json_array_append_new(
         arr, json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:O, s:I}", "Id", id, "ParentId",
                        parent ? parent : "", "RepoTags", tags, "RepoDigests", digests, "Created",
-                       (json_int_t)parse_created(created), "Size", (json_int_t)size,
-                       "SharedSize", (json_int_t)-1, "VirtualSize", (json_int_t)size, "Labels",
+                       (json_int_t)parse_created(created), "Size", (json_int_t)size, "SharedSize",
+                       (json_int_t)-1, "VirtualSize", (json_int_t)size, "Labels",
                        json_is_object(labels) ? labels : json_null(), "Containers",
                        (json_int_t)containers));
   }
@@ -276,7 +279,8 @@ int graph_image_inspect(struct graph *g, const char *ref, json_t **out, struct b
   int64_t size = 0;
   int r;
   if ((r = graph_resolve_locked(g, ref, id, err)) < 0 ||
-      (r = graph_image_config(g, id, &config, err)) < 0 || (r = image_refs(g, id, &refs, err)) < 0 ||
+      (r = graph_image_config(g, id, &config, err)) < 0 ||
+      (r = image_refs(g, id, &refs, err)) < 0 ||
       (r = graph_image_layers(g, id, &layers, err)) < 0 ||
       (r = graph_db_query_str(g->db, &parent, err, "SELECT parent FROM images WHERE id = ?", 1,
                               id)) < 0 ||
@@ -300,15 +304,16 @@ int graph_image_inspect(struct graph *g, const char *ref, json_t **out, struct b
   }
   json_t *o = json_pack(
       "{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:I, s:{s:s, s:o}, s:{s:s, s:O}}",
-      "Id", id, "RepoTags", tags, "RepoDigests", digests, "Parent", parent ? parent : "",
-      "Comment", json_string_value(json_object_get(config, "comment")) ?: "", "Created",
+      "Id", id, "RepoTags", tags, "RepoDigests", digests, "Parent", parent ? parent : "", "Comment",
+      json_string_value(json_object_get(config, "comment")) ?: "", "Created",
       json_string_value(json_object_get(config, "created")) ?: "", "Author",
       json_string_value(json_object_get(config, "author")) ?: "", "Config",
       json_object_get(config, "config") ?: json_null(), "Architecture",
       json_string_value(json_object_get(config, "architecture")) ?: "", "Os",
       json_string_value(json_object_get(config, "os")) ?: "", "Size", (json_int_t)size,
       "VirtualSize", (json_int_t)size, "GraphDriver", "Name", gd_driver_name(g->driver), "Data",
-      gdata, "RootFS", "Type", "layers", "Layers", json_is_array(diff_ids) ? diff_ids : json_array());
+      gdata, "RootFS", "Type", "layers", "Layers",
+      json_is_array(diff_ids) ? diff_ids : json_array());
   if (!o)
     return berr_set(err, ENOMEM, "inspect");
   const char *variant = json_string_value(json_object_get(config, "variant"));
@@ -327,7 +332,8 @@ int graph_image_history(struct graph *g, const char *ref, json_t **out, struct b
   int r;
   if ((r = graph_resolve_locked(g, ref, id, err)) < 0 ||
       (r = graph_image_config(g, id, &config, err)) < 0 ||
-      (r = graph_image_layers(g, id, &layers, err)) < 0 || (r = image_refs(g, id, &refs, err)) < 0) {
+      (r = graph_image_layers(g, id, &layers, err)) < 0 ||
+      (r = image_refs(g, id, &refs, err)) < 0) {
     graph_unlock(g);
     return r;
   }
@@ -399,7 +405,8 @@ int graph_tag(struct graph *g, const char *source, const char *target, struct be
     return berr_set(err, ENOMEM, "tag");
   graph_lock(g);
   char id[GRAPH_DIGEST_LEN + 1];
-  if ((r = graph_resolve_locked(g, source, id, err)) == 0 && (r = graph_db_begin(g->db, err)) == 0) {
+  if ((r = graph_resolve_locked(g, source, id, err)) == 0 &&
+      (r = graph_db_begin(g->db, err)) == 0) {
     if ((r = graph_set_tag_locked(g, key, id, err)) == 0)
       r = graph_db_commit(g->db, err);
     if (r < 0)
@@ -448,8 +455,8 @@ static int check_conflict(struct graph *g, const char *id, int mask,
     }
   }
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if ((r = graph_db_prepare(g->db, &st, err, "SELECT id FROM rwlayers WHERE image_id = ?", 1,
-                            id)) < 0)
+  if ((r = graph_db_prepare(g->db, &st, err, "SELECT id FROM rwlayers WHERE image_id = ?", 1, id)) <
+      0)
     return r;
   while (sqlite3_step(st) == SQLITE_ROW) {
     const char *cid = (const char *)sqlite3_column_text(st, 0);
@@ -560,10 +567,11 @@ static int delete_image(struct graph *g, const char *id, json_t *records, int64_
   for (size_t i = 0; i < ngone + 2; i++) {
     const char *d = i < 2 ? cands[i] : blobs[i - 2];
     int64_t used = 1;
-    if (d && graph_db_query_int(g->db, &used, &ignored,
-                                "SELECT (SELECT COUNT(*) FROM images WHERE id = ?1 OR manifest = ?1)"
-                                " + (SELECT COUNT(*) FROM layers WHERE blob = ?1)",
-                                1, d) == 0 &&
+    if (d &&
+        graph_db_query_int(g->db, &used, &ignored,
+                           "SELECT (SELECT COUNT(*) FROM images WHERE id = ?1 OR manifest = ?1)"
+                           " + (SELECT COUNT(*) FROM layers WHERE blob = ?1)",
+                           1, d) == 0 &&
         used == 0)
       graph_store_delete(g->store, d, &ignored);
   }

@@ -18,8 +18,8 @@ struct graph_load_opts {
 /* Loads every image of a docker-archive or oci-archive tar read from fd (plain, gzip or
  * zstd). *loaded is [{"Id": "sha256:…", "RepoTags": ["busybox:latest"]}]. On bad input:
  * one error, nothing of the failing image registered, the temp area cleaned. */
-int graph_load_archive(struct graph *g, int fd, const struct graph_load_opts *opts,
-                       json_t **loaded, struct berr *err);
+int graph_load_archive(struct graph *g, int fd, const struct graph_load_opts *opts, json_t **loaded,
+                       struct berr *err);
 /* Loads the images of an OCI image layout directory. */
 int graph_load_oci_dir(struct graph *g, const char *dir, const struct graph_load_opts *opts,
                        json_t **loaded, struct berr *err);

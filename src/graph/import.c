@@ -177,7 +177,8 @@ int graph_apply_changes(json_t *config, const char *const *changes, size_t n, st
       json_object_set_new(config, "StopSignal", json_string(val));
     } else if (!strcmp(word, "EXPOSE")) {
       json_t *ports = obj_field(config, "ExposedPorts");
-      for (char *save = NULL, *t = strtok_r(val, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+      for (char *save = NULL, *t = strtok_r(val, " \t", &save); t;
+           t = strtok_r(NULL, " \t", &save)) {
         char *slash = strchr(t, '/');
         const char *proto = slash ? slash + 1 : "tcp";
         if (slash)
@@ -326,10 +327,10 @@ int graph_import(struct graph *g, int fd, const struct graph_import_opts *o,
   char created[64], comment[512];
   now_rfc3339(created, sizeof(created));
   snprintf(comment, sizeof(comment), "Imported from %s", o && o->source ? o->source : "-");
-  _cleanup_json_ json_t *config = json_pack(
-      "{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture", "amd64", "os",
-      "linux", "created", created, "config", cc, "rootfs", "type", "layers", "diff_ids", d.diff_id,
-      "history", "created", created, "comment", comment);
+  _cleanup_json_ json_t *config =
+      json_pack("{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture", "amd64",
+                "os", "linux", "created", created, "config", cc, "rootfs", "type", "layers",
+                "diff_ids", d.diff_id, "history", "created", created, "comment", comment);
   if (o && o->message && *o->message)
     json_object_set_new(config, "comment", json_string(o->message));
   r = register_with_blob(g, config, 1, &d, key, NULL, id, err);

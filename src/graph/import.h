@@ -11,12 +11,12 @@
 #include "graph/graph.h"
 
 struct graph_import_opts {
-  const char *ref;                   /* tag for the new image, or NULL */
-  const char *const *changes;        /* "CMD [\"sh\"]", "ENV A=1", "EXPOSE 80/tcp", … */
+  const char *ref;            /* tag for the new image, or NULL */
+  const char *const *changes; /* "CMD [\"sh\"]", "ENV A=1", "EXPOSE 80/tcp", … */
   size_t nchanges;
-  const char *message;               /* the image's comment */
-  const char *author;                /* commit only */
-  const char *source;                /* import: shown in history ("Imported from -") */
+  const char *message; /* the image's comment */
+  const char *author;  /* commit only */
+  const char *source;  /* import: shown in history ("Imported from -") */
 };
 
 /* Applies --change instructions (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME,

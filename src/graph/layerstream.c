@@ -52,8 +52,8 @@ static la_ssize_t blob_read(struct archive *a, void *ud, const void **out)
   }
 }
 
-int graph_layer_stream_open(int fd, struct graph_blob_writer *tee,
-                            struct graph_layer_stream **out, struct berr *err)
+int graph_layer_stream_open(int fd, struct graph_blob_writer *tee, struct graph_layer_stream **out,
+                            struct berr *err)
 {
   struct graph_layer_stream *ls = calloc(1, sizeof(*ls));
   if (!ls)
@@ -74,9 +74,9 @@ int graph_layer_stream_open(int fd, struct graph_blob_writer *tee,
   if (archive_read_open(ls->a, ls, NULL, blob_read, NULL) != ARCHIVE_OK ||
       archive_read_next_header(ls->a, &e) != ARCHIVE_OK) {
     int r = ls->failed ? berr_set(err, ls->err.code ? ls->err.code : EIO, "%s", ls->err.msg)
-                       : berr_set(err, 0, "layer blob: %s", archive_error_string(ls->a)
-                                                                ? archive_error_string(ls->a)
-                                                                : "empty or unreadable");
+                       : berr_set(err, 0, "layer blob: %s",
+                                  archive_error_string(ls->a) ? archive_error_string(ls->a)
+                                                              : "empty or unreadable");
     graph_layer_stream_free(ls);
     return r;
   }
@@ -177,8 +177,8 @@ void graph_layer_stream_free(struct graph_layer_stream *ls)
   free(ls);
 }
 
-int graph_layer_decompress(int blobfd, int (*sink)(void *ud, const void *buf, size_t len),
-                           void *ud, struct berr *err)
+int graph_layer_decompress(int blobfd, int (*sink)(void *ud, const void *buf, size_t len), void *ud,
+                           struct berr *err)
 {
   struct graph_layer_stream *ls;
   int r = graph_layer_stream_open(blobfd, NULL, &ls, err);

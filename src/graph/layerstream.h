@@ -13,8 +13,8 @@
 struct graph_layer_stream;
 
 /* fd is read from its current position; tee (may be NULL) receives every blob byte. */
-int graph_layer_stream_open(int fd, struct graph_blob_writer *tee,
-                            struct graph_layer_stream **out, struct berr *err);
+int graph_layer_stream_open(int fd, struct graph_blob_writer *tee, struct graph_layer_stream **out,
+                            struct berr *err);
 struct gd_tar_source graph_layer_stream_source(struct graph_layer_stream *ls);
 
 struct graph_layer_digests {
@@ -32,5 +32,5 @@ const char *graph_layer_stream_error(struct graph_layer_stream *ls);
 void graph_layer_stream_free(struct graph_layer_stream *ls);
 
 /* Streams the decompressed bytes of a stored layer blob to sink (docker save). */
-int graph_layer_decompress(int blobfd, int (*sink)(void *ud, const void *buf, size_t len),
-                           void *ud, struct berr *err);
+int graph_layer_decompress(int blobfd, int (*sink)(void *ud, const void *buf, size_t len), void *ud,
+                           struct berr *err);

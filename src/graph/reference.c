@@ -157,8 +157,9 @@ int graph_ref_parse(const char *s, struct graph_ref *out, struct berr *err)
   }
   if (strlen(out->domain) + 1 + strlen(out->path) > 255) {
     graph_ref_clear(out);
-    return berr_set(err, 0, "invalid reference format: repository name must not be more than "
-                            "255 characters");
+    return berr_set(err, 0,
+                    "invalid reference format: repository name must not be more than "
+                    "255 characters");
   }
   return 0;
 }

@@ -207,8 +207,7 @@ int graph_register_image(struct graph *g, const struct graph_register *reg,
                     reg->nlayers);
   for (size_t i = 0; i < n; i++)
     if (reg->layers[i].media_type && !graph_layer_media_type_known(reg->layers[i].media_type))
-      return berr_set(err, 0, "layer %zu: unknown media type \"%s\"", i,
-                      reg->layers[i].media_type);
+      return berr_set(err, 0, "layer %zu: unknown media type \"%s\"", i, reg->layers[i].media_type);
   graph_sha256_buf(reg->config, reg->config_len, id);
 
   char d[GRAPH_DIGEST_LEN + 1], md[GRAPH_DIGEST_LEN + 1] = "";
@@ -277,8 +276,8 @@ int graph_register_image(struct graph *g, const struct graph_register *reg,
 
   if ((r = graph_store_put(g->store, reg->config, reg->config_len, id, d, err)) < 0)
     goto fail;
-  if (reg->manifest && (r = graph_store_put(g->store, reg->manifest, reg->manifest_len, NULL, md,
-                                            err)) < 0)
+  if (reg->manifest &&
+      (r = graph_store_put(g->store, reg->manifest, reg->manifest_len, NULL, md, err)) < 0)
     goto fail;
   /* layer files reach the disk before the rows that make them visible */
   if (needed) {

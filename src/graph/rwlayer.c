@@ -143,7 +143,8 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
     if (refs <= 0) {
       /* the image went first (forced delete): the last user takes its layers with it */
       if ((r = graph_db_query_str(g->db, &dead[ndead], err,
-                                  "SELECT blob FROM layers WHERE chain_id = ?", 1, layers[i])) < 0 ||
+                                  "SELECT blob FROM layers WHERE chain_id = ?", 1, layers[i])) <
+              0 ||
           (r = graph_db_exec(g->db, err, "DELETE FROM layers WHERE chain_id = ?", 1, layers[i])) <
               0)
         goto rollback;
@@ -159,8 +160,8 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
     if (!gd_exists(g->driver, graph_digest_hex(layers[i])))
       continue;
     int64_t still = 1;
-    graph_db_query_int(g->db, &still, &ignored, "SELECT COUNT(*) FROM layers WHERE chain_id = ?",
-                       1, layers[i]);
+    graph_db_query_int(g->db, &still, &ignored, "SELECT COUNT(*) FROM layers WHERE chain_id = ?", 1,
+                       layers[i]);
     if (!still)
       gd_remove(g->driver, graph_digest_hex(layers[i]), &ignored);
     (void)k;

@@ -88,8 +88,7 @@ int graph_store_mkdtemp(struct graph_store *s, const char *what, char **path, st
 char *graph_store_path(struct graph_store *s, const char *digest)
 {
   char *p = NULL;
-  if (!graph_digest_valid(digest) ||
-      asprintf(&p, "%s/%s", s->blobs, graph_digest_hex(digest)) < 0)
+  if (!graph_digest_valid(digest) || asprintf(&p, "%s/%s", s->blobs, graph_digest_hex(digest)) < 0)
     return NULL;
   return p;
 }
@@ -100,8 +99,7 @@ bool graph_store_has(struct graph_store *s, const char *digest)
   return p && access(p, F_OK) == 0;
 }
 
-int graph_store_writer_new(struct graph_store *s, struct graph_blob_writer **out,
-                           struct berr *err)
+int graph_store_writer_new(struct graph_store *s, struct graph_blob_writer **out, struct berr *err)
 {
   struct graph_blob_writer *w = calloc(1, sizeof(*w));
   if (!w)

@@ -21,8 +21,7 @@ int graph_store_clean_tmp(struct graph_store *s, struct berr *err);
 /* A fresh private directory under tmp (malloc'd path). */
 int graph_store_mkdtemp(struct graph_store *s, const char *what, char **path, struct berr *err);
 
-int graph_store_writer_new(struct graph_store *s, struct graph_blob_writer **out,
-                           struct berr *err);
+int graph_store_writer_new(struct graph_store *s, struct graph_blob_writer **out, struct berr *err);
 int graph_blob_writer_write(struct graph_blob_writer *w, const void *buf, size_t len,
                             struct berr *err);
 /* Verifies (when expected != NULL), fsyncs and renames the blob in; frees w in every case.

@@ -15,8 +15,7 @@
 
 bool gd_id_valid(const char *id)
 {
-  if (!id || !*id || strlen(id) > 128 || !strcmp(id, ".") || !strcmp(id, "..") ||
-      !strcmp(id, "l"))
+  if (!id || !*id || strlen(id) > 128 || !strcmp(id, ".") || !strcmp(id, "..") || !strcmp(id, "l"))
     return false;
   for (const char *p = id; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -275,8 +274,7 @@ int gd_changes(struct gd_driver *d, const char *id, struct gd_change **out, size
 {
   if (!gd_exists(d, id))
     return berr_set(err, ENOENT, "changes of layer %s", id);
-  return d->kind == GD_OVERLAY2 ? ovl_changes(d, id, out, n, err)
-                                : vfs_changes(d, id, out, n, err);
+  return d->kind == GD_OVERLAY2 ? ovl_changes(d, id, out, n, err) : vfs_changes(d, id, out, n, err);
 }
 
 int gd_diff(struct gd_driver *d, const char *id, int fd, struct berr *err)

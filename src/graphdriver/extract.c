@@ -210,7 +210,63 @@ static void cache_invalidate(struct xctx *x, const char *path)
     cache_drop(x);
 }
 
-/* Opens (creating missing directories, 0755 like Docker) the parent directory `dir`. */
+/* Creates every missing directory of path (0755, like Docker), resolving in the root: a
+ * symlink met on the way is followed the way RESOLVE_IN_ROOT would follow it, so a missing
+ * target is created inside the layer, never outside. */
+static int mkdir_in_root(int rootfd, const char *path, int depth)
+{
+  if (depth > 40)
+    return -ELOOP;
+  _cleanup_free_ char *cur = strdup("");
+  if (!cur)
+    return -ENOMEM;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    _cleanup_free_ char *next = NULL, *comp = strndup(p, n);
+    if (!comp || asprintf(&next, "%s/%s", cur, comp) < 0)
+      return -ENOMEM;
+    const char *rest = p + n;
+    int fd = gd_open_in_root(rootfd, next, O_PATH | O_DIRECTORY);
+    if (fd >= 0) {
+      close(fd);
+    } else if (fd != -ENOENT) {
+      return fd;
+    } else {
+      _cleanup_close_ int pfd = gd_open_in_root(rootfd, cur, O_PATH | O_DIRECTORY);
+      if (pfd < 0)
+        return pfd;
+      if (!strcmp(comp, ".") || !strcmp(comp, ".."))
+        return -ENOENT;
+      struct stat st;
+      if (fstatat(pfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t tn = readlinkat(pfd, comp, target, sizeof(target) - 1);
+        if (tn < 0)
+          return -errno;
+        target[tn] = '\0';
+        _cleanup_free_ char *np = NULL;
+        if (asprintf(&np, "%s%s%s%s", target[0] == '/' ? "" : cur, target[0] == '/' ? "" : "/",
+                     target, rest) < 0)
+          return -ENOMEM;
+        return mkdir_in_root(rootfd, np, depth + 1);
+      }
+      if (mkdirat(pfd, comp, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    }
+    free(cur);
+    cur = steal_ptr(next);
+    p = rest;
+  }
+  return 0;
+}
+
+/* Opens the parent directory `dir`, creating it when missing. */
 static int open_parent(struct xctx *x, const char *dir, struct berr *err)
 {
   if (x->cached_path && !strcmp(x->cached_path, dir))
@@ -218,28 +274,9 @@ static int open_parent(struct xctx *x, const char *dir, struct berr *err)
   cache_drop(x);
   int fd = gd_open_in_root(x->rootfd, dir, O_PATH | O_DIRECTORY);
   if (fd == -ENOENT) {
-    _cleanup_free_ char *walk = strdup(dir);
-    if (!walk)
-      return berr_set(err, ENOMEM, "open %s", dir);
-    for (char *p = walk;; p++) {
-      if (*p == '/' || *p == '\0') {
-        char saved = *p;
-        *p = '\0';
-        _cleanup_free_ char *copy = strdup(walk);
-        char *slash = copy ? strrchr(copy, '/') : NULL;
-        const char *base = slash ? slash + 1 : copy;
-        if (slash)
-          *slash = '\0';
-        _cleanup_close_ int pfd = copy ? gd_open_in_root(x->rootfd, slash ? copy : "", O_PATH | O_DIRECTORY) : -ENOMEM;
-        if (pfd < 0)
-          return berr_set(err, -pfd, "open parent of %s", walk);
-        if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
-          return berr_errno(err, "mkdir %s", walk);
-        *p = saved;
-        if (saved == '\0')
-          break;
-      }
-    }
+    int r = mkdir_in_root(x->rootfd, dir, 0);
+    if (r < 0)
+      return berr_set(err, -r, "create directory %s in layer", dir);
     fd = gd_open_in_root(x->rootfd, dir, O_PATH | O_DIRECTORY);
   }
   if (fd < 0)

@@ -152,8 +152,7 @@ int ovl_get(struct gd_driver *d, const char *id, char **path, struct berr *err)
     int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower,
                      id, id, extra_opts());
     if (n >= (int)sizeof(opts) || n >= getpagesize())
-      return berr_set(err, E2BIG, "mount layer %s: too many layers (%d bytes of options)", id,
-                      n);
+      return berr_set(err, E2BIG, "mount layer %s: too many layers (%d bytes of options)", id, n);
     if ((r = mount_in(d->home, merged, opts)) < 0)
       return berr_set(err, -r, "mount overlay for layer %s", id);
   }
@@ -256,7 +255,9 @@ static int walk_upper(struct walk *wk, int dirfd, const char *prefix, struct ber
       return berr_errno(err, "stat /%s", path);
     if (is_whiteout(&st)) {
       if (wk->changes)
-        r = gd_changelist_add(wk->changes, path, GD_CHANGE_DELETE) < 0 ? berr_set(err, ENOMEM, "diff") : 0;
+        r = gd_changelist_add(wk->changes, path, GD_CHANGE_DELETE) < 0
+                ? berr_set(err, ENOMEM, "diff")
+                : 0;
       else
         r = gd_tarw_whiteout(wk->w, path, err);
       if (r < 0)

@@ -21,7 +21,7 @@ struct inomap {
     dev_t dev;
     ino_t ino;
     char *path;
-  } *v;
+  } * v;
   size_t n, cap;
 };
 
@@ -243,7 +243,7 @@ static int compare(struct vwalk *wk, int cfd, int pfd, const char *prefix, struc
       return berr_set(err, ENOMEM, "diff");
     if (wk->changes)
       r = gd_changelist_add(wk->changes, path, GD_CHANGE_DELETE) < 0 ? berr_set(err, ENOMEM, "diff")
-                                                                    : 0;
+                                                                     : 0;
     else
       r = gd_tarw_whiteout(wk->w, path, err);
     if (r < 0)
