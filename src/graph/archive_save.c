@@ -153,62 +153,76 @@ static bool is_hex(const char *s)
   return true;
 }
 
+static struct saved_image *find_or_add(struct saved_image *v, size_t *n, const char *id)
+{
+  for (size_t k = 0; k < *n; k++)
+    if (!strcmp(v[k].id, id))
+      return &v[k];
+  snprintf(v[*n].id, sizeof(v[*n].id), "%s", id);
+  return &v[(*n)++];
+}
+
 /* Which images and which of their names the refs select (docker save rules: a name with a
  * tag saves that tag, a bare name every tag of the repository, an ID no name). */
 static int select_images(struct graph *g, const char *const *refs, size_t nrefs,
                          struct saved_image **out, size_t *nout, struct berr *err)
 {
-  struct saved_image *v = calloc(nrefs ? nrefs : 1, sizeof(*v));
+  int64_t nimages = 0;
+  int r = graph_db_query_int(g->db, &nimages, err, "SELECT COUNT(*) FROM images", 0);
+  if (r < 0)
+    return r;
+  /* never more entries than images */
+  struct saved_image *v = calloc((size_t)nimages + 1, sizeof(*v));
   size_t n = 0;
-  int r = 0;
   if (!v)
     return berr_set(err, ENOMEM, "save");
   for (size_t i = 0; i < nrefs && r == 0; i++) {
+    /* a bare repository name: every tag of it, each with its own image */
+    struct graph_ref pr;
+    struct berr perr;
+    const char *slash = strrchr(refs[i], '/');
+    bool bare = !strchr(slash ? slash : refs[i], ':') && !strchr(refs[i], '@');
+    if (bare && graph_ref_parse(refs[i], &pr, &perr) == 0) {
+      _cleanup_free_ char *name = graph_ref_name(&pr), *pattern = NULL;
+      graph_ref_clear(&pr);
+      if (!name || asprintf(&pattern, "%s:*", name) < 0) {
+        r = berr_set(err, ENOMEM, "save");
+        break;
+      }
+      _cleanup_stmt_ sqlite3_stmt *st = NULL;
+      if ((r = graph_db_prepare(g->db, &st, err,
+                                "SELECT name, image_id FROM tags WHERE name GLOB ? ORDER BY name",
+                                1, pattern)) < 0)
+        break;
+      bool any = false;
+      while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        struct saved_image *im = find_or_add(v, &n, id);
+        if (add_key(im, key) < 0)
+          r = berr_set(err, ENOMEM, "save");
+        any = true;
+      }
+      if (any || r < 0)
+        continue;
+    }
     char id[GRAPH_DIGEST_LEN + 1];
     if ((r = graph_resolve_locked(g, refs[i], id, err)) < 0)
       break;
-    struct saved_image *im = NULL;
-    for (size_t k = 0; k < n; k++)
-      if (!strcmp(v[k].id, id))
-        im = &v[k];
-    if (!im) {
-      im = &v[n++];
-      memcpy(im->id, id, sizeof(id));
-    }
+    struct saved_image *im = find_or_add(v, &n, id);
     const char *hexref = !strncmp(refs[i], "sha256:", 7) ? refs[i] + 7 : refs[i];
     if (is_hex(hexref) && !strncmp(graph_digest_hex(id), hexref, strlen(hexref)))
       continue;
-    struct graph_ref pr;
     if (graph_ref_parse(refs[i], &pr, err) < 0)
       continue;
-    const char *slash = strrchr(refs[i], '/');
-    bool explicit_tag = strchr(slash ? slash : refs[i], ':') || pr.digest;
     _cleanup_free_ char *key = graph_ref_key(&pr);
-    _cleanup_free_ char *name = graph_ref_name(&pr);
     graph_ref_clear(&pr);
-    if (!key || !name) {
+    if (!key) {
       r = berr_set(err, ENOMEM, "save");
       break;
     }
-    if (explicit_tag) {
-      if (!strchr(key, '@') && add_key(im, key) < 0)
-        r = berr_set(err, ENOMEM, "save");
-      continue;
-    }
-    _cleanup_free_ char *pattern = NULL;
-    if (asprintf(&pattern, "%s:*", name) < 0) {
+    if (!strchr(key, '@') && add_key(im, key) < 0)
       r = berr_set(err, ENOMEM, "save");
-      break;
-    }
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    if ((r = graph_db_prepare(g->db, &st, err,
-                              "SELECT name FROM tags WHERE image_id = ? AND name GLOB ?"
-                              " ORDER BY name",
-                              2, id, pattern)) < 0)
-      break;
-    while (sqlite3_step(st) == SQLITE_ROW)
-      if (add_key(im, (const char *)sqlite3_column_text(st, 0)) < 0)
-        r = berr_set(err, ENOMEM, "save");
   }
   if (r < 0) {
     for (size_t k = 0; k < n; k++)
