@@ -34,6 +34,7 @@ static const char *schema =
     "  name TEXT PRIMARY KEY," /* normalized "docker.io/library/busybox:latest" */
     "  image_id TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS rwlayers ("
     "  id TEXT PRIMARY KEY," /* container ID */
     "  image_id TEXT,"

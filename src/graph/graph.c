@@ -102,8 +102,24 @@ int graph_open(const struct graph_opts *opts, struct graph **out, struct berr *e
     goto fail;
   }
   if ((r = graph_store_open(opts->root, &g->store, err)) < 0 ||
-      (r = graph_db_open(dbpath, &g->db, err)) < 0 ||
-      (r = gd_driver_open(opts->driver, layers, &g->driver, err)) < 0)
+      (r = graph_db_open(dbpath, &g->db, err)) < 0)
+    goto fail;
+  /* layers made by one driver mean nothing to another: a data root keeps its driver */
+  _cleanup_free_ char *stored = NULL;
+  if ((r = graph_db_query_str(g->db, &stored, err, "SELECT value FROM meta WHERE key = 'driver'",
+                              0)) < 0)
+    goto fail;
+  const char *want = opts->driver && *opts->driver ? opts->driver : stored;
+  if (stored && want && strcmp(stored, want) != 0 &&
+      !(!strcmp(stored, "overlay2") && !strcmp(want, "overlay"))) {
+    r = berr_set(err, 0, "data root %s uses graphdriver %s, not %s", opts->root, stored, want);
+    goto fail;
+  }
+  if ((r = gd_driver_open(want, layers, &g->driver, err)) < 0)
+    goto fail;
+  if (!stored &&
+      (r = graph_db_exec(g->db, err, "INSERT INTO meta (key, value) VALUES ('driver', ?)", 1,
+                         gd_driver_name(g->driver))) < 0)
     goto fail;
   if ((r = graph_store_clean_tmp(g->store, err)) < 0 ||
       (r = gd_cleanup(g->driver, keep_layer, g, err)) < 0 || (r = collect_blobs(g, err)) < 0) {

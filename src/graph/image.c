@@ -47,7 +47,7 @@ int graph_resolve_locked(struct graph *g, const char *ref, char id[GRAPH_DIGEST_
     }
   }
   struct graph_ref pr;
-  struct berr perr;
+  struct berr perr = {0};
   int r;
   if (graph_ref_parse(ref, &pr, &perr) == 0) {
     _cleanup_free_ char *key = graph_ref_key(&pr);
@@ -88,6 +88,11 @@ int graph_resolve_locked(struct graph *g, const char *ref, char id[GRAPH_DIGEST_
       return 0;
     if (count > 1)
       return berr_set(err, 0, "multiple IDs found with provided prefix: %s", ref);
+  }
+  if (perr.msg[0] && !is_hex(hex)) {
+    /* not a name and not an ID: say what is wrong with it */
+    memcpy(err, &perr, sizeof(perr));
+    return -EINVAL;
   }
   /* Docker's exact text (no strerror suffix), with ENOENT for callers to map to 404 */
   berr_set(err, 0, "No such image: %s", ref);

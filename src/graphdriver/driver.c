@@ -289,6 +289,8 @@ int gd_diff(struct gd_driver *d, const char *id, int fd, struct berr *err)
 int gd_export(struct gd_driver *d, const char *id, int fd, struct berr *err)
 {
   _cleanup_free_ char *root = NULL;
+  /* a rootfs mounted by its container stays mounted */
+  bool was_mounted = d->kind == GD_OVERLAY2 && ovl_mounted(d, id);
   int r = gd_get(d, id, &root, err);
   if (r < 0)
     return berr_wrap(err, "export %s", id);
@@ -304,7 +306,8 @@ int gd_export(struct gd_driver *d, const char *id, int fd, struct berr *err)
       gd_tarw_abort(w);
   }
   struct berr e2;
-  gd_put(d, id, r < 0 ? &e2 : err);
+  if (!was_mounted)
+    gd_put(d, id, r < 0 ? &e2 : err);
   return r < 0 ? berr_wrap(err, "export %s", id) : 0;
 }
 

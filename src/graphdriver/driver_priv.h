@@ -29,6 +29,7 @@ int ovl_changes(struct gd_driver *d, const char *id, struct gd_change **out, siz
                 struct berr *err);
 int ovl_diff(struct gd_driver *d, const char *id, int fd, struct berr *err);
 int ovl_supported(const char *home);
+bool ovl_mounted(struct gd_driver *d, const char *id);
 
 int vfs_create(struct gd_driver *d, const char *id, const char *parent, struct berr *err);
 int vfs_changes(struct gd_driver *d, const char *id, struct gd_change **out, size_t *n,

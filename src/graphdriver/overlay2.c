@@ -130,6 +130,12 @@ static bool is_mounted(struct gd_driver *d, const char *merged)
   return stat(merged, &a) == 0 && fstat(d->homefd, &b) == 0 && a.st_dev != b.st_dev;
 }
 
+bool ovl_mounted(struct gd_driver *d, const char *id)
+{
+  _cleanup_free_ char *merged = gd_path(d, id, "merged");
+  return merged && is_mounted(d, merged);
+}
+
 int ovl_get(struct gd_driver *d, const char *id, char **path, struct berr *err)
 {
   _cleanup_free_ char *lowerpath = gd_path(d, id, "lower");
