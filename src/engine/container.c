@@ -13,6 +13,12 @@ static const char *const state_names[] = {
     [CTR_DEAD] = "dead",
 };
 
+const char *ctr_layer(const char *id, char buf[80])
+{
+  snprintf(buf, 80, CTR_LAYER_PREFIX "%s", id);
+  return buf;
+}
+
 const char *ctr_state_name(enum ctr_state s)
 {
   return state_names[s];

@@ -38,10 +38,16 @@ struct container {
   pthread_t monitor;
   bool monitor_running;
   struct ctr_attach *pending; /* attached before start: handed to the shim at start */
+  int refs; /* jobs waiting on it unlocked: it is freed only when they are done */
   /* The answer to the last start sent to the shim: 0 pending, 1 started, -1 failed. */
   int start_result;
   char start_error[1024];
 };
+
+/* The graph's name for a container's writable layer: "ctr-<id>" (bare 64-hex names are
+ * image layers'). */
+#define CTR_LAYER_PREFIX "ctr-"
+const char *ctr_layer(const char *id, char buf[80]);
 
 const char *ctr_state_name(enum ctr_state s);
 enum ctr_state ctr_state_from_name(const char *s);

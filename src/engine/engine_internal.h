@@ -5,7 +5,13 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "container.h"
 #include "engine.h"
+#include "events.h"
+#include "exec_inst.h"
+
+struct graph;
+typedef struct sqlite3 sqlite3;
 
 struct engine_job_entry {
   char *name;
@@ -20,4 +26,18 @@ struct engine {
   pthread_rwlock_t jobs_lock;
   struct engine_job_entry *jobs;
   size_t n_jobs, cap_jobs;
+
+  /* The daemon's state (daemon.c); unused by a bare engine. `lock` guards containers and
+   * exec instances; `changed` is broadcast on every state change they go through. */
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  bool daemon_ready;
+  bool shutting_down; /* monitors then leave running containers alone (live restore) */
+  struct container **ctrs;
+  size_t n_ctrs, cap_ctrs;
+  struct exec_inst **execs;
+  size_t n_execs, cap_execs;
+  sqlite3 *db;
+  struct graph *graph; /* borrowed: the daemon owns it */
+  struct event_bus events;
 };

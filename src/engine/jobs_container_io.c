@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "repository.h"
+#include "relay.h"
 #include "supervisor.h"
 
 /* The reader of a streamed response went away: the write end reports an error. */
@@ -110,38 +112,40 @@ static int job_container_attach(struct job *job)
 
   int fd = job_hijack_begin(job, tty ? "application/vnd.docker.raw-stream"
                                      : "application/vnd.docker.multiplexed-stream");
+  int sp[2] = {-1, -1};
   pthread_mutex_lock(&e->lock);
-  if (fd >= 0 && stream && !c->removed) {
-    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (dupfd >= 0) {
-      if (c->state == CTR_CREATED || c->busy) {
-        /* Not started yet: the shim gets it at start, so no output is missed. */
-        struct ctr_attach *a = calloc(1, sizeof(*a));
-        if (a) {
-          *a = (struct ctr_attach){.fd = dupfd, .in = in, .out = out, .err = errs,
-                                   .next = c->pending};
-          c->pending = a;
-        } else {
-          close(dupfd);
-        }
-      } else if (c->state == CTR_RUNNING && c->shim_fd >= 0) {
-        json_t *m = json_pack("{s:s,s:b,s:b,s:b}", "op", "attach", "stdin", in, "stdout", out,
-                              "stderr", errs);
-        struct berr ignored;
-        sup_send(c, m, dupfd, &ignored);
-        json_decref(m);
-        close(dupfd);
-      } else {
-        close(dupfd); /* stopped: nothing more will come; the stream ends */
+  if (fd >= 0 && stream && !c->removed &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+    if (c->state == CTR_CREATED || c->busy) {
+      /* Not started yet: the shim gets it at start, so no output is missed. */
+      struct ctr_attach *a = calloc(1, sizeof(*a));
+      if (a) {
+        *a = (struct ctr_attach){.fd = sp[1], .in = in, .out = out, .err = errs,
+                                 .next = c->pending};
+        c->pending = a;
+        sp[1] = -1;
       }
+    } else if (c->state == CTR_RUNNING && c->shim_fd >= 0) {
+      json_t *m = json_pack("{s:s,s:b,s:b,s:b}", "op", "attach", "stdin", in, "stdout", out,
+                            "stderr", errs);
+      struct berr ignored;
+      sup_send(c, m, sp[1], &ignored);
+      json_decref(m);
     }
+    /* stopped: nothing more will come; closing the pair ends the stream */
+    if (sp[1] >= 0)
+      close(sp[1]);
   }
   if (c->state == CTR_RUNNING || c->state == CTR_CREATED)
     events_emit(&e->events, "container", "attach", c->id, lifecycle_attrs(c));
   ctr_unref(e, c);
   pthread_mutex_unlock(&e->lock);
+  if (sp[0] >= 0) {
+    relay_run(fd, sp[0]);
+    close(sp[0]);
+  }
   if (fd >= 0)
-    job_hijack_end(job); /* our copy only: the shim (or the pending list) holds its own */
+    job_hijack_end(job);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/bjson.h"
@@ -18,6 +19,7 @@
 #include "libcontainer/security/caps.h"
 #include "lifecycle.h"
 #include "repository.h"
+#include "relay.h"
 #include "supervisor.h"
 
 static struct exec_inst *find_exec(struct engine *e, const char *id)
@@ -198,12 +200,12 @@ static int job_exec_start(struct job *job)
                           json_is_true(json_object_get(xc, "AttachStdin")), "stdout",
                           json_is_true(json_object_get(xc, "AttachStdout")), "stderr",
                           json_is_true(json_object_get(xc, "AttachStderr")));
-  int fd = -1, dupfd = -1;
+  int fd = -1, sp[2] = {-1, -1};
   if (!detach) {
     fd = job_hijack_begin(job, tty ? "application/vnd.docker.raw-stream"
                                    : "application/vnd.docker.multiplexed-stream");
-    if (fd >= 0)
-      dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+      sp[0] = sp[1] = -1;
   }
   pthread_mutex_lock(&e->lock);
   c = repo_find(e, cid, &ignored);
@@ -212,7 +214,7 @@ static int job_exec_start(struct job *job)
   if (!c || !x || c->shim_fd < 0) {
     r = job_fail(job, 409, "container %s is not running", cid);
   } else {
-    r = sup_send(c, msg, dupfd, &job->err);
+    r = sup_send(c, msg, sp[1], &job->err);
     char text[1024], action[1100];
     cmd_text(json_object_get(xc, "Cmd"), text, sizeof(text));
     snprintf(action, sizeof(action), "exec_start: %s", text);
@@ -237,8 +239,15 @@ static int job_exec_start(struct job *job)
   pthread_mutex_unlock(&e->lock);
   json_decref(msg);
   json_decref(xc);
-  if (dupfd >= 0)
-    close(dupfd);
+  if (sp[1] >= 0)
+    close(sp[1]);
+  /* The shim keeps the stream open until berthd has the exit code (docker exec inspects
+   * it right after the stream ends). */
+  if (sp[0] >= 0) {
+    if (r == 0)
+      relay_run(fd, sp[0]);
+    close(sp[0]);
+  }
   if (fd >= 0)
     job_hijack_end(job);
   if (r == 0 && detach)

@@ -58,6 +58,8 @@ static bool container_running(void *ud, const char *id)
   struct berr ignored;
   /* Called by graph while we do not hold the engine lock. */
   pthread_mutex_lock(&e->lock);
+  if (strncmp(id, CTR_LAYER_PREFIX, strlen(CTR_LAYER_PREFIX)) == 0)
+    id += strlen(CTR_LAYER_PREFIX);
   struct container *c = repo_find(e, id, &ignored);
   bool running = c && (c->state == CTR_RUNNING || c->state == CTR_PAUSED);
   pthread_mutex_unlock(&e->lock);
@@ -264,7 +266,7 @@ static int job_container_commit(struct job *job)
                                 .author = job_query_str(job, "author")};
   char image_id[80];
   struct berr perr;
-  int r = graph_commit(e->graph, id, &o, image_id, &job->err);
+  int r = graph_commit(e->graph, ctr_layer(id, (char[80]){0}), &o, image_id, &job->err);
   if (pause)
     lifecycle_pause(e, id, false, &perr);
   free(ch);

@@ -12,6 +12,7 @@
 #include "common/fileutil.h"
 #include "engine_internal.h"
 #include "graph/graph.h"
+#include "graphdriver/driver.h"
 #include "graph/image.h"
 #include "jobs.h"
 
@@ -54,7 +55,7 @@ static int job_system_info(struct job *job)
       "s:o,s:[],s:s,s:s,s:s}",
       "ID", "berth", "Containers", total, "ContainersRunning", running, "ContainersPaused", paused,
       "ContainersStopped", stopped, "Images", (int)nimages, "Driver",
-      graph_driver_name(e->graph), "DriverStatus", "MemoryLimit", 1, "SwapLimit", 0,
+      gd_driver_name(graph_driver(e->graph)), "DriverStatus", "MemoryLimit", 1, "SwapLimit", 0,
       "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "CPUShares", 1, "CPUSet", 1, "PidsLimit", 1, "NFd", 0,
       "NEventsListener", 0, "LoggingDriver", "json-file", "NGoroutines", 0, "CgroupDriver",
       "cgroupfs", "CgroupVersion",

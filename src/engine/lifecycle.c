@@ -20,6 +20,8 @@
 #include "common/signals.h"
 #include "engine_internal.h"
 #include "execdriver/spec.h"
+#include "graph/graph.h"
+#include "graphdriver/driver.h"
 #include "graph/image.h"
 #include "graph/rwlayer.h"
 #include "libcontainer/container.h"
@@ -219,7 +221,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   snprintf(p3, sizeof(p3), "%s/hosts", dir);
   ctr_now(created, sizeof(created));
   int r = -EINVAL;
-  if (graph_rwlayer_create(e->graph, id, image_id, err) < 0)
+  if (graph_rwlayer_create(e->graph, ctr_layer(id, (char[80]){0}), image_id, err) < 0)
     goto fail_config;
   if (bf_mkdir_p(dir, 0710, err) < 0 ||
       write_etc_files(dir, json_string_value(json_object_get(config, "Hostname")), err) < 0)
@@ -239,18 +241,39 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   c->engine = e;
   c->shim_fd = -1;
   c->state = CTR_CREATED;
-  c->doc = json_pack(
-      "{s:s,s:s,s:O,s:o,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s},s:s,s:s,s:s,s:s,s:s,"
-      "s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:n,s:o,s:{s:s,s:{}},s:[],s:o,s:{s:s,s:b,s:{},s:{}}}",
-      "Id", id, "Created", created, "Path", path, "Args", rest, "State", "Status", "created",
-      "Running", 0, "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "Pid", 0,
-      "ExitCode", 0, "Error", "", "StartedAt", "0001-01-01T00:00:00Z", "FinishedAt",
-      "0001-01-01T00:00:00Z", "Image", image_id, "ResolvConfPath", p1, "HostnamePath", p2,
-      "HostsPath", p3, "LogPath", log_path, "Name", "", "RestartCount", 0, "Driver",
-      graph_driver_name(e->graph), "Platform", "linux", "MountLabel", "", "ProcessLabel", "",
-      "AppArmorProfile", "", "ExecIDs", "HostConfig", host, "GraphDriver", "Name",
-      graph_driver_name(e->graph), "Data", "Mounts", "Config", config, "NetworkSettings",
-      "SandboxKey", "", "HairpinMode", 0, "Ports", "Networks");
+  json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status",
+                            "created", "Running", 0, "Paused", 0, "Restarting", 0, "OOMKilled", 0,
+                            "Dead", 0, "Pid", 0, "ExitCode", 0, "Error", "", "StartedAt",
+                            "0001-01-01T00:00:00Z", "FinishedAt", "0001-01-01T00:00:00Z");
+  const char *driver = gd_driver_name(graph_driver(e->graph));
+  json_t *d = json_object();
+  json_object_set_new(d, "Id", json_string(id));
+  json_object_set_new(d, "Created", json_string(created));
+  json_object_set(d, "Path", path);
+  json_object_set_new(d, "Args", rest);
+  json_object_set_new(d, "State", state);
+  json_object_set_new(d, "Image", json_string(image_id));
+  json_object_set_new(d, "ResolvConfPath", json_string(p1));
+  json_object_set_new(d, "HostnamePath", json_string(p2));
+  json_object_set_new(d, "HostsPath", json_string(p3));
+  json_object_set_new(d, "LogPath", json_string(log_path));
+  json_object_set_new(d, "Name", json_string(""));
+  json_object_set_new(d, "RestartCount", json_integer(0));
+  json_object_set_new(d, "Driver", json_string(driver));
+  json_object_set_new(d, "Platform", json_string("linux"));
+  json_object_set_new(d, "MountLabel", json_string(""));
+  json_object_set_new(d, "ProcessLabel", json_string(""));
+  json_object_set_new(d, "AppArmorProfile", json_string(""));
+  json_object_set_new(d, "ExecIDs", json_null());
+  json_object_set_new(d, "HostConfig", host);
+  json_object_set_new(d, "GraphDriver",
+                      json_pack("{s:s,s:{}}", "Name", driver, "Data"));
+  json_object_set_new(d, "Mounts", json_array());
+  json_object_set_new(d, "Config", config);
+  json_object_set_new(d, "NetworkSettings",
+                      json_pack("{s:s,s:b,s:{},s:{}}", "SandboxKey", "", "HairpinMode", 0, "Ports",
+                                "Networks"));
+  c->doc = d;
   config = host = NULL;
   json_decref(args);
   args = NULL;
@@ -299,7 +322,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
 
 fail_layer: {
   struct berr ignored;
-  graph_rwlayer_remove(e->graph, id, &ignored);
+  graph_rwlayer_remove(e->graph, ctr_layer(id, (char[80]){0}), &ignored);
   bf_rm_rf(dir, &ignored);
 }
 fail_config:
@@ -382,7 +405,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   pthread_mutex_unlock(&e->lock);
 
   char *rootfs = NULL;
-  int r = graph_rwlayer_mount(e->graph, c->id, &rootfs, err);
+  int r = graph_rwlayer_mount(e->graph, ctr_layer(c->id, (char[80]){0}), &rootfs, err);
   if (r == 0)
     r = build_bundle(e, c, rootfs, err);
   free(rootfs);
@@ -403,7 +426,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
     json_object_set_new(st, "Error", json_string(err->msg));
     json_object_set_new(st, "ExitCode", json_integer(exit_code_for(err->msg)));
     if (c->shim_fd < 0) {
-      graph_rwlayer_unmount(e->graph, c->id, &ignored);
+      graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
       char bundle[PATH_MAX];
       sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
       bf_rm_rf(bundle, &ignored);
@@ -586,8 +609,8 @@ static int remove_locked(struct engine *e, struct container *c, struct berr *err
   sup_container_dir(e, c->id, dir, sizeof(dir));
   sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
   struct berr ignored;
-  graph_rwlayer_unmount(e->graph, c->id, &ignored);
-  if (graph_rwlayer_remove(e->graph, c->id, err) < 0) {
+  graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
+  if (graph_rwlayer_remove(e->graph, ctr_layer(c->id, (char[80]){0}), err) < 0) {
     c->state = CTR_DEAD;
     c->busy = false;
     ctr_sync_state(c);

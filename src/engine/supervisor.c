@@ -22,6 +22,7 @@
 #include "execdriver/shim_proto.h"
 #include "graph/rwlayer.h"
 #include "lifecycle.h"
+#include "repository.h"
 
 extern char **environ;
 
@@ -154,6 +155,15 @@ static void *monitor(void *arg)
     if (r == -EPROTO)
       continue;
     pthread_mutex_lock(&e->lock);
+    if (r <= 0 && e->shutting_down) {
+      /* berthd is stopping: the shim and its container carry on without us. */
+      close(c->shim_fd);
+      c->shim_fd = -1;
+      c->monitor_running = false;
+      pthread_cond_broadcast(&e->changed);
+      pthread_mutex_unlock(&e->lock);
+      return NULL;
+    }
     if (r <= 0) {
       /* The shim is gone. If it did not tell us the exit, its record on disk does. */
       if (c->state == CTR_RUNNING || c->state == CTR_PAUSED) {
@@ -187,7 +197,7 @@ static int start_monitor(struct engine *e, struct container *c, struct berr *err
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 128 * 1024);
+  pthread_attr_setstacksize(&attr, 512 * 1024);
   int r = pthread_create(&c->monitor, &attr, monitor, c);
   pthread_attr_destroy(&attr);
   if (r != 0)
@@ -256,6 +266,7 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 4); /* nothing of berthd's reaches the shim */
   pid_t pid;
   int r = posix_spawn(&pid, e->cfg.shim_path, &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -267,12 +278,21 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   /* The shim forks itself away at once; reap the first process. */
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
     ;
-  _cleanup_free_ char *text = NULL;
+  /* The answer is one line; the pipe itself stays open in the container's init until it
+   * execs, so do not wait for EOF. */
+  char text[4096];
   size_t len = 0;
-  r = bf_read_fd_all(pfd[0], &text, &len, err);
+  while (len < sizeof(text) - 1) {
+    ssize_t got = read(pfd[0], text + len, sizeof(text) - 1 - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    len += (size_t)got;
+    if (memchr(text, '\n', len))
+      break;
+  }
   close(pfd[0]);
-  if (r < 0)
-    return berr_wrap(err, "read the shim's answer");
   if (len == 0)
     return berr_set(err, 0, "the container's shim exited before it was ready");
   if (bjson_load_string(text, len, ready, err) < 0)
@@ -368,7 +388,7 @@ void sup_handle_exit(struct engine *e, struct container *c, int code, bool oom,
   c->exits++;
   ctr_sync_state(c);
   struct berr err;
-  if (graph_rwlayer_unmount(e->graph, c->id, &err) < 0)
+  if (graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &err) < 0)
     blog(BLOG_WARN, "container %s: %s", c->id, err.msg);
   char bundle[4096];
   sup_bundle_dir(e, c->id, bundle, sizeof(bundle));

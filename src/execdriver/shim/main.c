@@ -35,9 +35,13 @@ static void ready(int fd, json_t *msg)
     json_decref(msg);
     return;
   }
+  /* One line: the reader stops at the newline, since the container's init (cloned from us)
+   * holds a copy of this pipe until it execs. */
   char *text = json_dumps(msg, JSON_COMPACT);
-  if (text)
+  if (text) {
     bf_write_all(fd, text, strlen(text));
+    bf_write_all(fd, "\n", 1);
+  }
   free(text);
   json_decref(msg);
   close(fd);

@@ -1,0 +1,212 @@
+/* berthd flags and daemon.json. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/bjson.h"
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "usage: berthd [options]\n\n"
+          "The berth daemon: serves the Docker Engine API on a Unix socket.\n\n"
+          "  --data-root DIR        persistent state (default /var/lib/berth)\n"
+          "  --exec-root DIR        runtime state: sockets, shims (default /run/berth)\n"
+          "  -H, --host unix://PATH the API socket (default unix:///run/berth/berth.sock)\n"
+          "  --config-file FILE     daemon.json (default /etc/berth/daemon.json)\n"
+          "  --log-level LEVEL      error|warn|info|debug (default warn)\n"
+          "  -D, --debug            --log-level debug\n"
+          "  --pidfile FILE         (default <exec-root>/berthd.pid)\n"
+          "  -s, --storage-driver D overlay2 (default) or vfs\n"
+          "  -G, --group GROUP      group owning the socket (default berth, when it exists)\n"
+          "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
+          "  -v, --version          print the version\n");
+}
+
+static int set(char **dst, const char *v)
+{
+  free(*dst);
+  *dst = v ? strdup(v) : NULL;
+  return v && !*dst ? -ENOMEM : 0;
+}
+
+/* daemon.json keys as Docker names them; flags given later override them. */
+static int apply_file(struct daemon_config *cfg, bool required, struct berr *err)
+{
+  if (access(cfg->config_file, F_OK) < 0) {
+    if (!required)
+      return 0;
+    return berr_errno(err, "config file %s", cfg->config_file);
+  }
+  json_auto_t *j = NULL;
+  if (bjson_load_file(cfg->config_file, &j, err) < 0)
+    return -EINVAL;
+  if (!json_is_object(j))
+    return berr_set(err, 0, "%s: expected a JSON object", cfg->config_file);
+  static const struct {
+    const char *key;
+    size_t off;
+  } strs[] = {
+      {"data-root", offsetof(struct daemon_config, data_root)},
+      {"exec-root", offsetof(struct daemon_config, exec_root)},
+      {"log-level", offsetof(struct daemon_config, log_level)},
+      {"pidfile", offsetof(struct daemon_config, pidfile)},
+      {"storage-driver", offsetof(struct daemon_config, storage_driver)},
+      {"group", offsetof(struct daemon_config, group)},
+  };
+  const char *key;
+  json_t *v;
+  json_object_foreach(j, key, v)
+  {
+    bool known = false;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+      if (strcmp(key, strs[i].key) == 0) {
+        if (!json_is_string(v))
+          return berr_set(err, 0, "%s: %s must be a string", cfg->config_file, key);
+        set((char **)((char *)cfg + strs[i].off), json_string_value(v));
+        known = true;
+      }
+    if (strcmp(key, "hosts") == 0) {
+      if (!json_is_array(v) || !json_is_string(json_array_get(v, 0)))
+        return berr_set(err, 0, "%s: hosts must be an array of strings", cfg->config_file);
+      set(&cfg->host, json_string_value(json_array_get(v, 0)));
+      known = true;
+    } else if (strcmp(key, "live-restore") == 0 || strcmp(key, "debug") == 0) {
+      if (!json_is_boolean(v))
+        return berr_set(err, 0, "%s: %s must be true or false", cfg->config_file, key);
+      if (key[0] == 'l')
+        cfg->live_restore = json_is_true(v);
+      else
+        cfg->debug = json_is_true(v);
+      known = true;
+    }
+    /* Keys of later features (runtimes, registries, networks) are read by their parts. */
+    (void)known;
+  }
+  return 0;
+}
+
+int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct berr *err)
+{
+  static const struct option opts[] = {
+      {"data-root", required_argument, NULL, 'd'},
+      {"exec-root", required_argument, NULL, 'e'},
+      {"host", required_argument, NULL, 'H'},
+      {"config-file", required_argument, NULL, 'c'},
+      {"log-level", required_argument, NULL, 'l'},
+      {"debug", no_argument, NULL, 'D'},
+      {"pidfile", required_argument, NULL, 'p'},
+      {"storage-driver", required_argument, NULL, 's'},
+      {"group", required_argument, NULL, 'G'},
+      {"live-restore", optional_argument, NULL, 'L'},
+      {"version", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {0, 0, 0, 0},
+  };
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->live_restore = true;
+  set(&cfg->data_root, "/var/lib/berth");
+  set(&cfg->exec_root, "/run/berth");
+  set(&cfg->config_file, "/etc/berth/daemon.json");
+  set(&cfg->log_level, "warn");
+
+  /* First pass: only --config-file, so the file can be applied before the other flags. */
+  bool explicit_file = false;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "H:Ds:G:vh", opts, NULL)) != -1)
+    if (c == 'c') {
+      set(&cfg->config_file, optarg);
+      explicit_file = true;
+    }
+  if (apply_file(cfg, explicit_file, err) < 0)
+    return -EINVAL;
+  optind = 0;
+  opterr = 1;
+  bool host_set = cfg->host != NULL, pid_set = cfg->pidfile != NULL;
+  while ((c = getopt_long(argc, argv, "H:Ds:G:vh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd':
+      set(&cfg->data_root, optarg);
+      break;
+    case 'e':
+      set(&cfg->exec_root, optarg);
+      break;
+    case 'H':
+      set(&cfg->host, optarg);
+      host_set = true;
+      break;
+    case 'c':
+      break;
+    case 'l':
+      set(&cfg->log_level, optarg);
+      break;
+    case 'D':
+      cfg->debug = true;
+      break;
+    case 'p':
+      set(&cfg->pidfile, optarg);
+      pid_set = true;
+      break;
+    case 's':
+      set(&cfg->storage_driver, optarg);
+      break;
+    case 'G':
+      set(&cfg->group, optarg);
+      break;
+    case 'L':
+      cfg->live_restore = !optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0;
+      if (optarg && !cfg->live_restore && strcmp(optarg, "false") && strcmp(optarg, "0"))
+        return berr_set(err, 0, "--live-restore: want true or false, got %s", optarg);
+      break;
+    case 'v':
+      printf("berthd version %s\n", BERTH_VERSION);
+      return 1;
+    case 'h':
+      usage(stdout);
+      return 1;
+    default:
+      usage(stderr);
+      return berr_set(err, 0, "bad command line");
+    }
+  }
+  if (optind < argc)
+    return berr_set(err, 0, "unexpected argument %s", argv[optind]);
+  if (cfg->debug)
+    set(&cfg->log_level, "debug");
+  char buf[4096];
+  if (!host_set || !cfg->host) {
+    snprintf(buf, sizeof(buf), "unix://%s/berth.sock", cfg->exec_root);
+    set(&cfg->host, buf);
+  }
+  if (!pid_set || !cfg->pidfile) {
+    snprintf(buf, sizeof(buf), "%s/berthd.pid", cfg->exec_root);
+    set(&cfg->pidfile, buf);
+  }
+  if (strncmp(cfg->host, "unix://", 7) != 0 && cfg->host[0] != '/')
+    return berr_set(err, 0, "-H %s: only unix:// sockets are supported", cfg->host);
+  return 0;
+}
+
+const char *daemon_socket_path(const struct daemon_config *cfg)
+{
+  return strncmp(cfg->host, "unix://", 7) == 0 ? cfg->host + 7 : cfg->host;
+}
+
+void daemon_config_free(struct daemon_config *cfg)
+{
+  free(cfg->data_root);
+  free(cfg->exec_root);
+  free(cfg->host);
+  free(cfg->config_file);
+  free(cfg->log_level);
+  free(cfg->pidfile);
+  free(cfg->storage_driver);
+  free(cfg->group);
+}

@@ -1,0 +1,26 @@
+/* berthd's configuration: built-in defaults, then /etc/berth/daemon.json (or
+ * --config-file), then command-line flags, which win. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/berr.h"
+
+struct daemon_config {
+  char *data_root;
+  char *exec_root;
+  char *host; /* unix:///run/berth/berth.sock */
+  char *config_file;
+  char *log_level;
+  char *pidfile;
+  char *storage_driver;
+  char *group;
+  bool live_restore;
+  bool debug;
+};
+
+/* 0, 1 when --help/--version was handled (exit 0), or -errno with err filled. */
+int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct berr *err);
+void daemon_config_free(struct daemon_config *cfg);
+/* The socket path of cfg->host ("unix://" stripped). */
+const char *daemon_socket_path(const struct daemon_config *cfg);

@@ -1,0 +1,83 @@
+/* berthd's engine state: set up, register the jobs, recover, tear down. */
+#include "daemon_state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine_internal.h"
+#include "jobs.h"
+#include "lifecycle.h"
+#include "repository.h"
+
+int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
+{
+  pthread_mutex_init(&e->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&e->changed, &ca);
+  pthread_condattr_destroy(&ca);
+  events_init(&e->events);
+  e->graph = g;
+  if (repo_open(e, err) < 0)
+    return -err->code;
+  e->daemon_ready = true;
+  jobs_container_register(e);
+  jobs_container_info_register(e);
+  jobs_container_io_register(e);
+  jobs_exec_register(e);
+  jobs_image_register(e);
+  jobs_system_register(e);
+  lifecycle_recover(e);
+  return 0;
+}
+
+void engine_daemon_stop_all(struct engine *e, int timeout)
+{
+  pthread_mutex_lock(&e->lock);
+  size_t n = e->n_ctrs;
+  char (*ids)[65] = calloc(n ? n : 1, sizeof(*ids));
+  size_t k = 0;
+  for (size_t i = 0; ids && i < n; i++)
+    if (e->ctrs[i]->state == CTR_RUNNING || e->ctrs[i]->state == CTR_PAUSED)
+      memcpy(ids[k++], e->ctrs[i]->id, 65);
+  pthread_mutex_unlock(&e->lock);
+  for (size_t i = 0; i < k; i++) {
+    struct berr err;
+    lifecycle_stop(e, ids[i], NULL, timeout, &err);
+  }
+  free(ids);
+}
+
+void engine_daemon_shutdown(struct engine *e)
+{
+  if (!e->daemon_ready)
+    return;
+  events_close(&e->events);
+  /* Monitor threads still run (blocked on their shims); close their sockets so they end,
+   * and wait for them: a live-restored container keeps running in its shim. */
+  pthread_mutex_lock(&e->lock);
+  e->shutting_down = true;
+  for (size_t i = 0; i < e->n_ctrs; i++)
+    if (e->ctrs[i]->shim_fd >= 0)
+      shutdown(e->ctrs[i]->shim_fd, SHUT_RDWR);
+  for (;;) {
+    bool any = false;
+    for (size_t i = 0; i < e->n_ctrs; i++)
+      any |= e->ctrs[i]->monitor_running;
+    if (!any)
+      break;
+    pthread_cond_wait(&e->changed, &e->lock);
+  }
+  pthread_mutex_unlock(&e->lock);
+  for (size_t i = 0; i < e->n_execs; i++) {
+    json_decref(e->execs[i]->config);
+    free(e->execs[i]);
+  }
+  free(e->execs);
+  repo_close(e);
+  events_destroy(&e->events);
+  e->daemon_ready = false;
+}

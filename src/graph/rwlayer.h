@@ -1,0 +1,21 @@
+/* Writable layers of containers, on top of an image's layer chain: create, mount the rootfs,
+ * list changes, diff as a layer tar, export the flattened rootfs, remove. While a writable
+ * layer exists its image's layers stay (they are reference-counted). */
+#pragma once
+
+#include <stddef.h>
+
+#include "common/berr.h"
+#include "graph/graph.h"
+#include "graphdriver/driver.h"
+
+/* id: the container's ID (the driver's layer name). */
+int graph_rwlayer_create(struct graph *g, const char *id, const char *image_ref, struct berr *err);
+/* *path (malloc'd): the mounted rootfs. */
+int graph_rwlayer_mount(struct graph *g, const char *id, char **path, struct berr *err);
+int graph_rwlayer_unmount(struct graph *g, const char *id, struct berr *err);
+int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err);
+int graph_rwlayer_changes(struct graph *g, const char *id, struct gd_change **changes, size_t *n,
+                          struct berr *err);
+int graph_rwlayer_diff(struct graph *g, const char *id, int fd, struct berr *err);
+int graph_rwlayer_export(struct graph *g, const char *id, int fd, struct berr *err);
