@@ -157,7 +157,8 @@ def test_list_table_and_json(rt, make_bundle):
 
 
 def test_list_empty_root(rt):
-    assert json.loads(rt.ok("list", "--format", "json").stdout or "null") in (None, [])
+    # runc prints null, crun []: either is an empty list to go-runc
+    assert json.loads(rt.ok("list", "--format", "json").stdout) in (None, [])
 
 
 @pytest.mark.parametrize("bad", ["bad/id", "bad id", "bad$id", "..", "a:b"])

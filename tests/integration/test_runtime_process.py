@@ -30,8 +30,9 @@ def test_exit_code_propagates(rt, make_bundle):
 
 
 def test_exit_zero(rt, make_bundle):
-    r = run_in(rt, make_bundle, "true")
+    r = run_in(rt, make_bundle, "echo done")
     assert r.returncode == 0, r
+    assert r.stdout == "done\n"
 
 
 def test_pid_1(rt, make_bundle):
