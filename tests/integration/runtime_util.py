@@ -157,6 +157,20 @@ def container_cgroup(pid, controller):
     raise AssertionError(f"pid {pid} has no {controller} cgroup")
 
 
+def cgroup_v2():
+    """True on a pure cgroup v2 host (not this hybrid one, where v1 controllers rule)."""
+    return os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+
+def cgroup_file(pid, v1, v2):
+    """Path of a cgroup control file of `pid`'s cgroup: v1 is "controller/file"
+    (e.g. "memory/memory.limit_in_bytes"), v2 the file name in the unified tree."""
+    if cgroup_v2():
+        return os.path.join(CGROUP_ROOT + container_cgroup(pid, ""), v2)
+    ctl, name = v1.split("/")
+    return os.path.join(CGROUP_ROOT, ctl + container_cgroup(pid, ctl), name)
+
+
 def proc_status(pid):
     """/proc/<pid>/status as a dict."""
     out = {}
