@@ -92,23 +92,40 @@ def test_no_pivot(rt, make_bundle):
     assert out[0] == "1" and "bin" in out and "proc" in out
 
 
-def test_symlink_mount_target_stays_in_rootfs(rt, make_bundle, tmp_path):
-    # /evil in the rootfs points at a host directory; mounting on it must not reach the host
-    host_dir = tmp_path / "host-target"
-    host_dir.mkdir()
-
+def symlinked_mount_bundle(make_bundle, link_target):
     def mutate(c):
         c["mounts"].append({"destination": "/evil", "type": "tmpfs", "source": "tmpfs",
                             "options": ["size=1m"]})
-    b = make_bundle(args=["sh", "-c", "echo inside > /evil/file; echo done"], mutate=mutate)
-    os.symlink(str(host_dir), b / "rootfs" / "evil")
+    b = make_bundle(args=["sh", "-c", "echo inside > /evil/file; cat /evil/file"],
+                    mutate=mutate)
+    os.symlink(str(link_target), b / "rootfs" / "evil")
+    return b
+
+
+def test_symlink_mount_target_never_reaches_host(rt, make_bundle, tmp_path):
+    # /evil in the rootfs points at a host directory; mounting on it must not reach the host
+    # (CVE-2021-30465 family). Whether the run then succeeds is the next test's business.
+    host_dir = tmp_path / "host-target"
+    host_dir.mkdir()
+    b = symlinked_mount_bundle(make_bundle, host_dir)
     r = rt.run(unique_id("symlink"), b)
-    assert not (host_dir / "file").exists()
+    assert not (host_dir / "file").exists(), r
     assert os.listdir(host_dir) == []
     assert not mountinfo_lines(str(host_dir))
-    # runc resolves the link inside the rootfs and mounts there
+    if r.returncode != 0:
+        assert r.stderr.strip()
+
+
+def test_symlink_mount_target_created_inside_rootfs(rt, make_bundle, tmp_path):
+    # runc resolves the link as if the rootfs were / and creates what is missing there, then
+    # mounts: images with absolute links to paths they lack (resolv.conf -> /run/...) run.
+    host_dir = tmp_path / "host-target2"
+    b = symlinked_mount_bundle(make_bundle, host_dir)
+    r = rt.run(unique_id("symlink"), b)
+    assert not host_dir.exists()
     assert r.returncode == 0, r
-    assert r.stdout.strip() == "done"
+    assert r.stdout.strip() == "inside"
+    assert (b / "rootfs" / str(host_dir).lstrip("/")).is_dir()
 
 
 def test_no_host_fd_leaks(rt, make_bundle, tmp_path):
