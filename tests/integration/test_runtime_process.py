@@ -2,9 +2,13 @@
 # hostname, /proc, mounts, capabilities, seccomp, rootfs and path protections, env/cwd/user,
 # rlimits, no_new_privileges, umask, sysctls, user namespaces, and joining a namespace by path.
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
+import busybox  # tests/fixtures/busybox.py, on sys.path through conftest
 import pytest
 
 from runtime_util import (add_bind, cap_mask, pid_alive, proc_status, rt,  # noqa: F401
@@ -263,19 +267,20 @@ def userns(c):
 
 
 @pytest.fixture
-def userns_bundle(make_bundle, tmp_path):
-    """make_bundle, with the bundle's directories searchable by the mapped host uid."""
-    def make(**kw):
-        b = make_bundle(**kw)
-        # pytest's base temp dir is 0700; uid 100000 must be able to reach the rootfs.
-        p = b
-        while str(p) != "/":
-            st = os.stat(p)
-            if not st.st_mode & 0o001:
-                os.chmod(p, st.st_mode | 0o001)
-            p = p.parent
-        return b
-    return make
+def userns_bundle(rt, busybox_rootfs):  # rt: containers go before their bundles
+    """Like make_bundle, but in a directory of its own that the mapped host uid 100000 can
+    traverse (pytest's base temp dir is 0700, which the container's root could not pass)."""
+    base = tempfile.mkdtemp(prefix="berth-userns.")
+    os.chmod(base, 0o711)
+    n = [0]
+
+    def make(args=None, mutate=None):
+        n[0] += 1
+        dest = os.path.join(base, f"bundle-{n[0]}")
+        busybox.make_bundle(dest, args=args, mutate=mutate, rootfs=str(busybox_rootfs))
+        return Path(dest)
+    yield make
+    shutil.rmtree(base)
 
 
 def test_user_namespace_mapping(rt, userns_bundle):
