@@ -4,11 +4,14 @@ import datetime
 import json
 import os
 import re
+import shlex
 import shutil
+import signal
+import subprocess
 
 import pytest
 
-from runtime_util import pid_alive, rt, unique_id  # noqa: F401
+from runtime_util import cgroup_dirs_named, pid_alive, rt, unique_id  # noqa: F401
 
 
 def test_ps_json_lists_init(rt, make_bundle):
@@ -146,3 +149,88 @@ def test_unknown_command(rt):
     r = rt("no-such-command")
     assert r.returncode != 0
     assert r.stderr.strip()
+
+
+def test_run_foreground_forwards_signals(rt, make_bundle):
+    # `run` stays the parent: a signal to it reaches the container, whose exit code it returns
+    script = ('trap "echo got-term; exit 9" TERM; echo ready; '
+              "while true; do sleep 0.05; done")
+    cid = unique_id("fwd")
+    b = make_bundle(args=["sh", "-c", script])
+    rt.ids.add(cid)
+    p = subprocess.Popen(rt.argv("run", "--bundle", b, cid), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert out == "got-term\n", (out, err)
+    assert p.returncode == 9, (p.returncode, err)
+
+
+def test_listen_fds_passed(rt, make_bundle, tmp_path):
+    # systemd socket activation: LISTEN_FDS=N hands fds 3..3+N-1 to the container
+    f = tmp_path / "activation"
+    f.write_text("socket-activated\n")
+    cid = unique_id("listen")
+    b = make_bundle(args=["sh", "-c", 'echo "$LISTEN_FDS $LISTEN_PID"; cat <&3'])
+    rt.ids.add(cid)
+    argv = " ".join(shlex.quote(a) for a in rt.argv("run", "--bundle", str(b), cid))
+    # LISTEN_PID must name the runtime itself: exec keeps the shell's pid
+    p = subprocess.run(["/bin/sh", "-c", f"export LISTEN_PID=$$ LISTEN_FDS=1; exec {argv} 3<{f}"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 0, p
+    assert p.stdout.splitlines() == ["1 1", "socket-activated"]
+
+
+def test_debug_flag_accepted(rt, make_bundle):
+    r = rt.run(unique_id("dbg"), make_bundle(args=["echo", "hi"]), global_args=("--debug",))
+    assert r.returncode == 0, r
+    assert r.stdout == "hi\n"
+
+
+def test_no_new_keyring_accepted(rt, make_bundle):
+    r = rt.run(unique_id("keyring"), make_bundle(args=["echo", "hi"]), "--no-new-keyring")
+    assert r.returncode == 0, r
+    assert r.stdout == "hi\n"
+
+
+def test_cgroup_manager_cgroupfs(rt, make_bundle):
+    # crun's flag, which podman passes; runc 1.1 does not know it and fails this
+    r = rt.run(unique_id("cgfs"), make_bundle(args=["echo", "hi"]),
+               global_args=("--cgroup-manager", "cgroupfs"))
+    assert r.returncode == 0, r
+    assert r.stdout == "hi\n"
+
+
+def test_cgroup_manager_disabled(rt, make_bundle):
+    # podman --cgroups=disabled: no cgroup is made, the process stays in the caller's
+    # runc 1.1 does not know the flag and fails this
+    cid = unique_id("nocg")
+    r = rt.create(cid, make_bundle(args=["sleep", "1000"]),
+                  global_args=("--cgroup-manager", "disabled"))
+    assert r.returncode == 0, r
+    pid = rt.state(cid)["pid"]
+    assert cgroup_dirs_named(cid) == []
+    with open("/proc/self/cgroup") as mine, open(f"/proc/{pid}/cgroup") as theirs:
+        assert mine.read() == theirs.read()
+
+
+def test_systemd_cgroup_works_or_says_why(rt, make_bundle):
+    # no systemd on this host: either it works, or one clear line and nothing left
+    cid = unique_id("sd")
+
+    def mutate(c):
+        c["linux"]["cgroupsPath"] = f"system.slice:berth:{cid}"
+    r = rt.run(cid, make_bundle(args=["echo", "hi"], mutate=mutate),
+               global_args=("--systemd-cgroup",))
+    if r.returncode == 0:
+        assert r.stdout == "hi\n"
+    else:
+        assert len([l for l in r.stderr.splitlines() if l.strip()]) == 1, r
+        assert not os.path.exists(os.path.join(rt.root, cid))
+        assert cgroup_dirs_named(cid) == []
