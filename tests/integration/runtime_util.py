@@ -1,5 +1,8 @@
 # Helpers for the OCI runtime CLI tests (test_runtime_*.py): run the runtime under test through
 # its runc-compatible CLI, read its state, and check that a test left no container, cgroup or mount.
+# The runtime is conftest's `runtime` fixture: <BERTH_BUILD>/berth-runc, or RUNTIME=runc|crun|PATH
+# to check the tests themselves against another runtime, e.g.
+#   RUNTIME=$(command -v runc) /usr/bin/python3 -m pytest -q tests/integration/test_runtime_*.py
 import contextlib
 import json
 import os
