@@ -111,8 +111,8 @@ int ref_normalize(const char *in, char **repo, char **tag, char **digest, struct
   }
   for (char *p = s; *p; p++)
     if (isupper((unsigned char)*p) && (!strchr(s, '/') || p > strchr(s, '/')))
-      return berr_set(err, 0,
-                      "invalid reference format: repository name (%s) must be lowercase", s);
+      return berr_set(err, 0, "invalid reference format: repository name (%s) must be lowercase",
+                      s);
   const char *first_slash = strchr(s, '/');
   if (first_slash && is_domain(s, (size_t)(first_slash - s)))
     *repo = strdup(s);
@@ -195,7 +195,8 @@ void print_json_indented(FILE *out, json_t *v)
     fprintf(out, "%s\n", s);
 }
 
-int image_pull(struct client *c, const char *image, FILE *out, struct berr *err)
+int image_pull(struct client *c, const char *image, const char *platform, FILE *out,
+               struct berr *err)
 {
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   int r = ref_normalize(image, &repo, &tag, &digest, err);
@@ -203,6 +204,8 @@ int image_pull(struct client *c, const char *image, FILE *out, struct berr *err)
     return r;
   struct query q = {0};
   query_add(&q, "fromImage", repo);
+  if (platform)
+    query_add(&q, "platform", platform);
   if (tag)
     query_add(&q, "tag", tag);
   else if (digest)

@@ -85,4 +85,5 @@ int cmd_pull(struct client *c, int argc, char **argv);
 
 /* Shared by run/create and start -a: pull an image through POST /images/create,
  * rendering progress to `out`. */
-int image_pull(struct client *c, const char *image, FILE *out, struct berr *err);
+int image_pull(struct client *c, const char *image, const char *platform, FILE *out,
+               struct berr *err);

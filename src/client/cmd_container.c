@@ -14,7 +14,10 @@
 #include "hijack.h"
 #include "units.h"
 
-#define HELP_OPT {"help", no_argument, NULL, 0x7ffe}
+#define HELP_OPT                                                                                   \
+  {                                                                                                \
+    "help", no_argument, NULL, 0x7ffe                                                              \
+  }
 
 /* POST/DELETE <prefix>/<name><suffix>?query for each name, printing the name on success. */
 static int for_each_container(struct client *c, const char *method, const char *suffix,
@@ -86,7 +89,10 @@ static int stop_like(struct client *c, int argc, char **argv, const char *cmd, c
       char *end;
       strtol(optarg, &end, 10);
       if (*end || !*optarg)
-        return cli_usage_error(cmd, "invalid argument \"%s\" for \"-t, --timeout\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax", optarg, optarg);
+        return cli_usage_error(cmd,
+                               "invalid argument \"%s\" for \"-t, --timeout\" flag: "
+                               "strconv.ParseInt: parsing \"%s\": invalid syntax",
+                               optarg, optarg);
       query_add(&q, "t", optarg);
     }
   }
@@ -167,8 +173,8 @@ int cmd_rm(struct client *c, int argc, char **argv)
 }
 
 #define SIMPLE_CMD(fn, name, suffix, summary)                                                      \
-  static const char fn##_usage[] = "Usage:  berth " name " CONTAINER [CONTAINER...]\n\n" summary  \
-                                   "\n";                                                           \
+  static const char fn##_usage[] =                                                                 \
+      "Usage:  berth " name " CONTAINER [CONTAINER...]\n\n" summary "\n";                          \
   int cmd_##fn(struct client *c, int argc, char **argv)                                            \
   {                                                                                                \
     static const struct option longopts[] = {HELP_OPT, {0}};                                       \
@@ -178,14 +184,15 @@ int cmd_rm(struct client *c, int argc, char **argv)
       if (o < -1)                                                                                  \
         return CLI_GETOPT_LOOP_EXIT(o);                                                            \
     if (optind >= argc)                                                                            \
-      return cli_args_error(name, fn##_usage, "requires at least 1 argument");                    \
+      return cli_args_error(name, fn##_usage, "requires at least 1 argument");                     \
     return for_each_container(c, "POST", suffix, NULL, argc - optind, argv + optind, true, false); \
   }
 
 SIMPLE_CMD(pause, "pause", "/pause", "Pause all processes within one or more containers")
 SIMPLE_CMD(unpause, "unpause", "/unpause", "Unpause all processes within one or more containers")
 
-static const char rename_usage[] = "Usage:  berth rename CONTAINER NEW_NAME\n\nRename a container\n";
+static const char rename_usage[] =
+    "Usage:  berth rename CONTAINER NEW_NAME\n\nRename a container\n";
 
 int cmd_rename(struct client *c, int argc, char **argv)
 {
@@ -319,7 +326,10 @@ int add_filter(json_t *filters, const char *kv, const char *cmd)
 {
   const char *eq = strchr(kv, '=');
   if (!eq)
-    return cli_usage_error(cmd, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", kv);
+    return cli_usage_error(cmd,
+                           "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of "
+                           "filter (expected name=value)",
+                           kv);
   _cleanup_free_ char *k = strndup(kv, (size_t)(eq - kv));
   for (char *p = k; *p; p++)
     *p = (char)tolower((unsigned char)*p);
@@ -461,8 +471,8 @@ static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
   json_t *row = json_object();
   const char *id = json_string_value(json_object_get(ctr, "Id"));
   id = id ? id : "";
-  json_object_set_new(row, "ID", trunc ? json_stringn(id, strlen(id) < 12 ? strlen(id) : 12)
-                                       : json_string(id));
+  json_object_set_new(
+      row, "ID", trunc ? json_stringn(id, strlen(id) < 12 ? strlen(id) : 12) : json_string(id));
   /* IMAGE */
   const char *image = json_string_value(json_object_get(ctr, "Image"));
   const char *image_id = json_string_value(json_object_get(ctr, "ImageID"));
@@ -486,8 +496,8 @@ static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
   }
   json_object_set_new(row, "Image", json_string(img));
   const char *command = json_string_value(json_object_get(ctr, "Command"));
-  _cleanup_free_ char *el = trunc ? units_ellipsis(command ? command : "", 20)
-                                  : strdup(command ? command : "");
+  _cleanup_free_ char *el =
+      trunc ? units_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
   _cleanup_free_ char *quoted = units_go_quote(el);
   json_object_set_new(row, "Command", json_string(quoted));
   time_t created = (time_t)json_integer_value(json_object_get(ctr, "Created"));
@@ -558,7 +568,8 @@ static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
     const char *name = json_string_value(json_object_get(m, "Name"));
     if (!name || !*name)
       name = json_string_value(json_object_get(m, "Source"));
-    _cleanup_free_ char *e = trunc ? units_ellipsis(name ? name : "", 15) : strdup(name ? name : "");
+    _cleanup_free_ char *e =
+        trunc ? units_ellipsis(name ? name : "", 15) : strdup(name ? name : "");
     fprintf(mf, "%s%s", i ? "," : "", e);
     const char *drv = json_string_value(json_object_get(m, "Driver"));
     if (drv && strcmp(drv, "local") == 0)
@@ -568,9 +579,8 @@ static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
   json_object_set_new(row, "Mounts", json_string(mbuf));
   free(mbuf);
   json_object_set_new(row, "LocalVolumes", json_sprintf("%d", local));
-  _cleanup_free_ char *nets =
-      join_sorted_keys(json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",",
-                       false);
+  _cleanup_free_ char *nets = join_sorted_keys(
+      json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",", false);
   json_object_set_new(row, "Networks", json_string(nets));
   return row;
 }
@@ -610,7 +620,10 @@ int cmd_ps(struct client *c, int argc, char **argv)
       char *end;
       last = strtol(optarg, &end, 10);
       if (*end || !*optarg)
-        return cli_usage_error("ps", "invalid argument \"%s\" for \"-n, --last\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax", optarg, optarg);
+        return cli_usage_error("ps",
+                               "invalid argument \"%s\" for \"-n, --last\" flag: strconv.ParseInt: "
+                               "parsing \"%s\": invalid syntax",
+                               optarg, optarg);
       break;
     }
     case 'l':
@@ -777,7 +790,9 @@ int cmd_logs(struct client *c, int argc, char **argv)
     query_add(&q, "follow", "1");
   if (since) {
     if (units_api_timestamp(since, now, tsbuf, sizeof(tsbuf)) < 0) {
-      fprintf(stderr, "invalid value for \"since\": failed to parse value as time or duration: \"%s\"\n", since);
+      fprintf(stderr,
+              "invalid value for \"since\": failed to parse value as time or duration: \"%s\"\n",
+              since);
       return 1;
     }
     query_add(&q, "since", tsbuf);
@@ -789,7 +804,9 @@ int cmd_logs(struct client *c, int argc, char **argv)
     query_add(&q, "timestamps", "1");
   if (until) {
     if (units_api_timestamp(until, now, tsbuf, sizeof(tsbuf)) < 0) {
-      fprintf(stderr, "invalid value for \"until\": failed to parse value as time or duration: \"%s\"\n", until);
+      fprintf(stderr,
+              "invalid value for \"until\": failed to parse value as time or duration: \"%s\"\n",
+              until);
       return 1;
     }
     query_add(&q, "until", tsbuf);
@@ -798,7 +815,8 @@ int cmd_logs(struct client *c, int argc, char **argv)
   if (asprintf(&base, "/containers/%s/logs", id ? id : esc) < 0)
     return 1;
   _cleanup_free_ char *path = query_build(base, &q);
-  struct logsink ls = {.tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"))};
+  struct logsink ls = {.tty =
+                           json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"))};
   struct http_resp resp;
   int r = http_stream(c, "GET", path, NULL, NULL, logs_sink, &ls, &resp, &err);
   http_resp_free(&resp);
@@ -864,10 +882,8 @@ int inspect_print(json_t *items, const char *format)
 
 int cmd_container_inspect(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
-                                           {"size", no_argument, NULL, 's'},
-                                           HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {
+      {"format", required_argument, NULL, 'f'}, {"size", no_argument, NULL, 's'}, HELP_OPT, {0}};
   const char *format = NULL;
   bool size = false;
   int o;

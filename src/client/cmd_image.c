@@ -13,7 +13,10 @@
 #include "format.h"
 #include "units.h"
 
-#define HELP_OPT {"help", no_argument, NULL, 0x7ffe}
+#define HELP_OPT                                                                                   \
+  {                                                                                                \
+    "help", no_argument, NULL, 0x7ffe                                                              \
+  }
 
 int add_filter(json_t *filters, const char *kv, const char *cmd);
 char *filters_json(json_t *filters);
@@ -36,11 +39,11 @@ static const char images_usage[] =
 
 static json_t *image_headers(void)
 {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE ID",
-                   "Repository", "REPOSITORY", "Tag", "TAG", "Digest", "DIGEST", "CreatedSince",
-                   "CREATED", "CreatedAt", "CREATED AT", "Size", "SIZE", "Containers",
-                   "CONTAINERS", "SharedSize", "SHARED SIZE", "UniqueSize", "UNIQUE SIZE",
-                   "VirtualSize", "VIRTUAL SIZE");
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE ID", "Repository",
+                   "REPOSITORY", "Tag", "TAG", "Digest", "DIGEST", "CreatedSince", "CREATED",
+                   "CreatedAt", "CREATED AT", "Size", "SIZE", "Containers", "CONTAINERS",
+                   "SharedSize", "SHARED SIZE", "UniqueSize", "UNIQUE SIZE", "VirtualSize",
+                   "VIRTUAL SIZE");
 }
 
 static json_t *image_row(json_t *img, const char *repo, const char *tag, const char *digest,
@@ -138,8 +141,8 @@ static int image_rows(struct formatter *f, json_t *img, bool digests, bool trunc
     split_ref(s, &repo, &tag, ':');
     const char *d = json_string_value(json_object_get(digest_by_repo, repo));
     json_object_set_new(seen, repo, json_true());
-    json_auto_t *row = image_row(img, repo, tag ? tag : "<none>",
-                                 digests ? (d ? d : "<none>") : "", trunc, now);
+    json_auto_t *row =
+        image_row(img, repo, tag ? tag : "<none>", digests ? (d ? d : "<none>") : "", trunc, now);
     int r = formatter_row(f, row, NULL, err);
     if (r < 0)
       return r;
@@ -230,8 +233,9 @@ static int images_list(struct client *c, int argc, char **argv, const char *cmd)
     return cli_fail(&err);
   if (quiet && (!format || !*format))
     format = "{{.ID}}";
-  const char *tmpl = digests ? "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                             : "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+  const char *tmpl =
+      digests ? "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+              : "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
   json_auto_t *headers = image_headers();
   struct formatter f;
   if (formatter_init(&f, format, tmpl, headers, &err) < 0) {
@@ -284,8 +288,7 @@ static const char image_inspect_usage[] =
 
 int cmd_image_inspect(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
   const char *format = NULL;
   int o;
   optind = 0;
@@ -362,16 +365,15 @@ int cmd_history(struct client *c, int argc, char **argv)
   struct berr err = {0};
   if (http_json(c, "GET", path, NULL, &list, NULL, &err) < 0)
     return cli_fail(&err);
-  json_auto_t *headers =
-      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
-                "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE", "Comment",
-                "COMMENT", "Tags", "TAGS");
+  json_auto_t *headers = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince",
+                                   "CREATED", "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY",
+                                   "Size", "SIZE", "Comment", "COMMENT", "Tags", "TAGS");
   if (quiet && (!format || !*format))
     format = "{{.ID}}";
   struct formatter f;
   if (formatter_init(&f, format,
-                     "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-                     headers, &err) < 0) {
+                     "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers,
+                     &err) < 0) {
     formatter_free(&f);
     fprintf(stderr, "%s\n", err.msg);
     return 1;
@@ -438,10 +440,8 @@ static const char rmi_usage[] =
 
 int cmd_rmi(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"force", no_argument, NULL, 'f'},
-                                           {"no-prune", no_argument, NULL, 'N'},
-                                           HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {
+      {"force", no_argument, NULL, 'f'}, {"no-prune", no_argument, NULL, 'N'}, HELP_OPT, {0}};
   bool force = false, noprune = false;
   int o;
   optind = 0;
@@ -507,7 +507,8 @@ int cmd_tag(struct client *c, int argc, char **argv)
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   if (ref_normalize(argv[optind + 1], &repo, &tag, &digest, &err) < 0 || digest) {
     fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
-            argv[optind + 1], digest ? "refusing to create a tag with a digest reference" : err.msg);
+            argv[optind + 1],
+            digest ? "refusing to create a tag with a digest reference" : err.msg);
     return 1;
   }
   struct query q = {0};
@@ -560,10 +561,8 @@ static int send_stream(struct client *c, const char *path, FILE *in, const char 
 
 int cmd_load(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"input", required_argument, NULL, 'i'},
-                                           {"quiet", no_argument, NULL, 'q'},
-                                           HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {
+      {"input", required_argument, NULL, 'i'}, {"quiet", no_argument, NULL, 'q'}, HELP_OPT, {0}};
   const char *input = NULL;
   bool quiet = false;
   int o;
@@ -591,7 +590,8 @@ int cmd_load(struct client *c, int argc, char **argv)
       return 1;
     }
   }
-  const char *path = (quiet || !isatty(STDOUT_FILENO)) ? "/images/load?quiet=1" : "/images/load?quiet=0";
+  const char *path =
+      (quiet || !isatty(STDOUT_FILENO)) ? "/images/load?quiet=1" : "/images/load?quiet=0";
   return send_stream(c, path, in ? in : stdin, "application/x-tar");
 }
 
@@ -607,8 +607,7 @@ static int file_sink(void *ud, const char *data, size_t len)
 
 int cmd_save(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"output", required_argument, NULL, 'o'}, HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {{"output", required_argument, NULL, 'o'}, HELP_OPT, {0}};
   const char *output = NULL;
   int o;
   optind = 0;
@@ -778,19 +777,27 @@ int cmd_image_prune(struct client *c, int argc, char **argv)
 static const char pull_usage[] =
     "Usage:  berth pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
     "Download an image from a registry\n\nOptions:\n"
-    "  -q, --quiet           Suppress verbose output\n";
+    "      --platform string   Set platform if server is multi-platform capable\n"
+    "  -q, --quiet             Suppress verbose output\n";
 
 int cmd_pull(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'}, HELP_OPT, {0}};
+  static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'},
+                                           {"platform", required_argument, NULL, 'P'},
+                                           {"all-tags", no_argument, NULL, 'a'},
+                                           HELP_OPT,
+                                           {0}};
   bool quiet = false;
+  const char *platform = NULL;
   int o;
   optind = 0;
-  while ((o = cli_getopt(argc, argv, "q", longopts, "pull", pull_usage)) != -1) {
+  while ((o = cli_getopt(argc, argv, "qa", longopts, "pull", pull_usage)) != -1) {
     if (o < -1)
       return CLI_GETOPT_LOOP_EXIT(o);
     if (o == 'q')
       quiet = true;
+    else if (o == 'P')
+      platform = optarg;
   }
   if (argc - optind != 1)
     return cli_args_error("pull", pull_usage, "requires exactly 1 argument");
@@ -802,7 +809,7 @@ int cmd_pull(struct client *c, int argc, char **argv)
   if (!digest && !strchr(strrchr(name, '/') ? strrchr(name, '/') : name, ':') && !quiet)
     printf("Using default tag: latest\n");
   FILE *devnull = quiet ? fopen("/dev/null", "we") : NULL;
-  int r = image_pull(c, name, quiet ? devnull : stdout, &err);
+  int r = image_pull(c, name, platform, quiet ? devnull : stdout, &err);
   if (devnull)
     fclose(devnull);
   if (r < 0)

@@ -27,7 +27,9 @@ static int start_error_code(const char *msg)
 static void run_error(const char *cmd, struct berr *err)
 {
   if (err->code == EPROTO)
-    fprintf(stderr, "berth: Error response from daemon: %s\n\nRun 'berth %s --help' for more information\n", err->msg, cmd);
+    fprintf(stderr,
+            "berth: Error response from daemon: %s\n\nRun 'berth %s --help' for more information\n",
+            err->msg, cmd);
   else
     fprintf(stderr, "berth: %s\n\nRun 'berth %s --help' for more information\n", err->msg, cmd);
 }
@@ -117,7 +119,7 @@ static int create_container(struct client *c, struct run_opts *o, json_t *body, 
   _cleanup_free_ char *fam = ref_familiar(repo);
   fprintf(stderr, "Unable to find image '%s%s%s' locally\n", fam, tag ? ":" : "@",
           tag ? tag : digest);
-  r = image_pull(c, o->image, stderr, err);
+  r = image_pull(c, o->image, o->platform, stderr, err);
   if (r < 0)
     return r;
   return create_request(c, o->name, o->platform, body, id, err);
@@ -472,6 +474,13 @@ int cmd_attach(struct client *c, int argc, char **argv)
     raw_resp_free(&wresp);
     return cli_fail(&err);
   }
+  /* docker inspects again once attached */
+  json_auto_t *info2 = NULL;
+  if (inspect_container(c, name, &info2, &err) < 0) {
+    raw_resp_free(&wresp);
+    raw_resp_free(&aresp);
+    return cli_fail(&err);
+  }
   if (a.tty && a.stdin_)
     session_raw_terminal();
   bool detached = false;
@@ -502,16 +511,12 @@ static const char exec_usage[] =
 
 int cmd_exec(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"detach", no_argument, NULL, 'd'},
-                                           {"interactive", no_argument, NULL, 'i'},
-                                           {"tty", no_argument, NULL, 't'},
-                                           {"env", required_argument, NULL, 'e'},
-                                           {"user", required_argument, NULL, 'u'},
-                                           {"workdir", required_argument, NULL, 'w'},
-                                           {"privileged", no_argument, NULL, 'P'},
-                                           {"detach-keys", required_argument, NULL, 'K'},
-                                           {"help", no_argument, NULL, 0x7ffe},
-                                           {0}};
+  static const struct option longopts[] = {
+      {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
+      {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
+      {"user", required_argument, NULL, 'u'}, {"workdir", required_argument, NULL, 'w'},
+      {"privileged", no_argument, NULL, 'P'}, {"detach-keys", required_argument, NULL, 'K'},
+      {"help", no_argument, NULL, 0x7ffe},    {0}};
   bool detach = false, interactive = false, tty = false, privileged = false;
   const char *user = "", *workdir = "";
   json_auto_t *env = json_array();
@@ -603,7 +608,10 @@ int cmd_exec(struct client *c, int argc, char **argv)
     http_resp_free(&resp);
     return r < 0 ? cli_fail(&err) : 0;
   }
-  _cleanup_free_ char *stext = json_dumps(sbody, JSON_COMPACT);
+  _cleanup_free_ char *sdump = json_dumps(sbody, JSON_COMPACT);
+  _cleanup_free_ char *stext = NULL;
+  if (asprintf(&stext, "%s\n", sdump) < 0)
+    return 1;
   struct raw_resp aresp;
   session_block_signals(tty, false);
   _cleanup_close_ int fd = raw_request(c, "POST", start_path, stext, true, &aresp, &err);

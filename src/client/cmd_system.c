@@ -1,5 +1,6 @@
 /* System commands: version, info, events, and the generic inspect that tries each
  * object type in docker's order. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,10 @@
 #include "format.h"
 #include "units.h"
 
-#define HELP_OPT {"help", no_argument, NULL, 0x7ffe}
+#define HELP_OPT                                                                                   \
+  {                                                                                                \
+    "help", no_argument, NULL, 0x7ffe                                                              \
+  }
 
 int add_filter(json_t *filters, const char *kv, const char *cmd);
 char *filters_json(json_t *filters);
@@ -30,6 +34,19 @@ static const char *go_arch(void)
   return u.machine;
 }
 
+/* docker prints BuildTime (RFC3339) as Go's time.ANSIC in UTC */
+static const char *build_time(const char *rfc, char *buf, size_t len)
+{
+  char ts[64];
+  if (!*rfc || units_api_timestamp(rfc, 0, ts, sizeof(ts)) < 0)
+    return rfc;
+  time_t t = (time_t)strtoll(ts, NULL, 10);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%a %b %e %H:%M:%S %Y", &tm);
+  return buf;
+}
+
 static const char version_usage[] =
     "Usage:  berth version [OPTIONS]\n\nShow the berth version information\n\nOptions:\n"
     "  -f, --format string   Format output using a custom template\n";
@@ -42,8 +59,7 @@ static const char *str(json_t *o, const char *k)
 
 int cmd_version(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
   const char *format = NULL;
   int o;
   optind = 0;
@@ -82,7 +98,8 @@ int cmd_version(struct client *c, int argc, char **argv)
     fflush(stdout);
     return cli_fail(&err);
   }
-  printf("\nServer: %s\n", str(json_object_get(server, "Platform"), "Name"));
+  printf("Server: %s\n", str(json_object_get(server, "Platform"), "Name"));
+  char built[64];
   json_t *comps = json_object_get(server, "Components");
   size_t i;
   json_t *comp;
@@ -98,7 +115,7 @@ int cmd_version(struct client *c, int argc, char **argv)
              str(d, "MinAPIVersion"));
       printf("  Go version:       %s\n", str(d, "GoVersion"));
       printf("  Git commit:       %s\n", str(d, "GitCommit"));
-      printf("  Built:            %s\n", str(d, "BuildTime"));
+      printf("  Built:            %s\n", build_time(str(d, "BuildTime"), built, sizeof(built)));
       printf("  OS/Arch:          %s/%s\n", str(d, "Os"), str(d, "Arch"));
       printf("  Experimental:     %s\n", str(d, "Experimental"));
     } else {
@@ -130,8 +147,7 @@ static const char info_usage[] =
 
 int cmd_info(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
   const char *format = NULL;
   int o;
   optind = 0;
@@ -169,6 +185,20 @@ int cmd_info(struct client *c, int argc, char **argv)
   printf(" Logging Driver: %s\n", str(info, "LoggingDriver"));
   printf(" Cgroup Driver: %s\n", str(info, "CgroupDriver"));
   printf(" Cgroup Version: %s\n", str(info, "CgroupVersion"));
+  json_t *plugins = json_object_get(info, "Plugins");
+  if (plugins) {
+    printf(" Plugins:\n");
+    static const char *const kinds[] = {"Volume", "Network", "Authorization", "Log"};
+    for (size_t k = 0; k < 4; k++) {
+      json_t *l = json_object_get(plugins, kinds[k]);
+      if (!json_array_size(l))
+        continue;
+      printf("  %s:", kinds[k]);
+      json_t *v;
+      json_array_foreach(l, i, v) printf(" %s", json_string_value(v));
+      printf("\n");
+    }
+  }
   const char *state = str(json_object_get(info, "Swarm"), "LocalNodeState");
   printf(" Swarm: %s\n", *state ? state : "inactive");
   json_t *rt = json_object_get(info, "Runtimes");
@@ -181,6 +211,37 @@ int cmd_info(struct client *c, int argc, char **argv)
   }
   if (*str(info, "DefaultRuntime"))
     printf(" Default Runtime: %s\n", str(info, "DefaultRuntime"));
+  if (*str(info, "InitBinary"))
+    printf(" Init Binary: %s\n", str(info, "InitBinary"));
+  if (json_object_get(info, "ContainerdCommit"))
+    printf(" containerd version: %s\n", str(json_object_get(info, "ContainerdCommit"), "ID"));
+  if (json_object_get(info, "RuncCommit"))
+    printf(" runc version: %s\n", str(json_object_get(info, "RuncCommit"), "ID"));
+  if (json_object_get(info, "InitCommit"))
+    printf(" init version: %s\n", str(json_object_get(info, "InitCommit"), "ID"));
+  json_t *secopts = json_object_get(info, "SecurityOptions");
+  if (json_array_size(secopts)) {
+    /* "name=seccomp,profile=builtin" -> "  seccomp\n   Profile: builtin" */
+    printf(" Security Options:\n");
+    json_t *so;
+    json_array_foreach(secopts, i, so)
+    {
+      _cleanup_free_ char *copy = strdup(json_string_value(so) ? json_string_value(so) : "");
+      char *save = NULL;
+      for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+          continue;
+        *eq = 0;
+        if (strcmp(kv, "name") == 0) {
+          printf("  %s\n", eq + 1);
+        } else {
+          kv[0] = (char)toupper((unsigned char)kv[0]);
+          printf("   %s: %s\n", kv, eq + 1);
+        }
+      }
+    }
+  }
   printf(" Kernel Version: %s\n", str(info, "KernelVersion"));
   printf(" Operating System: %s\n", str(info, "OperatingSystem"));
   printf(" OSType: %s\n", str(info, "OSType"));
@@ -320,14 +381,18 @@ int cmd_events(struct client *c, int argc, char **argv)
   }
   if (since) {
     if (units_api_timestamp(since, now, ts, sizeof(ts)) < 0) {
-      fprintf(stderr, "invalid value for \"since\": failed to parse value as time or duration: \"%s\"\n", since);
+      fprintf(stderr,
+              "invalid value for \"since\": failed to parse value as time or duration: \"%s\"\n",
+              since);
       return 1;
     }
     query_add(&q, "since", ts);
   }
   if (until) {
     if (units_api_timestamp(until, now, ts, sizeof(ts)) < 0) {
-      fprintf(stderr, "invalid value for \"until\": failed to parse value as time or duration: \"%s\"\n", until);
+      fprintf(stderr,
+              "invalid value for \"until\": failed to parse value as time or duration: \"%s\"\n",
+              until);
       return 1;
     }
     query_add(&q, "until", ts);
@@ -412,6 +477,25 @@ int cmd_inspect(struct client *c, int argc, char **argv)
         return cli_fail(&err);
       }
       found = j;
+    }
+    if (!found && !type) {
+      /* docker then asks /info (swarm objects) and plugins; plugins answer 404 here too */
+      const char *more[] = {"/info", NULL};
+      _cleanup_free_ char *pp = NULL;
+      if (asprintf(&pp, "/plugins/%s/json", esc) < 0)
+        return 1;
+      more[1] = pp;
+      for (size_t k = 0; k < 2; k++) {
+        struct berr err = {0};
+        json_t *j = NULL;
+        if (http_json(c, "GET", more[k], NULL, &j, NULL, &err) < 0 && err.code == EHOSTDOWN)
+          return cli_fail(&err);
+        if (k == 1 && j && json_is_object(j) && json_object_get(j, "Id")) {
+          found = j;
+          break;
+        }
+        json_decref(j);
+      }
     }
     if (!found) {
       fprintf(stderr, "Error: No such object: %s\n", argv[i]);

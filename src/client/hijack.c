@@ -59,8 +59,7 @@ int raw_request(struct client *c, const char *method, const char *path, const ch
                    "(linux)\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
                    method, BERTH_API_PREFIX, path, BERTH_VERSION,
                    upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n",
-                   json_body ? "application/json" : "text/plain", blen,
-                   json_body ? json_body : "");
+                   json_body ? "application/json" : "text/plain", blen, json_body ? json_body : "");
   if (n < 0)
     return berr_errno(err, "request");
   int r = write_all(fd, req, (size_t)n);
@@ -189,8 +188,8 @@ void stdcopy_header(unsigned char hdr[8], int stream, uint32_t size)
   hdr[7] = (unsigned char)size;
 }
 
-int stdcopy_feed(struct stdcopy *s, const char *data, size_t len, stdcopy_write_fn write,
-                 void *ud, struct berr *err)
+int stdcopy_feed(struct stdcopy *s, const char *data, size_t len, stdcopy_write_fn write, void *ud,
+                 struct berr *err)
 {
   while (len) {
     if (s->remaining == 0) {

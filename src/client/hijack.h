@@ -35,14 +35,14 @@ int raw_read_body(int fd, struct raw_resp *resp, char **body, size_t *len, struc
 typedef int (*stdcopy_write_fn)(void *ud, int stream, const char *data, size_t len);
 struct stdcopy {
   unsigned char hdr[8];
-  size_t have;       /* header bytes collected */
-  size_t remaining;  /* payload bytes left in the current frame */
+  size_t have;      /* header bytes collected */
+  size_t remaining; /* payload bytes left in the current frame */
   int stream;
 };
 /* Feed bytes; calls write for each payload piece. Stream 3 (systemerr) fails with
  * "error from daemon in stream: <payload>", other unknown streams with
  * "Unrecognized input header: N". */
-int stdcopy_feed(struct stdcopy *s, const char *data, size_t len, stdcopy_write_fn write,
-                 void *ud, struct berr *err);
+int stdcopy_feed(struct stdcopy *s, const char *data, size_t len, stdcopy_write_fn write, void *ud,
+                 struct berr *err);
 /* Encode one frame header (for tests and symmetry). */
 void stdcopy_header(unsigned char hdr[8], int stream, uint32_t size);

@@ -128,7 +128,8 @@ static int perform(struct client *c, const char *method, const char *path, const
   CURL *h = c->curl;
   curl_easy_reset(h);
   _cleanup_free_ char *url = NULL;
-  if (asprintf(&url, "http://api.moby.localhost%s%s", strncmp(path, "/_ping", 6) == 0 ? "" : BERTH_API_PREFIX, path) < 0)
+  if (asprintf(&url, "http://api.moby.localhost%s%s",
+               strncmp(path, "/_ping", 6) == 0 ? "" : BERTH_API_PREFIX, path) < 0)
     return berr_errno(err, "url");
   curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock_path);
   curl_easy_setopt(h, CURLOPT_URL, url);
@@ -198,7 +199,8 @@ int http_daemon_error(struct http_resp *resp, const char *path, struct berr *err
                reason);
   } else if (resp->body && resp->len) {
     size_t l = resp->len;
-    while (l && (resp->body[l - 1] == '\n' || resp->body[l - 1] == '\r' || resp->body[l - 1] == ' '))
+    while (l &&
+           (resp->body[l - 1] == '\n' || resp->body[l - 1] == '\r' || resp->body[l - 1] == ' '))
       l--;
     berr_set(err, 0, "%.*s", (int)l, resp->body);
   } else {
@@ -215,7 +217,11 @@ int http_do(struct client *c, const char *method, const char *path, json_t *body
             struct http_resp *resp, struct berr *err)
 {
   memset(resp, 0, sizeof(*resp));
-  _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  /* Go's json.Encoder ends the body with a newline; send byte-identical bodies */
+  _cleanup_free_ char *dump = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  _cleanup_free_ char *text = NULL;
+  if (dump && asprintf(&text, "%s\n", dump) < 0)
+    return berr_errno(err, "request body");
   struct collect col = {.resp = resp};
   col.mem = open_memstream(&resp->body, &resp->len);
   return perform(c, method, path, text, text ? strlen(text) : 0, NULL, NULL, &col, err);

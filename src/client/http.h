@@ -17,7 +17,7 @@
 #define HTTP_EDAEMON (-EPROTO)
 
 struct client {
-  char host[4200];     /* unix:///path as given */
+  char host[4200]; /* unix:///path as given */
   char sock_path[4096];
   void *curl; /* CURL *, reused so requests share one connection */
 };
@@ -57,7 +57,7 @@ int http_daemon_error(struct http_resp *resp, const char *path, struct berr *err
 struct query {
   struct qpair {
     char *k, *v;
-  } *p;
+  } * p;
   size_t n;
 };
 void query_add(struct query *q, const char *k, const char *v);

@@ -18,7 +18,8 @@ static const struct {
   int (*fn)(struct client *c, int argc, char **argv);
   const char *summary;
 } commands[] = {
-    {"attach", cmd_attach, "Attach local standard input, output, and error streams to a running container"},
+    {"attach", cmd_attach,
+     "Attach local standard input, output, and error streams to a running container"},
     {"create", cmd_create, "Create a new container"},
     {"events", cmd_events, "Get real time events from the server"},
     {"exec", cmd_exec, "Execute a command in a running container"},
@@ -49,23 +50,40 @@ static const struct {
 };
 
 static const struct alias aliases[] = {
-    {"container", "attach", cmd_attach},   {"container", "create", cmd_create},
-    {"container", "exec", cmd_exec},       {"container", "inspect", cmd_container_inspect},
-    {"container", "kill", cmd_kill},       {"container", "logs", cmd_logs},
-    {"container", "ls", cmd_ps},           {"container", "list", cmd_ps},
-    {"container", "ps", cmd_ps},           {"container", "pause", cmd_pause},
-    {"container", "rename", cmd_rename},   {"container", "restart", cmd_restart},
-    {"container", "rm", cmd_rm},           {"container", "remove", cmd_rm},
-    {"container", "run", cmd_run},         {"container", "start", cmd_start},
-    {"container", "stop", cmd_stop},       {"container", "top", cmd_top},
-    {"container", "unpause", cmd_unpause}, {"container", "wait", cmd_wait},
-    {"image", "history", cmd_history},     {"image", "import", cmd_import},
-    {"image", "inspect", cmd_image_inspect}, {"image", "load", cmd_load},
-    {"image", "ls", cmd_images},           {"image", "list", cmd_images},
-    {"image", "prune", cmd_image_prune},   {"image", "pull", cmd_pull},
-    {"image", "rm", cmd_rmi},              {"image", "remove", cmd_rmi},
-    {"image", "save", cmd_save},           {"image", "tag", cmd_tag},
-    {"system", "info", cmd_info},          {"system", "events", cmd_events},
+    {"container", "attach", cmd_attach},
+    {"container", "create", cmd_create},
+    {"container", "exec", cmd_exec},
+    {"container", "inspect", cmd_container_inspect},
+    {"container", "kill", cmd_kill},
+    {"container", "logs", cmd_logs},
+    {"container", "ls", cmd_ps},
+    {"container", "list", cmd_ps},
+    {"container", "ps", cmd_ps},
+    {"container", "pause", cmd_pause},
+    {"container", "rename", cmd_rename},
+    {"container", "restart", cmd_restart},
+    {"container", "rm", cmd_rm},
+    {"container", "remove", cmd_rm},
+    {"container", "run", cmd_run},
+    {"container", "start", cmd_start},
+    {"container", "stop", cmd_stop},
+    {"container", "top", cmd_top},
+    {"container", "unpause", cmd_unpause},
+    {"container", "wait", cmd_wait},
+    {"image", "history", cmd_history},
+    {"image", "import", cmd_import},
+    {"image", "inspect", cmd_image_inspect},
+    {"image", "load", cmd_load},
+    {"image", "ls", cmd_images},
+    {"image", "list", cmd_images},
+    {"image", "prune", cmd_image_prune},
+    {"image", "pull", cmd_pull},
+    {"image", "rm", cmd_rmi},
+    {"image", "remove", cmd_rmi},
+    {"image", "save", cmd_save},
+    {"image", "tag", cmd_tag},
+    {"system", "info", cmd_info},
+    {"system", "events", cmd_events},
 };
 
 static void usage(FILE *out)
@@ -138,8 +156,7 @@ int main(int argc, char **argv)
     usage(stdout);
     return 0;
   }
-  if (strcmp(name, "container") == 0 || strcmp(name, "image") == 0 ||
-      strcmp(name, "system") == 0) {
+  if (strcmp(name, "container") == 0 || strcmp(name, "image") == 0 || strcmp(name, "system") == 0) {
     if (cargc < 2 || strcmp(cargv[1], "--help") == 0) {
       group_usage(name);
       return 0;
@@ -148,8 +165,10 @@ int main(int argc, char **argv)
       if (strcmp(aliases[k].group, name) == 0 && strcmp(aliases[k].sub, cargv[1]) == 0)
         fn = aliases[k].fn;
     if (!fn) {
-      fprintf(stderr, "berth: unknown command: berth %s %s\n\nRun 'berth %s --help' for more "
-                      "information\n", name, cargv[1], name);
+      fprintf(stderr,
+              "berth: unknown command: berth %s %s\n\nRun 'berth %s --help' for more "
+              "information\n",
+              name, cargv[1], name);
       return 1;
     }
     cargc--;
@@ -159,8 +178,10 @@ int main(int argc, char **argv)
       if (strcmp(commands[k].name, name) == 0)
         fn = commands[k].fn;
     if (!fn) {
-      fprintf(stderr, "berth: unknown command: berth %s\n\nRun 'berth --help' for more "
-                      "information\n", name);
+      fprintf(stderr,
+              "berth: unknown command: berth %s\n\nRun 'berth --help' for more "
+              "information\n",
+              name);
       return 1;
     }
   }

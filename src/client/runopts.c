@@ -16,68 +16,68 @@
 #include "units.h"
 
 #define RUN_FLAGS                                                                                  \
-  "  -a, --attach list                  Attach to STDIN, STDOUT or STDERR\n"                    \
-  "      --add-host list                Add a custom host-to-IP mapping (host:ip)\n"            \
-  "      --cap-add list                 Add Linux capabilities\n"                               \
-  "      --cap-drop list                Drop Linux capabilities\n"                              \
-  "      --cgroup-parent string         Optional parent cgroup for the container\n"             \
-  "      --cgroupns string              Cgroup namespace to use (host|private)\n"               \
-  "      --cpu-period int               Limit CPU CFS (Completely Fair Scheduler) period\n"     \
-  "      --cpu-quota int                Limit CPU CFS (Completely Fair Scheduler) quota\n"      \
-  "  -c, --cpu-shares int               CPU shares (relative weight)\n"                         \
-  "      --cpus decimal                 Number of CPUs\n"                                       \
-  "      --cpuset-cpus string           CPUs in which to allow execution (0-3, 0,1)\n"          \
-  "      --cpuset-mems string           MEMs in which to allow execution (0-3, 0,1)\n"          \
-  "      --device list                  Add a host device to the container\n"                   \
-  "      --dns list                     Set custom DNS servers\n"                               \
-  "      --dns-option list              Set DNS options\n"                                      \
-  "      --dns-search list              Set custom DNS search domains\n"                        \
-  "      --domainname string            Container NIS domain name\n"                            \
-  "      --entrypoint string            Overwrite the default ENTRYPOINT of the image\n"        \
-  "  -e, --env list                     Set environment variables\n"                            \
-  "      --env-file list                Read in a file of environment variables\n"              \
-  "      --expose list                  Expose a port or a range of ports\n"                    \
-  "      --group-add list               Add additional groups to join\n"                        \
-  "  -h, --hostname string              Container host name\n"                                  \
-  "      --init                         Run an init inside the container that forwards "      \
-  "signals and reaps processes\n"                                                              \
-  "  -i, --interactive                  Keep STDIN open even if not attached\n"                 \
-  "      --ip string                    IPv4 address (e.g., 172.30.100.104)\n"                  \
-  "      --ipc string                   IPC mode to use\n"                                      \
-  "  -l, --label list                   Set meta data on a container\n"                         \
-  "      --log-driver string            Logging driver for the container\n"                     \
-  "      --log-opt list                 Log driver options\n"                                   \
-  "  -m, --memory bytes                 Memory limit\n"                                         \
-  "      --memory-reservation bytes     Memory soft limit\n"                                    \
-  "      --memory-swap bytes            Swap limit equal to memory plus swap: '-1' to enable " \
-  "unlimited swap\n"                                                                           \
-  "      --mount mount                  Attach a filesystem mount to the container\n"           \
-  "      --name string                  Assign a name to the container\n"                       \
-  "      --network network              Connect a container to a network\n"                     \
-  "      --network-alias list           Add network-scoped alias for the container\n"           \
-  "      --oom-kill-disable             Disable OOM Killer\n"                                   \
-  "      --pid string                   PID namespace to use\n"                                 \
-  "      --pids-limit int               Tune container pids limit (set -1 for unlimited)\n"     \
-  "      --platform string              Set platform if server is multi-platform capable\n"     \
-  "      --privileged                   Give extended privileges to this container\n"           \
-  "  -p, --publish list                 Publish a container's port(s) to the host\n"            \
-  "  -P, --publish-all                  Publish all exposed ports to random ports\n"            \
-  "      --read-only                    Mount the container's root filesystem as read only\n"   \
-  "      --restart string               Restart policy to apply when a container exits "       \
-  "(default \"no\")\n"                                                                         \
-  "      --runtime string               Runtime to use for this container\n"                    \
-  "      --security-opt list            Security Options\n"                                     \
-  "      --shm-size bytes               Size of /dev/shm\n"                                     \
-  "      --stop-signal string           Signal to stop the container\n"                         \
-  "      --stop-timeout int             Timeout (in seconds) to stop a container\n"             \
-  "      --sysctl map                   Sysctl options\n"                                       \
-  "      --tmpfs list                   Mount a tmpfs directory\n"                              \
-  "  -t, --tty                          Allocate a pseudo-TTY\n"                                \
-  "      --ulimit ulimit                Ulimit options\n"                                       \
-  "  -u, --user string                  Username or UID (format: <name|uid>[:<group|gid>])\n"   \
-  "      --userns string                User namespace to use\n"                                \
-  "      --uts string                   UTS namespace to use\n"                                 \
-  "  -v, --volume list                  Bind mount a volume\n"                                  \
+  "  -a, --attach list                  Attach to STDIN, STDOUT or STDERR\n"                       \
+  "      --add-host list                Add a custom host-to-IP mapping (host:ip)\n"               \
+  "      --cap-add list                 Add Linux capabilities\n"                                  \
+  "      --cap-drop list                Drop Linux capabilities\n"                                 \
+  "      --cgroup-parent string         Optional parent cgroup for the container\n"                \
+  "      --cgroupns string              Cgroup namespace to use (host|private)\n"                  \
+  "      --cpu-period int               Limit CPU CFS (Completely Fair Scheduler) period\n"        \
+  "      --cpu-quota int                Limit CPU CFS (Completely Fair Scheduler) quota\n"         \
+  "  -c, --cpu-shares int               CPU shares (relative weight)\n"                            \
+  "      --cpus decimal                 Number of CPUs\n"                                          \
+  "      --cpuset-cpus string           CPUs in which to allow execution (0-3, 0,1)\n"             \
+  "      --cpuset-mems string           MEMs in which to allow execution (0-3, 0,1)\n"             \
+  "      --device list                  Add a host device to the container\n"                      \
+  "      --dns list                     Set custom DNS servers\n"                                  \
+  "      --dns-option list              Set DNS options\n"                                         \
+  "      --dns-search list              Set custom DNS search domains\n"                           \
+  "      --domainname string            Container NIS domain name\n"                               \
+  "      --entrypoint string            Overwrite the default ENTRYPOINT of the image\n"           \
+  "  -e, --env list                     Set environment variables\n"                               \
+  "      --env-file list                Read in a file of environment variables\n"                 \
+  "      --expose list                  Expose a port or a range of ports\n"                       \
+  "      --group-add list               Add additional groups to join\n"                           \
+  "  -h, --hostname string              Container host name\n"                                     \
+  "      --init                         Run an init inside the container that forwards "           \
+  "signals and reaps processes\n"                                                                  \
+  "  -i, --interactive                  Keep STDIN open even if not attached\n"                    \
+  "      --ip string                    IPv4 address (e.g., 172.30.100.104)\n"                     \
+  "      --ipc string                   IPC mode to use\n"                                         \
+  "  -l, --label list                   Set meta data on a container\n"                            \
+  "      --log-driver string            Logging driver for the container\n"                        \
+  "      --log-opt list                 Log driver options\n"                                      \
+  "  -m, --memory bytes                 Memory limit\n"                                            \
+  "      --memory-reservation bytes     Memory soft limit\n"                                       \
+  "      --memory-swap bytes            Swap limit equal to memory plus swap: '-1' to enable "     \
+  "unlimited swap\n"                                                                               \
+  "      --mount mount                  Attach a filesystem mount to the container\n"              \
+  "      --name string                  Assign a name to the container\n"                          \
+  "      --network network              Connect a container to a network\n"                        \
+  "      --network-alias list           Add network-scoped alias for the container\n"              \
+  "      --oom-kill-disable             Disable OOM Killer\n"                                      \
+  "      --pid string                   PID namespace to use\n"                                    \
+  "      --pids-limit int               Tune container pids limit (set -1 for unlimited)\n"        \
+  "      --platform string              Set platform if server is multi-platform capable\n"        \
+  "      --privileged                   Give extended privileges to this container\n"              \
+  "  -p, --publish list                 Publish a container's port(s) to the host\n"               \
+  "  -P, --publish-all                  Publish all exposed ports to random ports\n"               \
+  "      --read-only                    Mount the container's root filesystem as read only\n"      \
+  "      --restart string               Restart policy to apply when a container exits "           \
+  "(default \"no\")\n"                                                                             \
+  "      --runtime string               Runtime to use for this container\n"                       \
+  "      --security-opt list            Security Options\n"                                        \
+  "      --shm-size bytes               Size of /dev/shm\n"                                        \
+  "      --stop-signal string           Signal to stop the container\n"                            \
+  "      --stop-timeout int             Timeout (in seconds) to stop a container\n"                \
+  "      --sysctl map                   Sysctl options\n"                                          \
+  "      --tmpfs list                   Mount a tmpfs directory\n"                                 \
+  "  -t, --tty                          Allocate a pseudo-TTY\n"                                   \
+  "      --ulimit ulimit                Ulimit options\n"                                          \
+  "  -u, --user string                  Username or UID (format: <name|uid>[:<group|gid>])\n"      \
+  "      --userns string                User namespace to use\n"                                   \
+  "      --uts string                   UTS namespace to use\n"                                    \
+  "  -v, --volume list                  Bind mount a volume\n"                                     \
   "  -w, --workdir string               Working directory inside the container\n"
 
 const char run_usage[] =
@@ -87,7 +87,8 @@ const char run_usage[] =
     "      --detach-keys string           Override the key sequence for detaching a container\n"
     "      --rm                           Automatically remove the container and its associated "
     "anonymous volumes when it exits\n"
-    "      --sig-proxy                    Proxy received signals to the process (default true)\n" RUN_FLAGS;
+    "      --sig-proxy                    Proxy received signals to the process (default "
+    "true)\n" RUN_FLAGS;
 
 const char create_usage[] = "Usage:  berth create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
                             "Create a new container\n\nOptions:\n"
@@ -247,10 +248,10 @@ void run_opts_init(struct run_opts *o)
 
 void run_opts_free(struct run_opts *o)
 {
-  json_t **all[] = {&o->env,       &o->env_files, &o->labels,    &o->publish,   &o->expose,
-                    &o->volumes,   &o->mounts,    &o->tmpfs,     &o->aliases,   &o->add_hosts,
-                    &o->dns,       &o->dns_opts,  &o->dns_search, &o->cap_add,  &o->cap_drop,
-                    &o->ulimits,   &o->log_opts,  &o->security_opts, &o->group_add, &o->devices,
+  json_t **all[] = {&o->env,     &o->env_files, &o->labels,        &o->publish,   &o->expose,
+                    &o->volumes, &o->mounts,    &o->tmpfs,         &o->aliases,   &o->add_hosts,
+                    &o->dns,     &o->dns_opts,  &o->dns_search,    &o->cap_add,   &o->cap_drop,
+                    &o->ulimits, &o->log_opts,  &o->security_opts, &o->group_add, &o->devices,
                     &o->sysctls};
   for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
     json_decref(*all[i]);
@@ -293,8 +294,9 @@ static int parse_int_flag(const char *cmd, const char *flag, const char *v, int6
   errno = 0;
   long long n = strtoll(v, &end, 10);
   if (errno || !*v || *end)
-    return cli_usage_error(cmd, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
-                                "parsing \"%s\": invalid syntax",
+    return cli_usage_error(cmd,
+                           "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
+                           "parsing \"%s\": invalid syntax",
                            v, flag, v);
   *out = n;
   return 0;
@@ -412,7 +414,10 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       char *end;
       double d = strtod(optarg, &end);
       if (*end || end == optarg || d < 0)
-        return cli_usage_error(cmd, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", optarg, optarg);
+        return cli_usage_error(
+            cmd,
+            "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
+            optarg, optarg);
       o->nano_cpus = (int64_t)(d * 1e9 + 0.5);
       break;
     }
@@ -482,14 +487,18 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       /* name=soft[:hard] */
       const char *eq = strchr(optarg, '=');
       if (!eq)
-        return cli_usage_error(cmd, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s", optarg, optarg);
+        return cli_usage_error(
+            cmd, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s",
+            optarg, optarg);
       _cleanup_free_ char *name = strndup(optarg, (size_t)(eq - optarg));
       char *end;
       long long soft = strtoll(eq + 1, &end, 10), hard = soft;
       if (*end == ':')
         hard = strtoll(end + 1, &end, 10);
       if (*end)
-        return cli_usage_error(cmd, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s", optarg, optarg);
+        return cli_usage_error(
+            cmd, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s",
+            optarg, optarg);
       json_array_append_new(o->ulimits, json_pack("{s:s,s:I,s:I}", "Name", name, "Hard",
                                                   (json_int_t)hard, "Soft", (json_int_t)soft));
       break;
@@ -607,10 +616,10 @@ static int read_env_file(const char *path, json_t *env, struct berr *err)
 static json_t *endpoint_settings(void)
 {
   return json_pack("{s:n,s:n,s:n,s:s,s:n,s:i,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n}", "IPAMConfig",
-                   "Links", "Aliases", "MacAddress", "", "DriverOpts", "GwPriority", 0,
-                   "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "",
-                   "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
-                   "GlobalIPv6PrefixLen", 0, "DNSNames");
+                   "Links", "Aliases", "MacAddress", "", "DriverOpts", "GwPriority", 0, "NetworkID",
+                   "", "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                   "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                   "DNSNames");
 }
 
 /* "80", "80/udp", "8000-8001" -> first,last,proto */
@@ -719,15 +728,15 @@ static int add_mount(const char *spec, json_t *mounts, struct berr *err)
       json_object_set_new(m, "Type", json_string(v));
     else if (strcmp(kv, "source") == 0 || strcmp(kv, "src") == 0)
       src = v;
-    else if (strcmp(kv, "target") == 0 || strcmp(kv, "dst") == 0 ||
-             strcmp(kv, "destination") == 0)
+    else if (strcmp(kv, "target") == 0 || strcmp(kv, "dst") == 0 || strcmp(kv, "destination") == 0)
       dst = v;
     else if (strcmp(kv, "readonly") == 0 || strcmp(kv, "ro") == 0)
       ro = !eq || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
   }
   if (!dst) {
     json_decref(m);
-    return berr_set(err, 0, "invalid argument \"%s\" for \"--mount\" flag: target is required", spec);
+    return berr_set(err, 0, "invalid argument \"%s\" for \"--mount\" flag: target is required",
+                    spec);
   }
   if (src)
     json_object_set_new(m, "Source", json_string(src));
@@ -888,9 +897,9 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
   json_object_set_new(body, "HostConfig", hc);
   json_object_set_new(hc, "Binds", strv_or_null(binds));
   json_object_set_new(hc, "ContainerIDFile", json_string(""));
-  json_object_set_new(hc, "LogConfig",
-                      json_pack("{s:s,s:O}", "Type", o->log_driver ? o->log_driver : "",
-                                "Config", o->log_opts));
+  json_object_set_new(
+      hc, "LogConfig",
+      json_pack("{s:s,s:O}", "Type", o->log_driver ? o->log_driver : "", "Config", o->log_opts));
   const char *netmode = o->network ? o->network : "default";
   json_object_set_new(hc, "NetworkMode", json_string(netmode));
   json_object_set(hc, "PortBindings", bindings);
@@ -954,9 +963,9 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
       *c1 = 0;
     if (c2)
       *c2 = 0;
-    json_array_append_new(devices, json_pack("{s:s,s:s,s:s}", "PathOnHost", s, "PathInContainer",
-                                             c1 ? c1 + 1 : s, "CgroupPermissions",
-                                             c2 ? c2 + 1 : "rwm"));
+    json_array_append_new(devices,
+                          json_pack("{s:s,s:s,s:s}", "PathOnHost", s, "PathInContainer",
+                                    c1 ? c1 + 1 : s, "CgroupPermissions", c2 ? c2 + 1 : "rwm"));
   }
   json_object_set_new(hc, "Devices", devices);
   json_object_set_new(hc, "DeviceCgroupRules", json_null());

@@ -11,23 +11,23 @@ struct run_opts {
   bool detach, interactive, tty, rm, init, init_set, privileged, read_only, publish_all;
   bool oom_kill_disable, sig_proxy;
   const char *name, *workdir, *user, *entrypoint, *hostname, *domainname, *network, *ip;
-  const char *restart, *stop_signal, *log_driver, *platform, *ipc, *pid, *uts, *userns,
-      *cgroupns, *cgroup_parent, *runtime, *detach_keys;
+  const char *restart, *stop_signal, *log_driver, *platform, *ipc, *pid, *uts, *userns, *cgroupns,
+      *cgroup_parent, *runtime, *detach_keys;
   bool entrypoint_set;
   int64_t memory, memory_swap, memory_reservation, shm_size, nano_cpus, cpu_shares, pids_limit;
   int64_t cpu_period, cpu_quota;
   int stop_timeout;
   bool stop_timeout_set;
   const char *cpuset_cpus, *cpuset_mems;
-  json_t *env;         /* array of -e in order */
-  json_t *env_files;   /* array of paths */
-  json_t *labels;      /* object */
-  json_t *publish;     /* array of -p specs */
-  json_t *expose;      /* array */
-  json_t *volumes;     /* array of -v specs */
-  json_t *mounts;      /* array of --mount specs */
-  json_t *tmpfs;       /* array */
-  json_t *aliases;     /* --network-alias */
+  json_t *env;       /* array of -e in order */
+  json_t *env_files; /* array of paths */
+  json_t *labels;    /* object */
+  json_t *publish;   /* array of -p specs */
+  json_t *expose;    /* array */
+  json_t *volumes;   /* array of -v specs */
+  json_t *mounts;    /* array of --mount specs */
+  json_t *tmpfs;     /* array */
+  json_t *aliases;   /* --network-alias */
   json_t *add_hosts, *dns, *dns_opts, *dns_search, *cap_add, *cap_drop, *ulimits, *log_opts,
       *security_opts, *group_add, *devices, *sysctls;
   const char *image;

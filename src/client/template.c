@@ -18,8 +18,8 @@ struct pipeline;
 
 struct arg {
   enum arg_kind kind;
-  char *name;   /* function or variable name, string literal */
-  char **path;  /* field path after . or $var */
+  char *name;  /* function or variable name, string literal */
+  char **path; /* field path after . or $var */
   size_t npath;
   double number;
   struct pipeline *sub; /* A_PAREN */
@@ -765,7 +765,8 @@ static int exec_node(struct ctx *c, json_t *dot, struct node *n, FILE *out, stru
     r = exec_nodes(c, dot, truthy(v) ? n->body : n->else_body, out, err);
     break;
   case N_WITH:
-    r = truthy(v) ? exec_nodes(c, v, n->body, out, err) : exec_nodes(c, dot, n->else_body, out, err);
+    r = truthy(v) ? exec_nodes(c, v, n->body, out, err)
+                  : exec_nodes(c, dot, n->else_body, out, err);
     break;
   case N_RANGE:
     if (!truthy(v)) {

@@ -124,8 +124,8 @@ int units_parse_go_duration(const char *s, int64_t *ns)
   static const struct {
     const char *unit;
     double mul;
-  } units[] = {{"ns", 1},      {"us", 1e3},  {"µs", 1e3}, {"ms", 1e6},
-               {"s", 1e9},     {"m", 60e9},  {"h", 3600e9}};
+  } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
   bool neg = false;
   double total = 0;
   if (*s == '-' || *s == '+') {
@@ -187,7 +187,8 @@ int units_api_timestamp(const char *value, time_t now, char *buf, size_t len)
   const char *p = value;
   while (isdigit((unsigned char)*p))
     p++;
-  if (p != value && (*p == 0 || (*p == '.' && p[1] && strspn(p + 1, "0123456789") == strlen(p + 1)))) {
+  if (p != value &&
+      (*p == 0 || (*p == '.' && p[1] && strspn(p + 1, "0123456789") == strlen(p + 1)))) {
     snprintf(buf, len, "%s", value);
     return 0;
   }
@@ -240,8 +241,13 @@ int units_api_timestamp(const char *value, time_t now, char *buf, size_t len)
   if (has_zone) {
     t -= offset;
   } else {
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec, .tm_isdst = -1};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec,
+                    .tm_isdst = -1};
     t = mktime(&tm);
   }
   snprintf(buf, len, "%lld.%09ld", (long long)t, nanos);
