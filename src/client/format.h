@@ -1,0 +1,31 @@
+/* Output formatting shared by ps, images, history, inspect: docker's --format values
+ * ("table", "table TEMPLATE", "json", a raw template) and a Go text/tabwriter clone. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/berr.h"
+#include "template.h"
+
+/* Go's tabwriter.NewWriter(out, minwidth, 1, padding, ' ', 0) over tab-separated lines. */
+void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding);
+
+struct formatter {
+  bool table;
+  struct tmpl *tmpl;
+  json_t *headers; /* borrowed: field name -> column title */
+  char *buf;
+  size_t len;
+  FILE *rows;
+};
+
+/* format: NULL/"" or "table" => default_table; "table X" => X with a header row;
+ * "json" => {{json .}}; anything else a raw template, no header. \t and \n are unescaped. */
+int formatter_init(struct formatter *f, const char *format, const char *default_table,
+                   json_t *headers, struct berr *err);
+int formatter_row(struct formatter *f, json_t *row, json_t *labels, struct berr *err);
+/* Writes the header (table mode) and the rows, aligned, then frees. */
+int formatter_finish(struct formatter *f, FILE *out, struct berr *err);
+void formatter_free(struct formatter *f);

@@ -1,0 +1,1004 @@
+/* docker run/create flags -> the create request body. The body keeps docker CLI 28's key
+ * order and defaults exactly (Appendix A of docker-api.md), so daemons see what docker sends. */
+#include "runopts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common/cleanup.h"
+#include "units.h"
+
+#define RUN_FLAGS                                                                                  \
+  "  -a, --attach list                  Attach to STDIN, STDOUT or STDERR\n"                       \
+  "      --add-host list                Add a custom host-to-IP mapping (host:ip)\n"               \
+  "      --cap-add list                 Add Linux capabilities\n"                                  \
+  "      --cap-drop list                Drop Linux capabilities\n"                                 \
+  "      --cgroup-parent string         Optional parent cgroup for the container\n"                \
+  "      --cgroupns string              Cgroup namespace to use (host|private)\n"                  \
+  "      --cpu-period int               Limit CPU CFS (Completely Fair Scheduler) period\n"        \
+  "      --cpu-quota int                Limit CPU CFS (Completely Fair Scheduler) quota\n"         \
+  "  -c, --cpu-shares int               CPU shares (relative weight)\n"                            \
+  "      --cpus decimal                 Number of CPUs\n"                                          \
+  "      --cpuset-cpus string           CPUs in which to allow execution (0-3, 0,1)\n"             \
+  "      --cpuset-mems string           MEMs in which to allow execution (0-3, 0,1)\n"             \
+  "      --device list                  Add a host device to the container\n"                      \
+  "      --dns list                     Set custom DNS servers\n"                                  \
+  "      --dns-option list              Set DNS options\n"                                         \
+  "      --dns-search list              Set custom DNS search domains\n"                           \
+  "      --domainname string            Container NIS domain name\n"                               \
+  "      --entrypoint string            Overwrite the default ENTRYPOINT of the image\n"           \
+  "  -e, --env list                     Set environment variables\n"                               \
+  "      --env-file list                Read in a file of environment variables\n"                 \
+  "      --expose list                  Expose a port or a range of ports\n"                       \
+  "      --group-add list               Add additional groups to join\n"                           \
+  "  -h, --hostname string              Container host name\n"                                     \
+  "      --init                         Run an init inside the container that forwards "           \
+  "signals and reaps processes\n"                                                                  \
+  "  -i, --interactive                  Keep STDIN open even if not attached\n"                    \
+  "      --ip string                    IPv4 address (e.g., 172.30.100.104)\n"                     \
+  "      --ipc string                   IPC mode to use\n"                                         \
+  "  -l, --label list                   Set meta data on a container\n"                            \
+  "      --log-driver string            Logging driver for the container\n"                        \
+  "      --log-opt list                 Log driver options\n"                                      \
+  "  -m, --memory bytes                 Memory limit\n"                                            \
+  "      --memory-reservation bytes     Memory soft limit\n"                                       \
+  "      --memory-swap bytes            Swap limit equal to memory plus swap: '-1' to enable "     \
+  "unlimited swap\n"                                                                               \
+  "      --mount mount                  Attach a filesystem mount to the container\n"              \
+  "      --name string                  Assign a name to the container\n"                          \
+  "      --network network              Connect a container to a network\n"                        \
+  "      --network-alias list           Add network-scoped alias for the container\n"              \
+  "      --oom-kill-disable             Disable OOM Killer\n"                                      \
+  "      --pid string                   PID namespace to use\n"                                    \
+  "      --pids-limit int               Tune container pids limit (set -1 for unlimited)\n"        \
+  "      --platform string              Set platform if server is multi-platform capable\n"        \
+  "      --privileged                   Give extended privileges to this container\n"              \
+  "  -p, --publish list                 Publish a container's port(s) to the host\n"               \
+  "  -P, --publish-all                  Publish all exposed ports to random ports\n"               \
+  "      --read-only                    Mount the container's root filesystem as read only\n"      \
+  "      --restart string               Restart policy to apply when a container exits "           \
+  "(default \"no\")\n"                                                                             \
+  "      --runtime string               Runtime to use for this container\n"                       \
+  "      --security-opt list            Security Options\n"                                        \
+  "      --shm-size bytes               Size of /dev/shm\n"                                        \
+  "      --stop-signal string           Signal to stop the container\n"                            \
+  "      --stop-timeout int             Timeout (in seconds) to stop a container\n"                \
+  "      --sysctl map                   Sysctl options\n"                                          \
+  "      --tmpfs list                   Mount a tmpfs directory\n"                                 \
+  "  -t, --tty                          Allocate a pseudo-TTY\n"                                   \
+  "      --ulimit ulimit                Ulimit options\n"                                          \
+  "  -u, --user string                  Username or UID (format: <name|uid>[:<group|gid>])\n"      \
+  "      --userns string                User namespace to use\n"                                   \
+  "      --uts string                   UTS namespace to use\n"                                    \
+  "  -v, --volume list                  Bind mount a volume\n"                                     \
+  "  -w, --workdir string               Working directory inside the container\n"
+
+const char run_usage[] =
+    "Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+    "Create and run a new container from an image\n\nOptions:\n"
+    "  -d, --detach                       Run container in background and print container ID\n"
+    "      --detach-keys string           Override the key sequence for detaching a container\n"
+    "      --rm                           Automatically remove the container and its associated "
+    "anonymous volumes when it exits\n"
+    "      --sig-proxy                    Proxy received signals to the process (default "
+    "true)\n" RUN_FLAGS;
+
+const char create_usage[] = "Usage:  berth create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+                            "Create a new container\n\nOptions:\n"
+                            "      --rm                           Automatically remove the "
+                            "container when it exits\n" RUN_FLAGS;
+
+enum {
+  O_RM = 1000,
+  O_NAME,
+  O_ENVFILE,
+  O_ENTRYPOINT,
+  O_INIT,
+  O_EXPOSE,
+  O_MOUNT,
+  O_TMPFS,
+  O_NETWORK,
+  O_ALIAS,
+  O_IP,
+  O_RESTART,
+  O_MEMSWAP,
+  O_MEMRES,
+  O_CPUS,
+  O_CPUSET_CPUS,
+  O_CPUSET_MEMS,
+  O_PIDS,
+  O_ADDHOST,
+  O_DNS,
+  O_DNSOPT,
+  O_DNSSEARCH,
+  O_CAPADD,
+  O_CAPDROP,
+  O_PRIV,
+  O_RO,
+  O_STOPSIG,
+  O_STOPTIMEOUT,
+  O_ULIMIT,
+  O_SHM,
+  O_LOGDRIVER,
+  O_LOGOPT,
+  O_OOMKD,
+  O_SECOPT,
+  O_SIGPROXY,
+  O_PLATFORM,
+  O_DETACHKEYS,
+  O_GROUPADD,
+  O_DEVICE,
+  O_IPC,
+  O_PID,
+  O_UTS,
+  O_USERNS,
+  O_CGROUPNS,
+  O_SYSCTL,
+  O_DOMAIN,
+  O_CGPARENT,
+  O_RUNTIME,
+  O_CPUPERIOD,
+  O_CPUQUOTA,
+  O_HELP = 0x7ffe,
+};
+
+static const struct option run_longopts[] = {
+    {"detach", no_argument, NULL, 'd'},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"rm", optional_argument, NULL, O_RM},
+    {"name", required_argument, NULL, O_NAME},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, O_ENVFILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"entrypoint", required_argument, NULL, O_ENTRYPOINT},
+    {"label", required_argument, NULL, 'l'},
+    {"hostname", required_argument, NULL, 'h'},
+    {"domainname", required_argument, NULL, O_DOMAIN},
+    {"init", optional_argument, NULL, O_INIT},
+    {"publish", required_argument, NULL, 'p'},
+    {"publish-all", no_argument, NULL, 'P'},
+    {"expose", required_argument, NULL, O_EXPOSE},
+    {"volume", required_argument, NULL, 'v'},
+    {"mount", required_argument, NULL, O_MOUNT},
+    {"tmpfs", required_argument, NULL, O_TMPFS},
+    {"network", required_argument, NULL, O_NETWORK},
+    {"net", required_argument, NULL, O_NETWORK},
+    {"network-alias", required_argument, NULL, O_ALIAS},
+    {"ip", required_argument, NULL, O_IP},
+    {"restart", required_argument, NULL, O_RESTART},
+    {"memory", required_argument, NULL, 'm'},
+    {"memory-swap", required_argument, NULL, O_MEMSWAP},
+    {"memory-reservation", required_argument, NULL, O_MEMRES},
+    {"cpus", required_argument, NULL, O_CPUS},
+    {"cpu-shares", required_argument, NULL, 'c'},
+    {"cpu-period", required_argument, NULL, O_CPUPERIOD},
+    {"cpu-quota", required_argument, NULL, O_CPUQUOTA},
+    {"cpuset-cpus", required_argument, NULL, O_CPUSET_CPUS},
+    {"cpuset-mems", required_argument, NULL, O_CPUSET_MEMS},
+    {"pids-limit", required_argument, NULL, O_PIDS},
+    {"add-host", required_argument, NULL, O_ADDHOST},
+    {"dns", required_argument, NULL, O_DNS},
+    {"dns-option", required_argument, NULL, O_DNSOPT},
+    {"dns-search", required_argument, NULL, O_DNSSEARCH},
+    {"cap-add", required_argument, NULL, O_CAPADD},
+    {"cap-drop", required_argument, NULL, O_CAPDROP},
+    {"privileged", optional_argument, NULL, O_PRIV},
+    {"read-only", optional_argument, NULL, O_RO},
+    {"stop-signal", required_argument, NULL, O_STOPSIG},
+    {"stop-timeout", required_argument, NULL, O_STOPTIMEOUT},
+    {"ulimit", required_argument, NULL, O_ULIMIT},
+    {"shm-size", required_argument, NULL, O_SHM},
+    {"log-driver", required_argument, NULL, O_LOGDRIVER},
+    {"log-opt", required_argument, NULL, O_LOGOPT},
+    {"oom-kill-disable", optional_argument, NULL, O_OOMKD},
+    {"security-opt", required_argument, NULL, O_SECOPT},
+    {"sig-proxy", optional_argument, NULL, O_SIGPROXY},
+    {"platform", required_argument, NULL, O_PLATFORM},
+    {"detach-keys", required_argument, NULL, O_DETACHKEYS},
+    {"group-add", required_argument, NULL, O_GROUPADD},
+    {"device", required_argument, NULL, O_DEVICE},
+    {"ipc", required_argument, NULL, O_IPC},
+    {"pid", required_argument, NULL, O_PID},
+    {"uts", required_argument, NULL, O_UTS},
+    {"userns", required_argument, NULL, O_USERNS},
+    {"cgroupns", required_argument, NULL, O_CGROUPNS},
+    {"cgroup-parent", required_argument, NULL, O_CGPARENT},
+    {"runtime", required_argument, NULL, O_RUNTIME},
+    {"sysctl", required_argument, NULL, O_SYSCTL},
+    {"attach", required_argument, NULL, 'a'},
+    {"help", no_argument, NULL, O_HELP},
+    {0},
+};
+
+void run_opts_init(struct run_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->sig_proxy = true;
+  o->env = json_array();
+  o->env_files = json_array();
+  o->labels = json_object();
+  o->publish = json_array();
+  o->expose = json_array();
+  o->volumes = json_array();
+  o->mounts = json_array();
+  o->tmpfs = json_array();
+  o->aliases = json_array();
+  o->add_hosts = json_array();
+  o->dns = json_array();
+  o->dns_opts = json_array();
+  o->dns_search = json_array();
+  o->cap_add = json_array();
+  o->cap_drop = json_array();
+  o->ulimits = json_array();
+  o->log_opts = json_object();
+  o->security_opts = json_array();
+  o->group_add = json_array();
+  o->devices = json_array();
+  o->sysctls = json_object();
+}
+
+void run_opts_free(struct run_opts *o)
+{
+  json_t **all[] = {&o->env,     &o->env_files, &o->labels,        &o->publish,   &o->expose,
+                    &o->volumes, &o->mounts,    &o->tmpfs,         &o->aliases,   &o->add_hosts,
+                    &o->dns,     &o->dns_opts,  &o->dns_search,    &o->cap_add,   &o->cap_drop,
+                    &o->ulimits, &o->log_opts,  &o->security_opts, &o->group_add, &o->devices,
+                    &o->sysctls};
+  for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+    json_decref(*all[i]);
+    *all[i] = NULL;
+  }
+}
+
+static bool parse_bool_arg(const char *a)
+{
+  return !a || strcmp(a, "true") == 0 || strcmp(a, "1") == 0 || strcmp(a, "t") == 0 ||
+         strcmp(a, "TRUE") == 0 || strcmp(a, "True") == 0;
+}
+
+static void add_kv(json_t *obj, const char *kv)
+{
+  const char *eq = strchr(kv, '=');
+  if (eq) {
+    _cleanup_free_ char *k = strndup(kv, (size_t)(eq - kv));
+    json_object_set_new(obj, k, json_string(eq + 1));
+  } else {
+    json_object_set_new(obj, kv, json_string(""));
+  }
+}
+
+static int parse_size_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
+{
+  if (strcmp(v, "-1") == 0) {
+    *out = -1;
+    return 0;
+  }
+  if (units_ram_in_bytes(v, out) < 0)
+    return cli_usage_error(cmd, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
+                           flag, v);
+  return 0;
+}
+
+static int parse_int_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
+{
+  char *end;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  if (errno || !*v || *end)
+    return cli_usage_error(cmd,
+                           "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
+                           "parsing \"%s\": invalid syntax",
+                           v, flag, v);
+  *out = n;
+  return 0;
+}
+
+int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const char *usage)
+{
+  const char *cmd = is_run ? "run" : "create";
+  optind = 0;
+  int opt;
+  int r;
+  int64_t n;
+  while ((opt = cli_getopt(argc, argv, "+dita:e:w:u:l:h:p:Pv:m:c:", run_longopts, cmd, usage)) !=
+         -1) {
+    switch (opt) {
+    case -2:
+      return 125;
+    case -3:
+      return -1;
+    case 'd':
+      if (!is_run)
+        return cli_usage_error(cmd, "unknown shorthand flag: 'd' in -d");
+      o->detach = true;
+      break;
+    case 'i':
+      o->interactive = true;
+      break;
+    case 't':
+      o->tty = true;
+      break;
+    case 'a':
+      break; /* stdout/stderr are attached by default; -a only narrows them */
+    case O_RM:
+      o->rm = parse_bool_arg(optarg);
+      break;
+    case O_NAME:
+      o->name = optarg;
+      break;
+    case 'e':
+      json_array_append_new(o->env, json_string(optarg));
+      break;
+    case O_ENVFILE:
+      json_array_append_new(o->env_files, json_string(optarg));
+      break;
+    case 'w':
+      o->workdir = optarg;
+      break;
+    case 'u':
+      o->user = optarg;
+      break;
+    case O_ENTRYPOINT:
+      o->entrypoint = optarg;
+      o->entrypoint_set = true;
+      break;
+    case 'l':
+      add_kv(o->labels, optarg);
+      break;
+    case 'h':
+      o->hostname = optarg;
+      break;
+    case O_DOMAIN:
+      o->domainname = optarg;
+      break;
+    case O_INIT:
+      o->init = parse_bool_arg(optarg);
+      o->init_set = true;
+      break;
+    case 'p':
+      json_array_append_new(o->publish, json_string(optarg));
+      break;
+    case 'P':
+      o->publish_all = true;
+      break;
+    case O_EXPOSE:
+      json_array_append_new(o->expose, json_string(optarg));
+      break;
+    case 'v':
+      json_array_append_new(o->volumes, json_string(optarg));
+      break;
+    case O_MOUNT:
+      json_array_append_new(o->mounts, json_string(optarg));
+      break;
+    case O_TMPFS:
+      json_array_append_new(o->tmpfs, json_string(optarg));
+      break;
+    case O_NETWORK:
+      o->network = optarg;
+      break;
+    case O_ALIAS:
+      json_array_append_new(o->aliases, json_string(optarg));
+      break;
+    case O_IP:
+      o->ip = optarg;
+      break;
+    case O_RESTART:
+      o->restart = optarg;
+      break;
+    case 'm':
+      if ((r = parse_size_flag(cmd, "--memory", optarg, &o->memory)))
+        return r;
+      break;
+    case O_MEMSWAP:
+      if ((r = parse_size_flag(cmd, "--memory-swap", optarg, &o->memory_swap)))
+        return r;
+      break;
+    case O_MEMRES:
+      if ((r = parse_size_flag(cmd, "--memory-reservation", optarg, &o->memory_reservation)))
+        return r;
+      break;
+    case O_SHM:
+      if ((r = parse_size_flag(cmd, "--shm-size", optarg, &o->shm_size)))
+        return r;
+      break;
+    case O_CPUS: {
+      char *end;
+      double d = strtod(optarg, &end);
+      if (*end || end == optarg || d < 0)
+        return cli_usage_error(
+            cmd,
+            "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
+            optarg, optarg);
+      o->nano_cpus = (int64_t)(d * 1e9 + 0.5);
+      break;
+    }
+    case 'c':
+      if ((r = parse_int_flag(cmd, "-c, --cpu-shares", optarg, &o->cpu_shares)))
+        return r;
+      break;
+    case O_CPUPERIOD:
+      if ((r = parse_int_flag(cmd, "--cpu-period", optarg, &o->cpu_period)))
+        return r;
+      break;
+    case O_CPUQUOTA:
+      if ((r = parse_int_flag(cmd, "--cpu-quota", optarg, &o->cpu_quota)))
+        return r;
+      break;
+    case O_CPUSET_CPUS:
+      o->cpuset_cpus = optarg;
+      break;
+    case O_CPUSET_MEMS:
+      o->cpuset_mems = optarg;
+      break;
+    case O_PIDS:
+      if ((r = parse_int_flag(cmd, "--pids-limit", optarg, &o->pids_limit)))
+        return r;
+      break;
+    case O_ADDHOST:
+      json_array_append_new(o->add_hosts, json_string(optarg));
+      break;
+    case O_DNS:
+      json_array_append_new(o->dns, json_string(optarg));
+      break;
+    case O_DNSOPT:
+      json_array_append_new(o->dns_opts, json_string(optarg));
+      break;
+    case O_DNSSEARCH:
+      json_array_append_new(o->dns_search, json_string(optarg));
+      break;
+    case O_CAPADD:
+    case O_CAPDROP: {
+      _cleanup_free_ char *cap = NULL;
+      _cleanup_free_ char *up = strdup(optarg);
+      for (char *p = up; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+      if (strcmp(up, "ALL") == 0 || strncmp(up, "CAP_", 4) == 0)
+        cap = strdup(up);
+      else if (asprintf(&cap, "CAP_%s", up) < 0)
+        return 1;
+      json_array_append_new(opt == O_CAPADD ? o->cap_add : o->cap_drop, json_string(cap));
+      break;
+    }
+    case O_PRIV:
+      o->privileged = parse_bool_arg(optarg);
+      break;
+    case O_RO:
+      o->read_only = parse_bool_arg(optarg);
+      break;
+    case O_STOPSIG:
+      o->stop_signal = optarg;
+      break;
+    case O_STOPTIMEOUT:
+      if ((r = parse_int_flag(cmd, "--stop-timeout", optarg, &n)))
+        return r;
+      o->stop_timeout = (int)n;
+      o->stop_timeout_set = true;
+      break;
+    case O_ULIMIT: {
+      /* name=soft[:hard] */
+      const char *eq = strchr(optarg, '=');
+      if (!eq)
+        return cli_usage_error(
+            cmd, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s",
+            optarg, optarg);
+      _cleanup_free_ char *name = strndup(optarg, (size_t)(eq - optarg));
+      char *end;
+      long long soft = strtoll(eq + 1, &end, 10), hard = soft;
+      if (*end == ':')
+        hard = strtoll(end + 1, &end, 10);
+      if (*end)
+        return cli_usage_error(
+            cmd, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s",
+            optarg, optarg);
+      json_array_append_new(o->ulimits, json_pack("{s:s,s:I,s:I}", "Name", name, "Hard",
+                                                  (json_int_t)hard, "Soft", (json_int_t)soft));
+      break;
+    }
+    case O_LOGDRIVER:
+      o->log_driver = optarg;
+      break;
+    case O_LOGOPT:
+      add_kv(o->log_opts, optarg);
+      break;
+    case O_OOMKD:
+      o->oom_kill_disable = parse_bool_arg(optarg);
+      break;
+    case O_SECOPT:
+      json_array_append_new(o->security_opts, json_string(optarg));
+      break;
+    case O_SIGPROXY:
+      o->sig_proxy = parse_bool_arg(optarg);
+      break;
+    case O_PLATFORM:
+      o->platform = optarg;
+      break;
+    case O_DETACHKEYS:
+      o->detach_keys = optarg;
+      break;
+    case O_GROUPADD:
+      json_array_append_new(o->group_add, json_string(optarg));
+      break;
+    case O_DEVICE:
+      json_array_append_new(o->devices, json_string(optarg));
+      break;
+    case O_IPC:
+      o->ipc = optarg;
+      break;
+    case O_PID:
+      o->pid = optarg;
+      break;
+    case O_UTS:
+      o->uts = optarg;
+      break;
+    case O_USERNS:
+      o->userns = optarg;
+      break;
+    case O_CGROUPNS:
+      o->cgroupns = optarg;
+      break;
+    case O_CGPARENT:
+      o->cgroup_parent = optarg;
+      break;
+    case O_RUNTIME:
+      o->runtime = optarg;
+      break;
+    case O_SYSCTL:
+      add_kv(o->sysctls, optarg);
+      break;
+    default:
+      return 125;
+    }
+  }
+  if (optind >= argc)
+    return cli_args_error(cmd, usage, "requires at least 1 argument") ? 125 : 125;
+  o->image = argv[optind];
+  if (optind + 1 < argc) {
+    o->cmd = &argv[optind + 1];
+    o->ncmd = argc - optind - 1;
+  }
+  if (o->rm && o->restart && strcmp(o->restart, "no") != 0 && *o->restart)
+    return cli_usage_error(cmd, "Conflicting options: --restart and --rm");
+  return 0;
+}
+
+/* -e FOO without a value takes FOO from our environment, or goes bare. */
+static void add_env(json_t *env, const char *e)
+{
+  if (strchr(e, '=')) {
+    json_array_append_new(env, json_string(e));
+    return;
+  }
+  const char *v = getenv(e);
+  if (v) {
+    _cleanup_free_ char *kv = NULL;
+    if (asprintf(&kv, "%s=%s", e, v) >= 0)
+      json_array_append_new(env, json_string(kv));
+  } else {
+    json_array_append_new(env, json_string(e));
+  }
+}
+
+static int read_env_file(const char *path, json_t *env, struct berr *err)
+{
+  _cleanup_fclose_ FILE *f = fopen(path, "re");
+  if (!f)
+    return berr_errno(err, "open %s", path);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = 0;
+    char *s = line;
+    while (isspace((unsigned char)*s))
+      s++;
+    if (!*s || *s == '#')
+      continue;
+    if (strchr(s, '=') == s) {
+      free(line);
+      return berr_set(err, 0, "invalid environment variable: %s", s);
+    }
+    add_env(env, s);
+  }
+  free(line);
+  return 0;
+}
+
+static json_t *endpoint_settings(void)
+{
+  return json_pack("{s:n,s:n,s:n,s:s,s:n,s:i,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n}", "IPAMConfig",
+                   "Links", "Aliases", "MacAddress", "", "DriverOpts", "GwPriority", 0, "NetworkID",
+                   "", "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                   "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                   "DNSNames");
+}
+
+/* "80", "80/udp", "8000-8001" -> first,last,proto */
+static int parse_port_range(const char *s, unsigned *first, unsigned *last)
+{
+  char *end;
+  unsigned long a = strtoul(s, &end, 10);
+  if (end == s || a > 65535)
+    return -EINVAL;
+  unsigned long b = a;
+  if (*end == '-') {
+    const char *s2 = end + 1;
+    b = strtoul(s2, &end, 10);
+    if (end == s2 || b > 65535 || b < a)
+      return -EINVAL;
+  }
+  if (*end)
+    return -EINVAL;
+  *first = (unsigned)a;
+  *last = (unsigned)b;
+  return 0;
+}
+
+static int add_publish(const char *spec, json_t *exposed, json_t *bindings, struct berr *err)
+{
+  _cleanup_free_ char *s = strdup(spec);
+  const char *proto = "tcp";
+  char *slash = strrchr(s, '/');
+  if (slash) {
+    *slash = 0;
+    proto = slash + 1;
+  }
+  /* [ip:][hostPort:]containerPort; an IPv6 ip comes in brackets */
+  char *ip = NULL, *hostport = NULL, *cport = s;
+  char *last_colon = strrchr(s, ':');
+  if (last_colon) {
+    *last_colon = 0;
+    cport = last_colon + 1;
+    char *rest = s;
+    char *c2 = NULL;
+    if (rest[0] == '[') {
+      char *rb = strchr(rest, ']');
+      if (rb && rb[1] == ':')
+        c2 = rb + 1;
+      else if (rb && !rb[1])
+        c2 = NULL;
+    } else {
+      c2 = strrchr(rest, ':');
+    }
+    if (c2) {
+      *c2 = 0;
+      ip = rest;
+      hostport = c2 + 1;
+    } else if (rest[0] == '[') {
+      ip = rest;
+    } else {
+      hostport = rest;
+    }
+  }
+  if (ip && ip[0] == '[') {
+    ip++;
+    ip[strlen(ip) - 1] = 0;
+  }
+  unsigned cf, cl, hf = 0, hl = 0;
+  if (parse_port_range(cport, &cf, &cl) < 0)
+    return berr_set(err, 0, "invalid containerPort: %s", cport);
+  if (hostport && *hostport && parse_port_range(hostport, &hf, &hl) < 0)
+    return berr_set(err, 0, "invalid hostPort: %s", hostport);
+  if (hostport && *hostport && hl - hf != cl - cf && cl != cf)
+    return berr_set(err, 0, "invalid ranges specified for container and host Ports: %s and %s",
+                    cport, hostport);
+  for (unsigned p = cf; p <= cl; p++) {
+    char key[32], hp[32] = "";
+    snprintf(key, sizeof(key), "%u/%s", p, proto);
+    if (hostport && *hostport) {
+      if (cl == cf && hl != hf)
+        snprintf(hp, sizeof(hp), "%u-%u", hf, hl);
+      else
+        snprintf(hp, sizeof(hp), "%u", hf + (p - cf));
+    }
+    json_object_set_new(exposed, key, json_object());
+    json_t *list = json_object_get(bindings, key);
+    if (!list) {
+      list = json_array();
+      json_object_set_new(bindings, key, list);
+    }
+    json_array_append_new(list, json_pack("{s:s,s:s}", "HostIp", ip ? ip : "", "HostPort", hp));
+  }
+  return 0;
+}
+
+static int add_mount(const char *spec, json_t *mounts, struct berr *err)
+{
+  json_t *m = json_object();
+  json_object_set_new(m, "Type", json_string("volume"));
+  _cleanup_free_ char *s = strdup(spec);
+  char *save = NULL;
+  const char *src = NULL, *dst = NULL;
+  bool ro = false;
+  for (char *kv = strtok_r(s, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    const char *v = eq ? eq + 1 : "";
+    if (eq)
+      *eq = 0;
+    if (strcmp(kv, "type") == 0)
+      json_object_set_new(m, "Type", json_string(v));
+    else if (strcmp(kv, "source") == 0 || strcmp(kv, "src") == 0)
+      src = v;
+    else if (strcmp(kv, "target") == 0 || strcmp(kv, "dst") == 0 || strcmp(kv, "destination") == 0)
+      dst = v;
+    else if (strcmp(kv, "readonly") == 0 || strcmp(kv, "ro") == 0)
+      ro = !eq || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+  }
+  if (!dst) {
+    json_decref(m);
+    return berr_set(err, 0, "invalid argument \"%s\" for \"--mount\" flag: target is required",
+                    spec);
+  }
+  if (src)
+    json_object_set_new(m, "Source", json_string(src));
+  json_object_set_new(m, "Target", json_string(dst));
+  if (ro)
+    json_object_set_new(m, "ReadOnly", json_true());
+  json_array_append_new(mounts, m);
+  return 0;
+}
+
+static json_t *strv_or_null(json_t *arr)
+{
+  return json_array_size(arr) ? json_incref(arr) : json_null();
+}
+
+int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct berr *err)
+{
+  json_auto_t *env = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(o->env_files, i, e)
+  {
+    int r = read_env_file(json_string_value(e), env, err);
+    if (r < 0)
+      return r;
+  }
+  json_array_foreach(o->env, i, e) add_env(env, json_string_value(e));
+
+  json_auto_t *exposed = json_object();
+  json_auto_t *bindings = json_object();
+  json_array_foreach(o->publish, i, e)
+  {
+    int r = add_publish(json_string_value(e), exposed, bindings, err);
+    if (r < 0)
+      return r;
+  }
+  json_array_foreach(o->expose, i, e)
+  {
+    _cleanup_free_ char *s = strdup(json_string_value(e));
+    const char *proto = "tcp";
+    char *slash = strchr(s, '/');
+    if (slash) {
+      *slash = 0;
+      proto = slash + 1;
+    }
+    unsigned f, l;
+    if (parse_port_range(s, &f, &l) < 0)
+      return berr_set(err, 0, "invalid range format for --expose: %s", json_string_value(e));
+    for (unsigned p = f; p <= l; p++) {
+      char key[32];
+      snprintf(key, sizeof(key), "%u/%s", p, proto);
+      json_object_set_new(exposed, key, json_object());
+    }
+  }
+
+  json_auto_t *volumes = json_object();
+  json_auto_t *binds = json_array();
+  json_array_foreach(o->volumes, i, e)
+  {
+    const char *spec = json_string_value(e);
+    const char *colon = strchr(spec, ':');
+    if (!colon) {
+      json_object_set_new(volumes, spec, json_object());
+      continue;
+    }
+    if (spec[0] == '.' || (spec[0] == '~')) {
+      /* relative host paths are made absolute client-side, as docker does */
+      char cwd[PATH_MAX];
+      if (!getcwd(cwd, sizeof(cwd)))
+        return berr_errno(err, "getcwd");
+      _cleanup_free_ char *src = strndup(spec, (size_t)(colon - spec));
+      _cleanup_free_ char *abs = NULL;
+      const char *rel = src;
+      while (strncmp(rel, "./", 2) == 0)
+        rel += 2;
+      if (strcmp(rel, ".") == 0)
+        rel = "";
+      if (asprintf(&abs, "%s%s%s%s", cwd, *rel ? "/" : "", rel, colon) < 0)
+        return berr_errno(err, "volume");
+      json_array_append_new(binds, json_string(abs));
+    } else {
+      json_array_append_new(binds, json_string(spec));
+    }
+  }
+  json_auto_t *mounts = json_array();
+  json_array_foreach(o->mounts, i, e)
+  {
+    int r = add_mount(json_string_value(e), mounts, err);
+    if (r < 0)
+      return r;
+  }
+  json_auto_t *tmpfs = json_object();
+  json_array_foreach(o->tmpfs, i, e)
+  {
+    const char *spec = json_string_value(e);
+    const char *colon = strchr(spec, ':');
+    if (colon) {
+      _cleanup_free_ char *k = strndup(spec, (size_t)(colon - spec));
+      json_object_set_new(tmpfs, k, json_string(colon + 1));
+    } else {
+      json_object_set_new(tmpfs, spec, json_string(""));
+    }
+  }
+
+  /* restart policy */
+  const char *rp_name = "no";
+  int rp_count = 0;
+  _cleanup_free_ char *rp = o->restart && *o->restart ? strdup(o->restart) : NULL;
+  if (rp) {
+    char *colon = strchr(rp, ':');
+    if (colon) {
+      *colon = 0;
+      char *end;
+      rp_count = (int)strtol(colon + 1, &end, 10);
+      if (*end || strcmp(rp, "on-failure") != 0)
+        return berr_set(err, 0, "invalid restart policy format: %s", o->restart);
+    }
+    if (strcmp(rp, "no") && strcmp(rp, "always") && strcmp(rp, "unless-stopped") &&
+        strcmp(rp, "on-failure"))
+      return berr_set(err, 0, "invalid restart policy format: %s", o->restart);
+    rp_name = rp;
+  }
+
+  bool attach = !o->detach;
+  json_t *body = json_object();
+  json_object_set_new(body, "Hostname", json_string(o->hostname ? o->hostname : ""));
+  json_object_set_new(body, "Domainname", json_string(o->domainname ? o->domainname : ""));
+  json_object_set_new(body, "User", json_string(o->user ? o->user : ""));
+  json_object_set_new(body, "AttachStdin", json_boolean(attach && o->interactive));
+  json_object_set_new(body, "AttachStdout", json_boolean(attach));
+  json_object_set_new(body, "AttachStderr", json_boolean(attach));
+  if (json_object_size(exposed))
+    json_object_set(body, "ExposedPorts", exposed);
+  json_object_set_new(body, "Tty", json_boolean(o->tty));
+  json_object_set_new(body, "OpenStdin", json_boolean(o->interactive));
+  json_object_set_new(body, "StdinOnce", json_boolean(attach && o->interactive));
+  json_object_set_new(body, "Env", strv_or_null(env));
+  json_t *cmd = json_null();
+  if (o->ncmd) {
+    cmd = json_array();
+    for (int k = 0; k < o->ncmd; k++)
+      json_array_append_new(cmd, json_string(o->cmd[k]));
+  }
+  json_object_set_new(body, "Cmd", cmd);
+  json_object_set_new(body, "Image", json_string(o->image));
+  json_object_set(body, "Volumes", volumes);
+  json_object_set_new(body, "WorkingDir", json_string(o->workdir ? o->workdir : ""));
+  json_object_set_new(body, "Entrypoint",
+                      o->entrypoint_set ? json_pack("[s]", o->entrypoint) : json_null());
+  json_object_set_new(body, "OnBuild", json_null());
+  json_object_set(body, "Labels", o->labels);
+  if (o->stop_signal)
+    json_object_set_new(body, "StopSignal", json_string(o->stop_signal));
+  if (o->stop_timeout_set)
+    json_object_set_new(body, "StopTimeout", json_integer(o->stop_timeout));
+
+  json_t *hc = json_object();
+  json_object_set_new(body, "HostConfig", hc);
+  json_object_set_new(hc, "Binds", strv_or_null(binds));
+  json_object_set_new(hc, "ContainerIDFile", json_string(""));
+  json_object_set_new(
+      hc, "LogConfig",
+      json_pack("{s:s,s:O}", "Type", o->log_driver ? o->log_driver : "", "Config", o->log_opts));
+  const char *netmode = o->network ? o->network : "default";
+  json_object_set_new(hc, "NetworkMode", json_string(netmode));
+  json_object_set(hc, "PortBindings", bindings);
+  json_object_set_new(hc, "RestartPolicy",
+                      json_pack("{s:s,s:i}", "Name", rp_name, "MaximumRetryCount", rp_count));
+  json_object_set_new(hc, "AutoRemove", json_boolean(o->rm));
+  json_object_set_new(hc, "VolumeDriver", json_string(""));
+  json_object_set_new(hc, "VolumesFrom", json_null());
+  json_object_set_new(hc, "ConsoleSize", json_pack("[i,i]", o->tty ? rows : 0, o->tty ? cols : 0));
+  json_object_set_new(hc, "CapAdd", strv_or_null(o->cap_add));
+  json_object_set_new(hc, "CapDrop", strv_or_null(o->cap_drop));
+  json_object_set_new(hc, "CgroupnsMode", json_string(o->cgroupns ? o->cgroupns : ""));
+  json_object_set(hc, "Dns", o->dns);
+  json_object_set(hc, "DnsOptions", o->dns_opts);
+  json_object_set(hc, "DnsSearch", o->dns_search);
+  json_object_set_new(hc, "ExtraHosts", strv_or_null(o->add_hosts));
+  json_object_set_new(hc, "GroupAdd", strv_or_null(o->group_add));
+  json_object_set_new(hc, "IpcMode", json_string(o->ipc ? o->ipc : ""));
+  json_object_set_new(hc, "Cgroup", json_string(""));
+  json_object_set_new(hc, "Links", json_null());
+  json_object_set_new(hc, "OomScoreAdj", json_integer(0));
+  json_object_set_new(hc, "PidMode", json_string(o->pid ? o->pid : ""));
+  json_object_set_new(hc, "Privileged", json_boolean(o->privileged));
+  json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
+  json_object_set_new(hc, "ReadonlyRootfs", json_boolean(o->read_only));
+  json_object_set_new(hc, "SecurityOpt", strv_or_null(o->security_opts));
+  if (json_object_size(tmpfs))
+    json_object_set(hc, "Tmpfs", tmpfs);
+  json_object_set_new(hc, "UTSMode", json_string(o->uts ? o->uts : ""));
+  json_object_set_new(hc, "UsernsMode", json_string(o->userns ? o->userns : ""));
+  json_object_set_new(hc, "ShmSize", json_integer(o->shm_size));
+  if (json_object_size(o->sysctls))
+    json_object_set(hc, "Sysctls", o->sysctls);
+  if (o->runtime)
+    json_object_set_new(hc, "Runtime", json_string(o->runtime));
+  json_object_set_new(hc, "Isolation", json_string(""));
+  json_object_set_new(hc, "CpuShares", json_integer(o->cpu_shares));
+  json_object_set_new(hc, "Memory", json_integer(o->memory));
+  json_object_set_new(hc, "NanoCpus", json_integer(o->nano_cpus));
+  json_object_set_new(hc, "CgroupParent", json_string(o->cgroup_parent ? o->cgroup_parent : ""));
+  json_object_set_new(hc, "BlkioWeight", json_integer(0));
+  json_object_set_new(hc, "BlkioWeightDevice", json_array());
+  json_object_set_new(hc, "BlkioDeviceReadBps", json_array());
+  json_object_set_new(hc, "BlkioDeviceWriteBps", json_array());
+  json_object_set_new(hc, "BlkioDeviceReadIOps", json_array());
+  json_object_set_new(hc, "BlkioDeviceWriteIOps", json_array());
+  json_object_set_new(hc, "CpuPeriod", json_integer(o->cpu_period));
+  json_object_set_new(hc, "CpuQuota", json_integer(o->cpu_quota));
+  json_object_set_new(hc, "CpuRealtimePeriod", json_integer(0));
+  json_object_set_new(hc, "CpuRealtimeRuntime", json_integer(0));
+  json_object_set_new(hc, "CpusetCpus", json_string(o->cpuset_cpus ? o->cpuset_cpus : ""));
+  json_object_set_new(hc, "CpusetMems", json_string(o->cpuset_mems ? o->cpuset_mems : ""));
+  json_t *devices = json_array();
+  json_array_foreach(o->devices, i, e)
+  {
+    /* --device /dev/x[:/dev/y[:rwm]] */
+    _cleanup_free_ char *s = strdup(json_string_value(e));
+    char *c1 = strchr(s, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (c1)
+      *c1 = 0;
+    if (c2)
+      *c2 = 0;
+    json_array_append_new(devices,
+                          json_pack("{s:s,s:s,s:s}", "PathOnHost", s, "PathInContainer",
+                                    c1 ? c1 + 1 : s, "CgroupPermissions", c2 ? c2 + 1 : "rwm"));
+  }
+  json_object_set_new(hc, "Devices", devices);
+  json_object_set_new(hc, "DeviceCgroupRules", json_null());
+  json_object_set_new(hc, "DeviceRequests", json_null());
+  json_object_set_new(hc, "MemoryReservation", json_integer(o->memory_reservation));
+  json_object_set_new(hc, "MemorySwap", json_integer(o->memory_swap));
+  json_object_set_new(hc, "MemorySwappiness", json_integer(-1));
+  json_object_set_new(hc, "OomKillDisable", json_boolean(o->oom_kill_disable));
+  json_object_set_new(hc, "PidsLimit", json_integer(o->pids_limit));
+  json_object_set(hc, "Ulimits", o->ulimits);
+  json_object_set_new(hc, "CpuCount", json_integer(0));
+  json_object_set_new(hc, "CpuPercent", json_integer(0));
+  json_object_set_new(hc, "IOMaximumIOps", json_integer(0));
+  json_object_set_new(hc, "IOMaximumBandwidth", json_integer(0));
+  if (json_array_size(mounts))
+    json_object_set(hc, "Mounts", mounts);
+  json_object_set_new(hc, "MaskedPaths", json_null());
+  json_object_set_new(hc, "ReadonlyPaths", json_null());
+  if (o->init_set)
+    json_object_set_new(hc, "Init", json_boolean(o->init));
+
+  json_t *eps = json_object();
+  if (!o->network) {
+    json_object_set_new(eps, "default", endpoint_settings());
+  } else if (json_array_size(o->aliases) || o->ip) {
+    json_t *ep = endpoint_settings();
+    if (o->ip)
+      json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
+    if (json_array_size(o->aliases))
+      json_object_set(ep, "Aliases", o->aliases);
+    json_object_set_new(eps, o->network, ep);
+  }
+  json_object_set_new(body, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
+  *out = body;
+  return 0;
+}

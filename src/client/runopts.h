@@ -1,0 +1,47 @@
+/* docker run/create flags and the create body they make, field for field as docker CLI 28
+ * sends it (docker-api.md §3.1.1 and Appendix A). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/berr.h"
+
+struct run_opts {
+  bool detach, interactive, tty, rm, init, init_set, privileged, read_only, publish_all;
+  bool oom_kill_disable, sig_proxy;
+  const char *name, *workdir, *user, *entrypoint, *hostname, *domainname, *network, *ip;
+  const char *restart, *stop_signal, *log_driver, *platform, *ipc, *pid, *uts, *userns, *cgroupns,
+      *cgroup_parent, *runtime, *detach_keys;
+  bool entrypoint_set;
+  int64_t memory, memory_swap, memory_reservation, shm_size, nano_cpus, cpu_shares, pids_limit;
+  int64_t cpu_period, cpu_quota;
+  int stop_timeout;
+  bool stop_timeout_set;
+  const char *cpuset_cpus, *cpuset_mems;
+  json_t *env;       /* array of -e in order */
+  json_t *env_files; /* array of paths */
+  json_t *labels;    /* object */
+  json_t *publish;   /* array of -p specs */
+  json_t *expose;    /* array */
+  json_t *volumes;   /* array of -v specs */
+  json_t *mounts;    /* array of --mount specs */
+  json_t *tmpfs;     /* array */
+  json_t *aliases;   /* --network-alias */
+  json_t *add_hosts, *dns, *dns_opts, *dns_search, *cap_add, *cap_drop, *ulimits, *log_opts,
+      *security_opts, *group_add, *devices, *sysctls;
+  const char *image;
+  char **cmd; /* NULL-terminated args after the image, NULL when none */
+  int ncmd;
+};
+
+void run_opts_init(struct run_opts *o);
+void run_opts_free(struct run_opts *o);
+/* Parse argv (argv[0] = "run" or "create"). Returns 0, or the process exit code (>0) after
+ * printing a usage error, or -1 after printing --help. */
+int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const char *usage);
+/* Build the POST /containers/create body. rows/cols is the console size for -t. */
+int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct berr *err);
+
+extern const char run_usage[];
+extern const char create_usage[];

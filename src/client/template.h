@@ -1,0 +1,31 @@
+/* A Go text/template subset over JSON values, enough for docker's --format:
+ * {{.Field.Sub}}, {{json .X}}, {{join .X ","}}, {{upper}}/{{lower}}/{{title}}, {{index .M "k"}},
+ * {{.Label "k"}}, {{if}}/{{else}}/{{end}}, {{range [$k, $v :=] .X}}...{{end}}, pipes, {{- -}}. */
+#pragma once
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "common/berr.h"
+
+struct tmpl;
+
+int tmpl_parse(const char *src, struct tmpl **out, struct berr *err);
+void tmpl_free(struct tmpl *t);
+/* Render with dot = `dot`. `labels` (may be NULL) answers {{.Label "k"}}. */
+int tmpl_render(struct tmpl *t, json_t *dot, json_t *labels, FILE *out, struct berr *err);
+/* Render a table header: dot = field -> column name; functions return their argument. */
+int tmpl_render_header(struct tmpl *t, json_t *headers, FILE *out, struct berr *err);
+/* Render into a malloc'd string. */
+int tmpl_render_string(struct tmpl *t, json_t *dot, json_t *labels, char **out, struct berr *err);
+/* Go's %v of a JSON value, the way a template prints it. */
+void tmpl_print_value(FILE *out, json_t *v);
+/* Go's json.Marshal of a value (compact, <>& escaped as \u003c \u003e \u0026). */
+void tmpl_print_json(FILE *out, json_t *v);
+
+static inline void tmpl_freep(struct tmpl **t)
+{
+  if (*t)
+    tmpl_free(*t);
+}
+#define _cleanup_tmpl_ __attribute__((cleanup(tmpl_freep)))

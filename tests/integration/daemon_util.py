@@ -1,0 +1,122 @@
+"""A real berthd for CLI tests: started on its own data root, exec root and socket, with
+busybox:latest loaded through `berth load`; everything it made is removed at teardown.
+
+Fixtures (import them into a test module: `from daemon_util import berthd, berth, ...`):
+  berthd        -> Daemon (sock path, data/exec roots); the daemon is stopped at teardown
+  berth         -> run(*args, input=None, timeout=60, env=None) -> CompletedProcess of the
+                   berth CLI against that daemon (-H unix://SOCK), text mode, never raising
+  busybox_image -> "busybox:latest", loaded into the daemon (once per test)
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import require_binary
+
+DEADLINE = 30  # seconds: turns a hang into a failure; never a timing assertion
+
+
+class Daemon:
+    def __init__(self, binary, base):
+        self.base = Path(base)
+        self.data_root = self.base / "data"
+        self.exec_root = self.base / "exec"
+        self.sock = str(self.exec_root / "berth.sock")
+        self.data_root.mkdir(parents=True)
+        self.exec_root.mkdir(parents=True)
+        self.log = open(self.base / "berthd.log", "w+")
+        self.proc = subprocess.Popen(
+            [binary, "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
+             "-H", "unix://" + self.sock],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    @property
+    def host(self):
+        return "unix://" + self.sock
+
+    def _wait_ready(self):
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"berthd exited with {self.proc.returncode}: {self.logs()}")
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock)
+                s.close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"berthd did not listen on {self.sock}: {self.logs()}")
+
+    def logs(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-4000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _unmount_under(path):
+    """Unmount anything still mounted below path (deepest first), so rmtree can work."""
+    prefix = str(path).rstrip("/") + "/"
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for mp in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
+
+
+@pytest.fixture
+def berthd(build_dir, tmp_path):
+    berth_bin = require_binary(build_dir / "berth")
+    daemon_bin = require_binary(build_dir / "berthd")
+    d = Daemon(daemon_bin, tmp_path / "berthd")
+    yield d
+    # containers first: live restore keeps them running past the daemon otherwise
+    if d.proc.poll() is None:
+        ids = subprocess.run([berth_bin, "-H", d.host, "ps", "-aq", "--no-trunc"],
+                             capture_output=True, text=True, timeout=DEADLINE).stdout.split()
+        if ids:
+            subprocess.run([berth_bin, "-H", d.host, "rm", "-f"] + ids, capture_output=True,
+                           timeout=DEADLINE)
+    d.stop()
+    _unmount_under(d.base)
+    shutil.rmtree(d.base, ignore_errors=True)
+
+
+@pytest.fixture
+def berth(build_dir, berthd):
+    binary = require_binary(build_dir / "berth")
+
+    def run(*args, input=None, timeout=60, env=None):
+        full_env = dict(os.environ)
+        full_env.pop("BERTH_HOST", None)
+        full_env.update(env or {})
+        return subprocess.run([binary, "-H", berthd.host] + [str(a) for a in args],
+                              capture_output=True, text=True, input=input, timeout=timeout,
+                              env=full_env)
+
+    return run
+
+
+@pytest.fixture
+def busybox_image(berth, busybox_docker_archive):
+    res = berth("load", "-i", busybox_docker_archive)
+    assert res.returncode == 0, res.stderr
+    assert "busybox:latest" in res.stdout
+    return "busybox:latest"
