@@ -121,9 +121,8 @@ int main(int argc, char **argv)
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  struct server_config scfg = {.socket_path = daemon_socket_path(&cfg),
-                               .socket_group = cfg.group,
-                               .spool_dir = spool};
+  struct server_config scfg = {
+      .socket_path = daemon_socket_path(&cfg), .socket_group = cfg.group, .spool_dir = spool};
   struct server *server = NULL;
   if (server_start(engine, &scfg, &server, &err) < 0) {
     fprintf(stderr, "berthd: API socket: %s\n", err.msg);

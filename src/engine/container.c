@@ -8,8 +8,9 @@
 #include <time.h>
 
 static const char *const state_names[] = {
-    [CTR_CREATED] = "created", [CTR_RUNNING] = "running",   [CTR_PAUSED] = "paused",
-    [CTR_RESTARTING] = "restarting", [CTR_REMOVING] = "removing", [CTR_EXITED] = "exited",
+    [CTR_CREATED] = "created",   [CTR_RUNNING] = "running",
+    [CTR_PAUSED] = "paused",     [CTR_RESTARTING] = "restarting",
+    [CTR_REMOVING] = "removing", [CTR_EXITED] = "exited",
     [CTR_DEAD] = "dead",
 };
 
@@ -70,7 +71,8 @@ void ctr_sync_state(struct container *c)
     json_object_set_new(c->doc, "State", st);
   }
   json_object_set_new(st, "Status", json_string(ctr_state_name(c->state)));
-  json_object_set_new(st, "Running", json_boolean(c->state == CTR_RUNNING || c->state == CTR_PAUSED));
+  json_object_set_new(st, "Running",
+                      json_boolean(c->state == CTR_RUNNING || c->state == CTR_PAUSED));
   json_object_set_new(st, "Paused", json_boolean(c->state == CTR_PAUSED));
   json_object_set_new(st, "Restarting", json_boolean(c->state == CTR_RESTARTING));
   json_object_set_new(st, "Dead", json_boolean(c->state == CTR_DEAD));
@@ -113,8 +115,8 @@ void ctr_status_text(const struct container *c, char *buf, size_t len)
   case CTR_PAUSED: {
     long long started = ctr_time_ns(json_string_value(json_object_get(st, "StartedAt")));
     ago(now - started / 1000000000LL, d, sizeof(d));
-    const char *health = json_string_value(
-        json_object_get(json_object_get(st, "Health"), "Status"));
+    const char *health =
+        json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
     snprintf(buf, len, "Up %s%s%s%s", d, c->state == CTR_PAUSED ? " (Paused)" : "",
              health && *health ? " (" : "", health && *health ? health : "");
     if (health && *health)
@@ -145,41 +147,60 @@ void ctr_status_text(const struct container *c, char *buf, size_t len)
 }
 
 static const char *const adjectives[] = {
-    "admiring", "adoring", "affectionate", "agitated", "amazing", "angry", "awesome",
-    "beautiful", "blissful", "bold", "boring", "brave", "busy", "charming", "clever", "cool",
-    "compassionate", "competent", "confident", "cranky", "crazy", "dazzling", "determined",
-    "distracted", "dreamy", "eager", "ecstatic", "elastic", "elated", "elegant", "eloquent",
-    "epic", "exciting", "fervent", "festive", "flamboyant", "focused", "friendly", "frosty",
-    "funny", "gallant", "gifted", "goofy", "gracious", "great", "happy", "hardcore",
-    "heuristic", "hopeful", "hungry", "infallible", "inspiring", "intelligent", "interesting",
-    "jolly", "jovial", "keen", "kind", "laughing", "loving", "lucid", "magical", "modest",
-    "musing", "mystifying", "naughty", "nervous", "nice", "nifty", "nostalgic", "objective",
-    "optimistic", "peaceful", "pedantic", "pensive", "practical", "priceless", "quirky",
-    "quizzical", "recursing", "relaxed", "reverent", "romantic", "sad", "serene", "sharp",
-    "silly", "sleepy", "stoic", "strange", "stupefied", "suspicious", "sweet", "tender",
-    "thirsty", "trusting", "unruffled", "upbeat", "vibrant", "vigilant", "vigorous",
-    "wizardly", "wonderful", "xenodochial", "youthful", "zealous", "zen"};
+    "admiring",      "adoring",     "affectionate", "agitated",
+    "amazing",       "angry",       "awesome",      "beautiful",
+    "blissful",      "bold",        "boring",       "brave",
+    "busy",          "charming",    "clever",       "cool",
+    "compassionate", "competent",   "confident",    "cranky",
+    "crazy",         "dazzling",    "determined",   "distracted",
+    "dreamy",        "eager",       "ecstatic",     "elastic",
+    "elated",        "elegant",     "eloquent",     "epic",
+    "exciting",      "fervent",     "festive",      "flamboyant",
+    "focused",       "friendly",    "frosty",       "funny",
+    "gallant",       "gifted",      "goofy",        "gracious",
+    "great",         "happy",       "hardcore",     "heuristic",
+    "hopeful",       "hungry",      "infallible",   "inspiring",
+    "intelligent",   "interesting", "jolly",        "jovial",
+    "keen",          "kind",        "laughing",     "loving",
+    "lucid",         "magical",     "modest",       "musing",
+    "mystifying",    "naughty",     "nervous",      "nice",
+    "nifty",         "nostalgic",   "objective",    "optimistic",
+    "peaceful",      "pedantic",    "pensive",      "practical",
+    "priceless",     "quirky",      "quizzical",    "recursing",
+    "relaxed",       "reverent",    "romantic",     "sad",
+    "serene",        "sharp",       "silly",        "sleepy",
+    "stoic",         "strange",     "stupefied",    "suspicious",
+    "sweet",         "tender",      "thirsty",      "trusting",
+    "unruffled",     "upbeat",      "vibrant",      "vigilant",
+    "vigorous",      "wizardly",    "wonderful",    "xenodochial",
+    "youthful",      "zealous",     "zen"};
 static const char *const surnames[] = {
-    "albattani", "allen", "almeida", "archimedes", "ardinghelli", "aryabhata", "austin",
-    "babbage", "banach", "bardeen", "bartik", "bassi", "bell", "benz", "bhabha", "bhaskara",
-    "blackwell", "bohr", "booth", "borg", "bose", "boyd", "brahmagupta", "brattain", "brown",
-    "carson", "chandrasekhar", "clarke", "colden", "cori", "cray", "curie", "darwin",
-    "davinci", "dijkstra", "dubinsky", "easley", "edison", "einstein", "elion", "engelbart",
-    "euclid", "euler", "fermat", "fermi", "feynman", "franklin", "galileo", "gates",
-    "goldberg", "goldstine", "golick", "goodall", "hamilton", "hawking", "heisenberg",
-    "hermann", "hodgkin", "hoover", "hopper", "hugle", "hypatia", "jackson", "jang",
-    "jennings", "jepsen", "johnson", "joliot", "jones", "kalam", "kare", "keller", "kepler",
-    "khorana", "kilby", "kirch", "knuth", "kowalevski", "lalande", "lamarr", "lamport",
-    "leakey", "leavitt", "lewin", "lichterman", "liskov", "lovelace", "lumiere", "mahavira",
-    "mayer", "mccarthy", "mcclintock", "mclean", "mcnulty", "meitner", "mendel", "mirzakhani",
-    "montalcini", "moore", "morse", "murdock", "napier", "nash", "neumann", "newton",
-    "nightingale", "nobel", "noether", "northcutt", "noyce", "panini", "pare", "pasteur",
-    "payne", "perlman", "pike", "poincare", "poitras", "ptolemy", "raman", "ramanujan",
-    "ride", "ritchie", "roentgen", "rosalind", "saha", "sammet", "shannon", "shaw",
-    "shockley", "sinoussi", "snyder", "spence", "stallman", "stonebraker", "swanson",
-    "swartz", "swirles", "tesla", "thompson", "torvalds", "turing", "varahamihira",
-    "visvesvaraya", "volhard", "wescoff", "wiles", "williams", "wilson", "wing", "wozniak",
-    "wright", "yalow", "yonath"};
+    "albattani",  "allen",      "almeida",       "archimedes",  "ardinghelli",  "aryabhata",
+    "austin",     "babbage",    "banach",        "bardeen",     "bartik",       "bassi",
+    "bell",       "benz",       "bhabha",        "bhaskara",    "blackwell",    "bohr",
+    "booth",      "borg",       "bose",          "boyd",        "brahmagupta",  "brattain",
+    "brown",      "carson",     "chandrasekhar", "clarke",      "colden",       "cori",
+    "cray",       "curie",      "darwin",        "davinci",     "dijkstra",     "dubinsky",
+    "easley",     "edison",     "einstein",      "elion",       "engelbart",    "euclid",
+    "euler",      "fermat",     "fermi",         "feynman",     "franklin",     "galileo",
+    "gates",      "goldberg",   "goldstine",     "golick",      "goodall",      "hamilton",
+    "hawking",    "heisenberg", "hermann",       "hodgkin",     "hoover",       "hopper",
+    "hugle",      "hypatia",    "jackson",       "jang",        "jennings",     "jepsen",
+    "johnson",    "joliot",     "jones",         "kalam",       "kare",         "keller",
+    "kepler",     "khorana",    "kilby",         "kirch",       "knuth",        "kowalevski",
+    "lalande",    "lamarr",     "lamport",       "leakey",      "leavitt",      "lewin",
+    "lichterman", "liskov",     "lovelace",      "lumiere",     "mahavira",     "mayer",
+    "mccarthy",   "mcclintock", "mclean",        "mcnulty",     "meitner",      "mendel",
+    "mirzakhani", "montalcini", "moore",         "morse",       "murdock",      "napier",
+    "nash",       "neumann",    "newton",        "nightingale", "nobel",        "noether",
+    "northcutt",  "noyce",      "panini",        "pare",        "pasteur",      "payne",
+    "perlman",    "pike",       "poincare",      "poitras",     "ptolemy",      "raman",
+    "ramanujan",  "ride",       "ritchie",       "roentgen",    "rosalind",     "saha",
+    "sammet",     "shannon",    "shaw",          "shockley",    "sinoussi",     "snyder",
+    "spence",     "stallman",   "stonebraker",   "swanson",     "swartz",       "swirles",
+    "tesla",      "thompson",   "torvalds",      "turing",      "varahamihira", "visvesvaraya",
+    "volhard",    "wescoff",    "wiles",         "williams",    "wilson",       "wing",
+    "wozniak",    "wright",     "yalow",         "yonath"};
 
 void ctr_random_name(char *buf, size_t len)
 {

@@ -28,17 +28,17 @@ struct engine;
 struct container {
   struct engine *engine;
   char id[65];
-  char *name; /* without the leading '/' */
+  char *name;  /* without the leading '/' */
   json_t *doc; /* ContainerJSON: Id, Created, Path, Args, State, Image, Name, Config, ... */
   enum ctr_state state;
-  bool busy;   /* a start/stop/remove is under way: others wait or refuse */
+  bool busy; /* a start/stop/remove is under way: others wait or refuse */
   bool removed;
   unsigned long exits; /* counts stops: next-exit waiters wait for it to move */
   int shim_fd;         /* control connection, -1 when not running */
   pthread_t monitor;
   bool monitor_running;
   struct ctr_attach *pending; /* attached before start: handed to the shim at start */
-  int refs; /* jobs waiting on it unlocked: it is freed only when they are done */
+  int refs;                   /* jobs waiting on it unlocked: it is freed only when they are done */
   /* The answer to the last start sent to the shim: 0 pending, 1 started, -1 failed. */
   int start_result;
   char start_error[1024];

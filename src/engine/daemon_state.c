@@ -38,7 +38,7 @@ void engine_daemon_stop_all(struct engine *e, int timeout)
 {
   pthread_mutex_lock(&e->lock);
   size_t n = e->n_ctrs;
-  char (*ids)[65] = calloc(n ? n : 1, sizeof(*ids));
+  char(*ids)[65] = calloc(n ? n : 1, sizeof(*ids));
   size_t k = 0;
   for (size_t i = 0; ids && i < n; i++)
     if (e->ctrs[i]->state == CTR_RUNNING || e->ctrs[i]->state == CTR_PAUSED)

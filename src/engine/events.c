@@ -39,10 +39,10 @@ void events_emit(struct event_bus *b, const char *type, const char *action, cons
   clock_gettime(CLOCK_REALTIME, &ts);
   if (!attrs)
     attrs = json_object();
-  json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:o},s:s,s:I,s:I}", "Type", type, "Action", action,
-                         "Actor", "ID", id, "Attributes", attrs, "scope", "local", "time",
-                         (json_int_t)ts.tv_sec, "timeNano",
-                         (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+  json_t *ev =
+      json_pack("{s:s,s:s,s:{s:s,s:o},s:s,s:I,s:I}", "Type", type, "Action", action, "Actor", "ID",
+                id, "Attributes", attrs, "scope", "local", "time", (json_int_t)ts.tv_sec,
+                "timeNano", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
   if (!ev)
     return;
   if (strcmp(type, "container") == 0 || strcmp(type, "image") == 0) {

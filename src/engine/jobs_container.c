@@ -84,8 +84,7 @@ static int job_container_restart(struct job *job)
 
 static int job_container_kill(struct job *job)
 {
-  int r = lifecycle_kill(job->engine, job_path(job, "id"), job_query_str(job, "signal"),
-                         &job->err);
+  int r = lifecycle_kill(job->engine, job_path(job, "id"), job_query_str(job, "signal"), &job->err);
   if (r < 0)
     return r;
   job->status = 204;
@@ -127,9 +126,8 @@ static int job_container_rename(struct job *job)
   if (!name || !*name)
     return job_fail(job, 400, "Neither old nor new names may be empty");
   if (!ctr_name_valid(name))
-    return job_fail(job, 400,
-                    "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                    name);
+    return job_fail(
+        job, 400, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
   pthread_mutex_lock(&e->lock);
   struct container *c = repo_find(e, job_path(job, "id"), &job->err);
   int r = 0;

@@ -38,19 +38,17 @@ static json_t *summary(const struct container *c)
       json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
   json_t *networks = json_object_get(json_object_get(doc, "NetworkSettings"), "Networks");
   json_t *ports = json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary");
-  return json_pack("{s:s,s:[s],s:s,s:O,s:s,s:I,s:O,s:O,s:s,s:s,s:{s:s},s:{s:O},s:O}", "Id",
-                   c->id, "Names", slash, "Image",
-                   json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
-                   json_object_get(doc, "Image"), "Command", cmd, "Created",
-                   (json_int_t)(ctr_time_ns(json_string_value(json_object_get(doc, "Created"))) /
-                                1000000000LL),
-                   "Ports", json_is_array(ports) ? ports : json_array(), "Labels",
-                   json_is_object(labels) ? labels : json_object(), "State",
-                   ctr_state_name(c->state), "Status", status, "HostConfig", "NetworkMode",
-                   netmode ?: "default", "NetworkSettings", "Networks",
-                   json_is_object(networks) ? networks : json_object(), "Mounts",
-                   json_is_array(json_object_get(doc, "Mounts")) ? json_object_get(doc, "Mounts")
-                                                                 : json_array());
+  return json_pack(
+      "{s:s,s:[s],s:s,s:O,s:s,s:I,s:O,s:O,s:s,s:s,s:{s:s},s:{s:O},s:O}", "Id", c->id, "Names",
+      slash, "Image", json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
+      json_object_get(doc, "Image"), "Command", cmd, "Created",
+      (json_int_t)(ctr_time_ns(json_string_value(json_object_get(doc, "Created"))) / 1000000000LL),
+      "Ports", json_is_array(ports) ? ports : json_array(), "Labels",
+      json_is_object(labels) ? labels : json_object(), "State", ctr_state_name(c->state), "Status",
+      status, "HostConfig", "NetworkMode", netmode ?: "default", "NetworkSettings", "Networks",
+      json_is_object(networks) ? networks : json_object(), "Mounts",
+      json_is_array(json_object_get(doc, "Mounts")) ? json_object_get(doc, "Mounts")
+                                                    : json_array());
 }
 
 static bool any_match(json_t *values, bool (*pred)(const struct container *, const char *),
@@ -111,7 +109,8 @@ static bool match_exited(const struct container *c, const char *v)
 
 static bool match_ancestor(const struct container *c, const char *v)
 {
-  const char *image = json_string_value(json_object_get(json_object_get(c->doc, "Config"), "Image"));
+  const char *image =
+      json_string_value(json_object_get(json_object_get(c->doc, "Config"), "Image"));
   const char *id = json_string_value(json_object_get(c->doc, "Image"));
   if (image && strcmp(image, v) == 0)
     return true;
@@ -142,9 +141,9 @@ static int job_container_list(struct job *job)
   json_t *filters = NULL;
   if (job_query_filters(job, &filters, &job->err) < 0)
     return -EINVAL;
-  static const char *const known[] = {"status", "name", "id", "label", "exited", "ancestor",
-                                      "before", "since", "health", "volume", "network",
-                                      "publish", "expose", "isolation", "is-task"};
+  static const char *const known[] = {"status",   "name",    "id",     "label",     "exited",
+                                      "ancestor", "before",  "since",  "health",    "volume",
+                                      "network",  "publish", "expose", "isolation", "is-task"};
   const char *key;
   json_t *v;
   json_object_foreach(filters, key, v)

@@ -120,8 +120,8 @@ static int job_container_attach(struct job *job)
       /* Not started yet: the shim gets it at start, so no output is missed. */
       struct ctr_attach *a = calloc(1, sizeof(*a));
       if (a) {
-        *a = (struct ctr_attach){.fd = sp[1], .in = in, .out = out, .err = errs,
-                                 .next = c->pending};
+        *a =
+            (struct ctr_attach){.fd = sp[1], .in = in, .out = out, .err = errs, .next = c->pending};
         c->pending = a;
         sp[1] = -1;
       }
@@ -192,8 +192,13 @@ static int emit_entry(int fd, const struct log_opts *o, json_t *entry)
     snprintf(prefix, sizeof(prefix), "%s ", when);
   size_t plen = strlen(prefix);
   size_t total = plen + len;
-  unsigned char hdr[8] = {(unsigned char)(is_err ? 2 : 1), 0, 0, 0, (unsigned char)(total >> 24),
-                          (unsigned char)(total >> 16), (unsigned char)(total >> 8),
+  unsigned char hdr[8] = {(unsigned char)(is_err ? 2 : 1),
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(total >> 24),
+                          (unsigned char)(total >> 16),
+                          (unsigned char)(total >> 8),
                           (unsigned char)total};
   if (!o->tty && bf_write_all(fd, hdr, 8) < 0)
     return -1;
@@ -224,7 +229,8 @@ static int job_container_logs(struct job *job)
     return -job->err.code;
   }
   json_t *host = json_object_get(c->doc, "HostConfig");
-  const char *driver = json_string_value(json_object_get(json_object_get(host, "LogConfig"), "Type"));
+  const char *driver =
+      json_string_value(json_object_get(json_object_get(host, "LogConfig"), "Type"));
   if (driver && strcmp(driver, "none") == 0) {
     pthread_mutex_unlock(&e->lock);
     return job_fail(job, 501, "configured logging driver does not support reading");
@@ -307,7 +313,8 @@ static int job_container_resize(struct job *job)
 {
   struct engine *e = job->engine;
   long long h = 0, w = 0;
-  if (job_query_int(job, "h", 0, &h, &job->err) < 0 || job_query_int(job, "w", 0, &w, &job->err) < 0)
+  if (job_query_int(job, "h", 0, &h, &job->err) < 0 ||
+      job_query_int(job, "w", 0, &w, &job->err) < 0)
     return -EINVAL;
   pthread_mutex_lock(&e->lock);
   struct container *c = repo_find(e, job_path(job, "id"), &job->err);

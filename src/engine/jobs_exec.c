@@ -143,18 +143,18 @@ static int exec_process(struct engine *e, const char *cid, json_t *xc, json_t **
     json_t *gids = json_array();
     for (size_t k = 0; k < u.ngroups; k++)
       json_array_append_new(gids, json_integer(u.groups[k]));
-    json_object_set_new(proc, "user",
-                        json_pack("{s:i,s:i,s:o}", "uid", (int)u.uid, "gid", (int)u.gid,
-                                  "additionalGids", gids));
+    json_object_set_new(
+        proc, "user",
+        json_pack("{s:i,s:i,s:o}", "uid", (int)u.uid, "gid", (int)u.gid, "additionalGids", gids));
   }
   if (json_is_true(json_object_get(xc, "Privileged"))) {
     json_t *all = json_array();
     for (int cap = 0; cap <= lc_cap_last(); cap++)
       if (lc_cap_name(cap))
         json_array_append_new(all, json_string(lc_cap_name(cap)));
-    json_object_set_new(proc, "capabilities",
-                        json_pack("{s:O,s:O,s:O}", "bounding", all, "effective", all, "permitted",
-                                  all));
+    json_object_set_new(
+        proc, "capabilities",
+        json_pack("{s:O,s:O,s:O}", "bounding", all, "effective", all, "permitted", all));
     json_decref(all);
   }
   *out = proc;
@@ -195,11 +195,11 @@ static int job_exec_start(struct job *job)
     return -job->err.code;
   }
   bool tty = json_is_true(json_object_get(xc, "Tty"));
-  json_t *msg = json_pack("{s:s,s:s,s:o,s:b,s:b,s:b}", "op", "exec", "exec_id",
-                          job_path(job, "id"), "process", proc, "stdin",
-                          json_is_true(json_object_get(xc, "AttachStdin")), "stdout",
-                          json_is_true(json_object_get(xc, "AttachStdout")), "stderr",
-                          json_is_true(json_object_get(xc, "AttachStderr")));
+  json_t *msg =
+      json_pack("{s:s,s:s,s:o,s:b,s:b,s:b}", "op", "exec", "exec_id", job_path(job, "id"),
+                "process", proc, "stdin", json_is_true(json_object_get(xc, "AttachStdin")),
+                "stdout", json_is_true(json_object_get(xc, "AttachStdout")), "stderr",
+                json_is_true(json_object_get(xc, "AttachStderr")));
   int fd = -1, sp[2] = {-1, -1};
   if (!detach) {
     fd = job_hijack_begin(job, tty ? "application/vnd.docker.raw-stream"
@@ -287,7 +287,8 @@ static int job_exec_resize(struct job *job)
 {
   struct engine *e = job->engine;
   long long h = 0, w = 0;
-  if (job_query_int(job, "h", 0, &h, &job->err) < 0 || job_query_int(job, "w", 0, &w, &job->err) < 0)
+  if (job_query_int(job, "h", 0, &h, &job->err) < 0 ||
+      job_query_int(job, "w", 0, &w, &job->err) < 0)
     return -EINVAL;
   pthread_mutex_lock(&e->lock);
   struct exec_inst *x = find_exec(e, job_path(job, "id"));
@@ -299,8 +300,8 @@ static int job_exec_resize(struct job *job)
   } else if (!c || c->shim_fd < 0 || !x->running) {
     r = job_fail(job, 409, "exec %s is not running", x->id);
   } else {
-    json_t *m = json_pack("{s:s,s:s,s:I,s:I}", "op", "resize", "exec_id", x->id, "h",
-                          (json_int_t)h, "w", (json_int_t)w);
+    json_t *m = json_pack("{s:s,s:s,s:I,s:I}", "op", "resize", "exec_id", x->id, "h", (json_int_t)h,
+                          "w", (json_int_t)w);
     r = sup_send(c, m, -1, &job->err);
     json_decref(m);
   }

@@ -179,7 +179,8 @@ static int job_image_save(struct job *job)
   if (fd >= 0 && refs)
     r = graph_save(job->engine->graph, refs, n, GRAPH_SAVE_DOCKER_ARCHIVE, fd, &job->err);
   for (size_t i = 0; refs && i < n; i++)
-    events_emit(&job->engine->events, "image", "save", refs[i], json_pack("{s:s}", "name", refs[i]));
+    events_emit(&job->engine->events, "image", "save", refs[i],
+                json_pack("{s:s}", "name", refs[i]));
   free(refs);
   json_decref(names);
   return r < 0 ? -job->err.code : 0;

@@ -64,10 +64,10 @@ static int job_system_info(struct job *job)
       (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal", (json_int_t)si.totalram * si.mem_unit,
       "DockerRootDir", e->cfg.data_root, "Name", hostname, "ServerVersion", BERTH_VERSION,
       "DefaultRuntime", "native", "Runtimes", "native", "path", "berth-shim", "InitBinary",
-      "berth-init", "Swarm", "LocalNodeState", "inactive", "ControlAvailable", 0,
-      "SecurityOptions", "name=seccomp,profile=builtin", "Debug", 0, "LiveRestoreEnabled",
-      e->cfg.live_restore, "Labels", json_array(), "Warnings", "SystemTime", now,
-      "ExperimentalBuild", "false", "Isolation", "");
+      "berth-init", "Swarm", "LocalNodeState", "inactive", "ControlAvailable", 0, "SecurityOptions",
+      "name=seccomp,profile=builtin", "Debug", 0, "LiveRestoreEnabled", e->cfg.live_restore,
+      "Labels", json_array(), "Warnings", "SystemTime", now, "ExperimentalBuild", "false",
+      "Isolation", "");
   if (job->result)
     json_object_set_new(job->result, "ExperimentalBuild", json_false());
   return job->result ? 0 : job_fail(job, 500, "info");

@@ -189,8 +189,8 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   if (name && *name == '/')
     name++;
   if (name && *name && !ctr_name_valid(name))
-    return berr_set(err, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                    name);
+    return berr_set(
+        err, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
   char image_id[80];
   if (graph_image_resolve(e->graph, image, image_id, err) < 0)
     return -err->code;
@@ -241,9 +241,9 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   c->engine = e;
   c->shim_fd = -1;
   c->state = CTR_CREATED;
-  json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status",
-                            "created", "Running", 0, "Paused", 0, "Restarting", 0, "OOMKilled", 0,
-                            "Dead", 0, "Pid", 0, "ExitCode", 0, "Error", "", "StartedAt",
+  json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", "created",
+                            "Running", 0, "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0,
+                            "Pid", 0, "ExitCode", 0, "Error", "", "StartedAt",
                             "0001-01-01T00:00:00Z", "FinishedAt", "0001-01-01T00:00:00Z");
   const char *driver = gd_driver_name(graph_driver(e->graph));
   json_t *d = json_object();
@@ -266,13 +266,12 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_object_set_new(d, "AppArmorProfile", json_string(""));
   json_object_set_new(d, "ExecIDs", json_null());
   json_object_set_new(d, "HostConfig", host);
-  json_object_set_new(d, "GraphDriver",
-                      json_pack("{s:s,s:{}}", "Name", driver, "Data"));
+  json_object_set_new(d, "GraphDriver", json_pack("{s:s,s:{}}", "Name", driver, "Data"));
   json_object_set_new(d, "Mounts", json_array());
   json_object_set_new(d, "Config", config);
-  json_object_set_new(d, "NetworkSettings",
-                      json_pack("{s:s,s:b,s:{},s:{}}", "SandboxKey", "", "HairpinMode", 0, "Ports",
-                                "Networks"));
+  json_object_set_new(
+      d, "NetworkSettings",
+      json_pack("{s:s,s:b,s:{},s:{}}", "SandboxKey", "", "HairpinMode", 0, "Ports", "Networks"));
   c->doc = d;
   config = host = NULL;
   json_decref(args);
@@ -320,7 +319,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   *warnings = json_array();
   return 0;
 
-fail_layer: {
+fail_layer : {
   struct berr ignored;
   graph_rwlayer_remove(e->graph, ctr_layer(id, (char[80]){0}), &ignored);
   bf_rm_rf(dir, &ignored);
@@ -332,8 +331,7 @@ fail_config:
   return r < 0 ? r : -err->code;
 }
 
-static int build_bundle(struct engine *e, struct container *c, const char *rootfs,
-                        struct berr *err)
+static int build_bundle(struct engine *e, struct container *c, const char *rootfs, struct berr *err)
 {
   char bundle[PATH_MAX], dir[PATH_MAX], init[PATH_MAX], cfg_path[PATH_MAX];
   sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
@@ -435,9 +433,9 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   }
   c->busy = false;
   c->refs--;
-  bool auto_remove = r < 0 && c->state == CTR_CREATED &&
-                     json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"),
-                                                  "AutoRemove"));
+  bool auto_remove =
+      r < 0 && c->state == CTR_CREATED &&
+      json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
   pthread_cond_broadcast(&e->changed);
   pthread_mutex_unlock(&e->lock);
   if (auto_remove) {
@@ -461,8 +459,7 @@ static bool wait_exit(struct engine *e, struct container *c, unsigned long exits
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += seconds;
-  while (c->exits == exits && !c->removed &&
-         (c->state == CTR_RUNNING || c->state == CTR_PAUSED)) {
+  while (c->exits == exits && !c->removed && (c->state == CTR_RUNNING || c->state == CTR_PAUSED)) {
     if (pthread_cond_timedwait(&e->changed, &e->lock, &until) == ETIMEDOUT)
       return false;
   }
@@ -589,8 +586,7 @@ int lifecycle_pause(struct engine *e, const char *ref, bool pause, struct berr *
       c->state = pause ? CTR_PAUSED : CTR_RUNNING;
       ctr_sync_state(c);
       repo_save(e, c, err);
-      events_emit(&e->events, "container", pause ? "pause" : "unpause", c->id,
-                  lifecycle_attrs(c));
+      events_emit(&e->events, "container", pause ? "pause" : "unpause", c->id, lifecycle_attrs(c));
       pthread_cond_broadcast(&e->changed);
     }
   }
@@ -633,8 +629,7 @@ static int remove_locked(struct engine *e, struct container *c, struct berr *err
   return 0;
 }
 
-int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes,
-                     struct berr *err)
+int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes, struct berr *err)
 {
   (void)volumes; /* anonymous volumes come with the volume support */
   pthread_mutex_lock(&e->lock);
@@ -691,8 +686,8 @@ void lifecycle_after_monitor(struct engine *e, struct container *c)
       ctr_free(c);
     return;
   }
-  bool auto_remove = json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"),
-                                                  "AutoRemove"));
+  bool auto_remove =
+      json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
   if (auto_remove && c->state == CTR_EXITED && !c->busy) {
     struct berr err;
     if (remove_locked(e, c, &err) < 0)

@@ -24,8 +24,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err);
 int lifecycle_stop(struct engine *e, const char *ref, const char *sig, int timeout,
                    struct berr *err);
 int lifecycle_kill(struct engine *e, const char *ref, const char *sig, struct berr *err);
-int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes,
-                     struct berr *err);
+int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes, struct berr *err);
 int lifecycle_pause(struct engine *e, const char *ref, bool pause, struct berr *err);
 
 /* With the engine lock held, from a monitor thread that is ending: auto-remove or restart. */

@@ -19,7 +19,8 @@ int repo_open(struct engine *e, struct berr *err)
 {
   char path[4096];
   snprintf(path, sizeof(path), "%s/berth.db", e->cfg.data_root);
-  if (sqlite3_open_v2(path, &e->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(path, &e->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK)
     return berr_set(err, EIO, "open %s: %s", path, e->db ? sqlite3_errmsg(e->db) : "out of memory");
   sqlite3_busy_timeout(e->db, 5000);
@@ -184,8 +185,7 @@ int repo_add(struct engine *e, struct container *c, struct berr *err)
 int repo_remove(struct engine *e, struct container *c, struct berr *err)
 {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(e->db, "DELETE FROM containers WHERE id = ?1", -1, &st, NULL) !=
-      SQLITE_OK)
+  if (sqlite3_prepare_v2(e->db, "DELETE FROM containers WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
     return sql_err(e, err, "remove container");
   sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
   int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(e, err, "remove container");

@@ -212,26 +212,27 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   char runtime_root[4096], log_path[4096], max_size[32] = "0", max_file[16] = "1";
   snprintf(runtime_root, sizeof(runtime_root), "%s/runtime", e->cfg.exec_root);
   sup_log_path(e, c->id, log_path, sizeof(log_path));
-  json_t *logcfg = json_object_get(json_object_get(json_object_get(c->doc, "HostConfig"),
-                                                   "LogConfig"), "Config");
+  json_t *logcfg = json_object_get(
+      json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"), "Config");
   const char *ms = json_string_value(json_object_get(logcfg, "max-size"));
   const char *mf = json_string_value(json_object_get(logcfg, "max-file"));
   if (ms) {
     char *end;
     double v = strtod(ms, &end);
-    double mul = (*end == 'k' || *end == 'K') ? 1e3 : (*end == 'm' || *end == 'M') ? 1e6
-                                                    : (*end == 'g' || *end == 'G') ? 1e9 : 1;
+    double mul = (*end == 'k' || *end == 'K')   ? 1e3
+                 : (*end == 'm' || *end == 'M') ? 1e6
+                 : (*end == 'g' || *end == 'G') ? 1e9
+                                                : 1;
     snprintf(max_size, sizeof(max_size), "%.0f", v * mul);
   }
   if (mf)
     snprintf(max_file, sizeof(max_file), "%s", mf);
-  bool log_none = json_is_string(json_object_get(
-                      json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"),
-                      "Type")) &&
-                  strcmp(json_string_value(json_object_get(
-                             json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"),
-                             "Type")),
-                         "none") == 0;
+  bool log_none =
+      json_is_string(json_object_get(
+          json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"), "Type")) &&
+      strcmp(json_string_value(json_object_get(
+                 json_object_get(json_object_get(c->doc, "HostConfig"), "LogConfig"), "Type")),
+             "none") == 0;
   bool want_stdin = json_is_true(json_object_get(json_object_get(c->doc, "Config"), "OpenStdin"));
 
   int pfd[2];

@@ -82,14 +82,14 @@ json_t *execdriver_default_seccomp(uint64_t caps)
   }
   if (!(caps & (1ULL << CAP_SYS_ADMIN))) {
     /* clone with any namespace flag: one rule per flag, so any of them is refused. */
-    static const int ns_flags[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+    static const int ns_flags[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
                                    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
     for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++)
-      json_array_append_new(
-          syscalls, json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}", "names", "clone",
-                              "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0,
-                              "value", (json_int_t)ns_flags[i], "valueTwo",
-                              (json_int_t)ns_flags[i], "op", "SCMP_CMP_MASKED_EQ"));
+      json_array_append_new(syscalls,
+                            json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}", "names", "clone",
+                                      "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args",
+                                      "index", 0, "value", (json_int_t)ns_flags[i], "valueTwo",
+                                      (json_int_t)ns_flags[i], "op", "SCMP_CMP_MASKED_EQ"));
     /* clone3 hides its flags in memory: report it missing so libc uses clone. */
     json_array_append_new(syscalls, json_pack("{s:[s],s:s,s:i}", "names", "clone3", "action",
                                               "SCMP_ACT_ERRNO", "errnoRet", ENOSYS));

@@ -192,7 +192,7 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
                             struct created *cr, struct berr *err)
 {
   int ns_fds[LC_NS_COUNT];
-  _cleanup_close_ int fifo_fd = -1, console_fd = -1, child_end = -1;
+  _cleanup_close_ int fifo_fd = -1, console_fd = -1, child_end = -1, done_fd = -1;
   struct lc_config *c = NULL;
 
   if (lc_id_validate(o->id, err) < 0)
@@ -229,6 +229,17 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
     fifo_fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fifo_fd < 0)
       return berr_errno(err, "open %s", fifo);
+  }
+  /* exec.done: init holds it open (close-on-exec) until it execs the user's process, so
+   * poststart hooks can wait for that moment. Only needed when there are such hooks. */
+  if (json_object_get(c->hooks, "poststart")) {
+    char done[PATH_MAX];
+    snprintf(done, sizeof(done), "%s/exec.done", cr->dir);
+    if (mkfifo(done, 0600) < 0)
+      return berr_errno(err, "mkfifo %s", done);
+    done_fd = open(done, O_RDWR | O_CLOEXEC);
+    if (done_fd < 0)
+      return berr_errno(err, "open %s", done);
   }
   if (o->console_socket) {
     console_fd = lc_console_socket_connect(o->console_socket, err);
@@ -280,6 +291,8 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
   cr->pid = pid;
   close_ns_fds(ns_fds);
   close(steal_fd(&child_end));
+  if (done_fd >= 0)
+    close(steal_fd(&done_fd)); /* the child's copy is the one that matters */
 
   if (cr->cgroup && lc_cgroup_enter(cr->cgroup, pid, err) < 0)
     return berr_wrap(err, "cgroup");
@@ -326,6 +339,22 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
   if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
     return -err->code;
   return 0;
+}
+
+/* Wait until init has exec'd the user's process (or died): exec.done's last writer is gone. */
+static void wait_exec_done(const char *dir)
+{
+  char done[PATH_MAX];
+  snprintf(done, sizeof(done), "%s/exec.done", dir);
+  int fd = open(done, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  char buf[16];
+  while (read(fd, buf, sizeof(buf)) > 0 || errno == EINTR)
+    ;
+  close(fd);
+  unlink(done);
 }
 
 static pid_t fg_child;
@@ -382,6 +411,8 @@ int lc_container_run(const struct lc_create_opts *o, enum lc_run_mode mode, int 
   }
   json_t *hs = hook_state(o->id, cr.pid, cr.config, "running");
   struct berr hook_err;
+  if (json_object_get(cr.config->hooks, "poststart"))
+    wait_exec_done(cr.dir);
   if (lc_hooks_run(cr.config->hooks, "poststart", hs, &hook_err) < 0)
     fprintf(stderr, "warning: %s\n", hook_err.msg);
   if (mode == LC_RUN_DETACHED) {
@@ -458,6 +489,8 @@ int lc_container_start(const char *root, const char *id, struct berr *err)
     r = berr_errno(err, "start container %s", id);
   close(fd);
   if (r == 0) {
+    if (json_object_get(json_object_get(l.state->config, "hooks"), "poststart"))
+      wait_exec_done(l.state->dir);
     json_t *st = lc_state_oci(l.state, "running");
     struct berr hook_err;
     if (lc_hooks_run(json_object_get(l.state->config, "hooks"), "poststart", st, &hook_err) < 0)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,6 +31,28 @@ static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode)
   return fd;
 }
 
+/* What follows `prefix` in `path` once both are normalized to single slashes. */
+static char *path_rest(const char *path, const char *prefix)
+{
+  char norm[PATH_MAX];
+  size_t n = 0;
+  for (const char *p = path; *p && n < sizeof(norm) - 1; p++)
+    if (!(*p == '/' && (n == 0 ? false : norm[n - 1] == '/')))
+      norm[n++] = *p;
+  norm[n] = '\0';
+  if (norm[0] != '/') {
+    memmove(norm + 1, norm, n + 1);
+    norm[0] = '/';
+  }
+  size_t pl = strlen(prefix);
+  if (strncmp(norm, prefix, pl) != 0 || norm[pl] != '/')
+    return NULL;
+  const char *r = norm + pl + 1;
+  while (*r == '/')
+    r++;
+  return *r ? strdup(r) : NULL;
+}
+
 void lc_fd_path(int fd, char buf[static 32])
 {
   snprintf(buf, 32, "/proc/self/fd/%d", fd);
@@ -43,7 +66,37 @@ int lc_safe_open(int rootfd, const char *path, int flags, mode_t mode, struct be
   return fd;
 }
 
+static int mkpath_depth(int rootfd, const char *path, bool final_is_file, mode_t mode, int depth,
+                        struct berr *err);
+
 int lc_safe_mkpath(int rootfd, const char *path, bool final_is_file, mode_t mode, struct berr *err)
+{
+  return mkpath_depth(rootfd, path, final_is_file, mode, 0, err);
+}
+
+/* A dangling symlink on the way: make its target instead (confined to the root), as runc
+ * does for mount targets like /etc/resolv.conf -> /run/... that do not exist yet. */
+static int follow_dangling(int rootfd, int parent, const char *prefix_dir, const char *comp,
+                           const char *rest, bool final_is_file, mode_t mode, int depth,
+                           struct berr *err)
+{
+  char target[PATH_MAX], next[PATH_MAX];
+  ssize_t n = readlinkat(parent, comp, target, sizeof(target) - 1);
+  if (n < 0)
+    return -ENOENT;
+  target[n] = '\0';
+  if (depth >= 40)
+    return berr_set(err, ELOOP, "resolve %s in rootfs", comp);
+  if (target[0] == '/')
+    snprintf(next, sizeof(next), "%s%s%s", target, rest ? "/" : "", rest ? rest : "");
+  else
+    snprintf(next, sizeof(next), "%s/%s%s%s", prefix_dir, target, rest ? "/" : "",
+             rest ? rest : "");
+  return mkpath_depth(rootfd, next, final_is_file, mode, depth + 1, err);
+}
+
+static int mkpath_depth(int rootfd, const char *path, bool final_is_file, mode_t mode, int depth,
+                        struct berr *err)
 {
   char buf[PATH_MAX];
   if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -81,6 +134,18 @@ int lc_safe_mkpath(int rootfd, const char *path, bool final_is_file, mode_t mode
         return berr_errno(err, "mkdir %s in rootfs", path);
       }
       nfd = openat2_in_root(rootfd, prefix, O_PATH, 0);
+      if (nfd < 0 && errno == ENOENT) {
+        /* The component exists but leads nowhere: a dangling symlink. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%.*s", (int)(plen - strlen(comp) - 1), prefix);
+        char *rest = next ? path_rest(path, prefix) : NULL;
+        int r = follow_dangling(rootfd, parent, dir[0] ? dir : "/", comp, rest, final_is_file, mode,
+                                depth, err);
+        free(rest);
+        if (r != -ENOENT)
+          return r;
+        errno = ENOENT;
+      }
     }
     if (nfd < 0)
       return berr_errno(err, "resolve %s in rootfs", path);

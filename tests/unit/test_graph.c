@@ -44,7 +44,8 @@ static void test_references(void)
   check_ref("busybox", "docker.io/library/busybox:latest", "busybox:latest");
   check_ref("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36");
   check_ref("library/busybox", "docker.io/library/busybox:latest", "busybox:latest");
-  check_ref("index.docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest");
+  check_ref("index.docker.io/library/busybox", "docker.io/library/busybox:latest",
+            "busybox:latest");
   check_ref("user/app:v1", "docker.io/user/app:v1", "user/app:v1");
   check_ref("localhost/app", "localhost/app:latest", "localhost/app:latest");
   check_ref("localhost:5000/a/b:c", "localhost:5000/a/b:c", "localhost:5000/a/b:c");
@@ -54,8 +55,8 @@ static void test_references(void)
   snprintf(key, sizeof(key), "docker.io/library/busybox@%s", d);
   check_ref(withdigest, key, withdigest);
 
-  const char *bad[] = {"", "Busybox", "busybox:", "busybox:-x", "a//b", "-a", "a-", "busybox@sha256:12",
-                       "a..b"};
+  const char *bad[] = {"",   "Busybox", "busybox:",          "busybox:-x", "a//b",
+                       "-a", "a-",      "busybox@sha256:12", "a..b"};
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     struct berr err = {0};
     struct graph_ref r;
@@ -77,7 +78,8 @@ static void test_digests(void)
   graph_sha256_buf("", 0, d);
   CHECK_STREQ(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(graph_digest_valid(d));
-  CHECK(!graph_digest_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+  CHECK(!graph_digest_valid(
+      "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
   CHECK(!graph_digest_valid("sha512:e3"));
   graph_chain_id(NULL, d, c);
   CHECK_STREQ(c, d);
