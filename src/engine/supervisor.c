@@ -52,16 +52,24 @@ int sup_send(struct container *c, json_t *msg, int fd, struct berr *err)
 
 static int connect_shim(const char *bundle, struct berr *err)
 {
+  /* Through the directory's fd: the full path may not fit in a sockaddr_un. */
+  int dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return berr_set(err, errno == ENOENT ? ENOENT : errno, "open %s", bundle);
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/shim.sock", bundle);
+  snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/shim.sock", dirfd);
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0)
+  if (fd < 0) {
+    close(dirfd);
     return berr_errno(err, "socket");
+  }
   if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
     int e = errno;
     close(fd);
-    return berr_set(err, e == ECONNREFUSED ? ENOENT : e, "connect to shim at %s", addr.sun_path);
+    close(dirfd);
+    return berr_set(err, e == ECONNREFUSED ? ENOENT : e, "connect to shim in %s", bundle);
   }
+  close(dirfd);
   return fd;
 }
 

@@ -47,21 +47,26 @@ static void ready(int fd, json_t *msg)
   close(fd);
 }
 
+/* Bound by a relative name from inside the state dir: the full path may be longer than a
+ * sockaddr_un allows (berthd connects through /proc/self/fd/<dirfd>/shim.sock). */
 static int listen_on(const char *dir, struct berr *err)
 {
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/shim.sock", dir) >=
-      (int)sizeof(addr.sun_path))
-    return berr_set(err, ENAMETOOLONG, "shim socket path in %s", dir);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "shim.sock"};
+  if (chdir(dir) < 0)
+    return berr_errno(err, "chdir %s", dir);
   unlink(addr.sun_path);
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return berr_errno(err, "socket");
-  if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(addr.sun_path, 0600) < 0 ||
-      listen(fd, 4) < 0) {
-    int e = errno;
-    close(fd);
-    return berr_set(err, e, "listen on %s", addr.sun_path);
+  int r = fd < 0 ? -1 : 0;
+  if (r == 0 && (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+                 chmod(addr.sun_path, 0600) < 0 || listen(fd, 4) < 0))
+    r = -1;
+  int e = errno;
+  if (chdir("/") < 0 && r == 0)
+    r = -1;
+  if (r < 0) {
+    if (fd >= 0)
+      close(fd);
+    return berr_set(err, e, "listen on %s/shim.sock", dir);
   }
   return fd;
 }
