@@ -49,27 +49,52 @@ static int job_system_info(struct job *job)
   struct tm tm;
   gmtime_r(&ts.tv_sec, &tm);
   strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  job->result = json_pack(
-      "{s:s,s:i,s:i,s:i,s:i,s:i,s:s,s:[],s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:i,s:s,s:s,"
-      "s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s,s:{s:{s:s}},s:s,s:{s:s,s:b},s:[s],s:b,s:b,"
-      "s:o,s:[],s:s,s:s,s:s}",
-      "ID", "berth", "Containers", total, "ContainersRunning", running, "ContainersPaused", paused,
-      "ContainersStopped", stopped, "Images", (int)nimages, "Driver",
-      gd_driver_name(graph_driver(e->graph)), "DriverStatus", "MemoryLimit", 1, "SwapLimit", 0,
-      "CpuCfsPeriod", 1, "CpuCfsQuota", 1, "CPUShares", 1, "CPUSet", 1, "PidsLimit", 1, "NFd", 0,
-      "NEventsListener", 0, "LoggingDriver", "json-file", "NGoroutines", 0, "CgroupDriver",
-      "cgroupfs", "CgroupVersion",
-      access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1", "KernelVersion",
-      u.release, "OperatingSystem", "berth", "OSType", "linux", "Architecture", u.machine, "NCPU",
-      (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal", (json_int_t)si.totalram * si.mem_unit,
-      "DockerRootDir", e->cfg.data_root, "Name", hostname, "ServerVersion", BERTH_VERSION,
-      "DefaultRuntime", "native", "Runtimes", "native", "path", "berth-shim", "InitBinary",
-      "berth-init", "Swarm", "LocalNodeState", "inactive", "ControlAvailable", 0, "SecurityOptions",
-      "name=seccomp,profile=builtin", "Debug", 0, "LiveRestoreEnabled", e->cfg.live_restore,
-      "Labels", json_array(), "Warnings", "SystemTime", now, "ExperimentalBuild", "false",
-      "Isolation", "");
-  if (job->result)
-    json_object_set_new(job->result, "ExperimentalBuild", json_false());
+  json_t *r = json_object();
+  json_object_set_new(r, "ID", json_string("berth"));
+  json_object_set_new(r, "Containers", json_integer(total));
+  json_object_set_new(r, "ContainersRunning", json_integer(running));
+  json_object_set_new(r, "ContainersPaused", json_integer(paused));
+  json_object_set_new(r, "ContainersStopped", json_integer(stopped));
+  json_object_set_new(r, "Images", json_integer((json_int_t)nimages));
+  json_object_set_new(r, "Driver", json_string(gd_driver_name(graph_driver(e->graph))));
+  json_object_set_new(r, "DriverStatus", json_array());
+  const char *bools[] = {"MemoryLimit", "CpuCfsPeriod", "CpuCfsQuota", "CPUShares", "CPUSet",
+                         "PidsLimit", "OomKillDisable", "IPv4Forwarding"};
+  for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++)
+    json_object_set_new(r, bools[k], json_true());
+  json_object_set_new(r, "SwapLimit", json_false());
+  json_object_set_new(r, "Debug", json_false());
+  json_object_set_new(r, "NFd", json_integer(0));
+  json_object_set_new(r, "NGoroutines", json_integer(0));
+  json_object_set_new(r, "NEventsListener", json_integer(0));
+  json_object_set_new(r, "SystemTime", json_string(now));
+  json_object_set_new(r, "LoggingDriver", json_string("json-file"));
+  json_object_set_new(r, "CgroupDriver", json_string("cgroupfs"));
+  json_object_set_new(
+      r, "CgroupVersion",
+      json_string(access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1"));
+  json_object_set_new(r, "KernelVersion", json_string(u.release));
+  json_object_set_new(r, "OperatingSystem", json_string("berth"));
+  json_object_set_new(r, "OSVersion", json_string(BERTH_VERSION));
+  json_object_set_new(r, "OSType", json_string("linux"));
+  json_object_set_new(r, "Architecture", json_string(u.machine));
+  json_object_set_new(r, "NCPU", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+  json_object_set_new(r, "MemTotal", json_integer((json_int_t)si.totalram * si.mem_unit));
+  json_object_set_new(r, "DockerRootDir", json_string(e->cfg.data_root));
+  json_object_set_new(r, "Name", json_string(hostname));
+  json_object_set_new(r, "Labels", json_array());
+  json_object_set_new(r, "ExperimentalBuild", json_false());
+  json_object_set_new(r, "ServerVersion", json_string(BERTH_VERSION));
+  json_object_set_new(r, "Runtimes", json_pack("{s:{s:s}}", "native", "path", "berth-shim"));
+  json_object_set_new(r, "DefaultRuntime", json_string("native"));
+  json_object_set_new(r, "InitBinary", json_string("berth-init"));
+  json_object_set_new(r, "Swarm", json_pack("{s:s,s:b}", "LocalNodeState", "inactive",
+                                            "ControlAvailable", 0));
+  json_object_set_new(r, "LiveRestoreEnabled", json_boolean(e->cfg.live_restore));
+  json_object_set_new(r, "Isolation", json_string(""));
+  json_object_set_new(r, "SecurityOptions", json_pack("[s]", "name=seccomp,profile=builtin"));
+  json_object_set_new(r, "Warnings", json_array());
+  job->result = r;
   return job->result ? 0 : job_fail(job, 500, "info");
 }
 
