@@ -9,4 +9,5 @@ void jobs_container_io_register(
     struct engine *e);                       /* jobs_container_io.c: wait, attach, logs, resize */
 void jobs_exec_register(struct engine *e);   /* jobs_exec.c */
 void jobs_image_register(struct engine *e);  /* jobs_image.c */
-void jobs_system_register(struct engine *e); /* jobs_system.c: info, events, df */
+void jobs_system_register(struct engine *e);
+void jobs_network_register(struct engine *e);        /* jobs_network.c: built-in networks, volumes */ /* jobs_system.c: info, events, df */

@@ -73,8 +73,9 @@ static int resolve_exec(const char *arg0, char **env, char out[4096], struct ber
 {
   if (strchr(arg0, '/')) {
     snprintf(out, 4096, "%s", arg0);
+    /* runc's words: the docker CLI maps "no such file or directory" to exit code 127. */
     if (access(out, F_OK) < 0)
-      return berr_errno(err, "exec: \"%s\"", arg0);
+      return berr_set(err, 0, "exec: \"%s\": stat %s: no such file or directory", arg0, arg0);
     return 0;
   }
   const char *path = env_get(env, "PATH");
