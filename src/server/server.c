@@ -747,8 +747,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int listen_unix(const char *path, const char *group, int *out, struct berr *err)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof(sa.sun_path))
-    return berr_set(err, ENAMETOOLONG, "socket path %s", path);
+  if (!path || strlen(path) >= sizeof(sa.sun_path))
+    return berr_set(err, ENAMETOOLONG, "socket path %s", path ? path : "(none)");
   strcpy(sa.sun_path, path);
 
   _cleanup_free_ char *dir_copy = strdup(path);

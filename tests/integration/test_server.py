@@ -38,12 +38,14 @@ class Daemon:
         self.sock = str(self.dir / "api.sock")
         self.spool = self.dir / "spool"
         self.spool.mkdir()
-        self.proc = subprocess.Popen([binary, self.sock, str(self.spool)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.log = self.dir / "daemon.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([binary, self.sock, str(self.spool)],
+                                         stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             self.proc.kill()
-            raise AssertionError(f"daemon did not start: {line!r} {self.proc.stderr.read()}")
+            raise AssertionError(f"daemon did not start: {line!r} {self.log.read_text()}")
 
     def conn(self):
         return UnixHTTPConnection(self.sock)
@@ -76,7 +78,9 @@ class Daemon:
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=DEADLINE)
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        # under `make asan` the sanitizers report here (leaks also make rc non-zero)
+        log = self.log.read_text()
+        assert "runtime error" not in log and "Sanitizer" not in log, log
         return rc
 
 
