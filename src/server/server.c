@@ -85,6 +85,7 @@ struct sreq {
   enum io_mode mode;
   bool done;
   char *content_type;
+  json_t *headers; /* the job's response_headers, copied when it streams or hijacks */
   int pipe_rd, pipe_wr;
   enum hijack_state hj;
   int sock;     /* the client socket after the upgrade */
@@ -108,6 +109,7 @@ static void sreq_free(struct sreq *r)
   json_decref(r->job.args);
   json_decref(r->job.result);
   free(r->content_type);
+  json_decref(r->headers);
   if (r->pipe_rd >= 0)
     close(r->pipe_rd);
   if (r->pipe_wr >= 0)
@@ -136,6 +138,26 @@ static void add_std_headers(struct MHD_Response *resp)
   MHD_add_response_header(resp, "Docker-Experimental", "false");
 }
 
+/* Headers a job asks for (e.g. X-Docker-Container-Path-Stat on archive GET/HEAD): an
+ * object of strings under args.response_headers, set before the job streams, hijacks or
+ * returns. */
+static json_t *job_response_headers(const struct job *job)
+{
+  json_t *h = job->args ? json_object_get(job->args, "response_headers") : NULL;
+  return json_is_object(h) ? h : NULL;
+}
+
+static void add_job_headers(struct MHD_Response *resp, json_t *headers)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(headers, k, v)
+  {
+    if (json_is_string(v))
+      MHD_add_response_header(resp, k, json_string_value(v));
+  }
+}
+
 static void add_ping_headers(struct MHD_Response *resp)
 {
   MHD_add_response_header(resp, "Builder-Version", "1");
@@ -156,6 +178,8 @@ static enum MHD_Result queue_body(struct sreq *r, int status, char *body, size_t
   add_std_headers(resp);
   if (r->is_ping)
     add_ping_headers(resp);
+  if (r->done)
+    add_job_headers(resp, job_response_headers(&r->job));
   if (content_type)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -215,6 +239,7 @@ static int io_stream_begin(struct job *job, const char *content_type)
     pthread_mutex_unlock(&r->mu);
     return -1;
   }
+  r->headers = json_deep_copy(job_response_headers(job));
   r->pipe_rd = p[0];
   r->pipe_wr = p[1];
   r->mode = IO_STREAM;
@@ -238,6 +263,7 @@ static int io_hijack_begin(struct job *job, const char *content_type)
     pthread_mutex_unlock(&r->mu);
     return -1;
   }
+  r->headers = json_deep_copy(job_response_headers(job));
   r->mode = IO_HIJACK;
   r->hj = HJ_REQUESTED;
   pthread_cond_broadcast(&r->cv);
@@ -577,6 +603,7 @@ static enum MHD_Result respond_stream(struct sreq *r)
   if (!resp)
     return MHD_NO;
   add_std_headers(resp);
+  add_job_headers(resp, r->headers);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
   enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
   MHD_destroy_response(resp);
@@ -589,6 +616,7 @@ static enum MHD_Result respond_upgrade(struct sreq *r)
   enum MHD_Result ret = MHD_NO;
   if (resp) {
     add_std_headers(resp);
+    add_job_headers(resp, r->headers);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);

@@ -42,6 +42,11 @@ struct server_config {
   size_t n_extra_routes;
 };
 
+/* Response headers beyond the standard ones: a job sets
+ *   json_object_set_new(job->args, "response_headers", json_pack("{s:s}",
+ * "X-Docker-Container-Path-Stat", b64)); before it calls job_stream_begin / job_hijack_begin or
+ * returns (e.g. for archive GET and HEAD). Values must be strings. */
+
 struct server;
 
 /* Create the socket and serve. Registers default "system.version" and "system.ping" jobs

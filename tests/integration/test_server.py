@@ -233,6 +233,12 @@ def test_query_parsing(daemon):
     assert body["force"] is False
 
 
+def test_job_response_headers(daemon):
+    status, hdrs, _ = daemon.request("GET", "/test/echo?hdr=abc")
+    assert status == 200 and hdrs["X-Test-Header"] == "abc"
+    assert_std_headers(hdrs)
+
+
 def test_image_names_with_slashes_and_colons(daemon):
     status, _, body = daemon.json("GET", "/v1.50/images/localhost:5000/a/b:1/json")
     assert (status, body["job"], body["path"]) == (200, "image.inspect",
@@ -339,6 +345,7 @@ def test_stream_is_chunked(daemon):
     assert r.status == 200
     assert r.getheader("Transfer-Encoding") == "chunked"
     assert r.getheader("Content-Type") == "application/json"
+    assert r.getheader("X-Docker-Container-Path-Stat") == "eyJuYW1lIjoieCJ9"
     assert_std_headers(dict(r.getheaders()))
     lines = r.read().decode().splitlines()
     assert [json.loads(l) for l in lines] == [{"n": i} for i in range(5)]

@@ -28,6 +28,9 @@ static int hijack_eof;       /* test.hijack read EOF (client half-close) */
 /* Returns its arguments, the API version and a spooled body's content. */
 static int job_echo(struct job *job)
 {
+  const char *hdr = job_query_str(job, "hdr");
+  if (hdr)
+    json_object_set_new(job->args, "response_headers", json_pack("{s:s}", "X-Test-Header", hdr));
   json_t *r = json_deep_copy(job->args);
   json_object_set_new(r, "api_version", json_string(job->api_version));
   json_object_set_new(r, "job", json_string(job->name));
@@ -78,6 +81,8 @@ static int job_stream(struct job *job)
   long long n = 3;
   if (job_query_int(job, "n", 3, &n, &job->err) < 0)
     return -job->err.code;
+  json_object_set_new(job->args, "response_headers",
+                      json_pack("{s:s}", "X-Docker-Container-Path-Stat", "eyJuYW1lIjoieCJ9"));
   int fd = job_stream_begin(job, "application/json");
   if (fd < 0)
     return job_fail(job, 500, "no stream");
