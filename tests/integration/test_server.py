@@ -33,7 +33,7 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, env=None):
         self.dir = Path(tmp)
         self.sock = str(self.dir / "api.sock")
         self.spool = self.dir / "spool"
@@ -41,7 +41,8 @@ class Daemon:
         self.log = self.dir / "daemon.log"
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen([binary, self.sock, str(self.spool)],
-                                         stdout=subprocess.PIPE, stderr=log, text=True)
+                                         stdout=subprocess.PIPE, stderr=log, text=True,
+                                         env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             self.proc.kill()
@@ -522,6 +523,35 @@ def test_docker_cli_version_and_not_implemented(daemon, tmp_path):
                           capture_output=True, text=True, timeout=DEADLINE)
     assert insp.returncode == 0, insp.stderr
     assert json.loads(insp.stdout)[0]["path"] == {"name": "localhost:5000/a/b:1"}
+
+
+@pytest.fixture
+def exec_daemon(build_dir, tmp_path):
+    """The test daemon with exec.create/start/inspect and container.wait jobs shaped like
+    the real ones, for the docker CLI's exec and wait flows."""
+    binary = require_binary(build_dir / "tests" / "unit" / "test-server-daemon")
+    d = Daemon(binary, tmp_path, env={"TEST_DOCKER_EXEC": "1"})
+    yield d
+    if d.proc.poll() is None:
+        assert d.stop() == 0
+
+
+def test_docker_cli_exec_hijack_and_wait(exec_daemon, tmp_path):
+    """docker exec -i: 101 hijack, stdin through the socket, the CLI's half-close when
+    stdin ends, output in stdcopy frames until the server closes, then exec inspect."""
+    docker = docker_cli()
+    env = docker_env(exec_daemon, tmp_path)
+    r = subprocess.run([docker, "exec", "-i", "c1", "cat"], input="hello\nworld\n", env=env,
+                       capture_output=True, text=True, timeout=DEADLINE)
+    assert r.stdout == "hello\nworld\nEOF-MARKER\n", r.stderr
+    assert r.returncode == 3  # ExitCode from exec inspect
+    # non-interactive: the CLI half-closes right after the handshake; output still flows
+    r = subprocess.run([docker, "exec", "c1", "true"], env=env, capture_output=True, text=True,
+                       timeout=DEADLINE, stdin=subprocess.DEVNULL)
+    assert (r.stdout, r.returncode) == ("EOF-MARKER\n", 3), r.stderr
+    r = subprocess.run([docker, "wait", "c1"], env=env, capture_output=True, text=True,
+                       timeout=DEADLINE)
+    assert (r.stdout, r.returncode) == ("7\n", 0), r.stderr
 
 
 def test_docker_py(daemon):
