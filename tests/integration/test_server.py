@@ -3,12 +3,14 @@ http.client, raw sockets, docker-py and the real docker CLI. The daemon is
 tests/unit/test-server-daemon: the real server and engine with test jobs (echo, status,
 failure, streams, a wait that blocks until released, a hijack echo) registered."""
 
+import grp
 import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -232,6 +234,8 @@ def test_query_parsing(daemon):
     assert body["filters"] == {"name": ["db"]}
     status, _, body = daemon.json("GET", "/test/echo?force=False")
     assert body["force"] is False
+    status, _, body = daemon.json("GET", "/test/echo?x=%ff")
+    assert status == 400 and "UTF-8" in body["message"]
 
 
 def test_job_response_headers(daemon):
@@ -548,10 +552,53 @@ def test_docker_cli_exec_hijack_and_wait(exec_daemon, tmp_path):
     # non-interactive: the CLI half-closes right after the handshake; output still flows
     r = subprocess.run([docker, "exec", "c1", "true"], env=env, capture_output=True, text=True,
                        timeout=DEADLINE, stdin=subprocess.DEVNULL)
-    assert (r.stdout, r.returncode) == ("EOF-MARKER\n", 3), r.stderr
+    assert (r.stdout, r.returncode) == ("no-stdin\n", 3), r.stderr
     r = subprocess.run([docker, "wait", "c1"], env=env, capture_output=True, text=True,
                        timeout=DEADLINE)
     assert (r.stdout, r.returncode) == ("7\n", 0), r.stderr
+
+
+def test_docker_py_exec_run(exec_daemon):
+    """docker-py never half-closes: it reads the hijacked socket until the server closes."""
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url="unix://" + exec_daemon.sock, version="auto")
+    try:
+        c = client.containers.get("c1")
+        res = c.exec_run("echo hi")
+        assert res.output == b"no-stdin\n"
+        assert res.exit_code == 3
+    finally:
+        client.close()
+
+
+def test_socket_mode_stale_socket_and_second_server(daemon, build_dir, tmp_path):
+    st = os.stat(daemon.sock)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660
+    try:
+        assert st.st_gid == grp.getgrnam("berth").gr_gid
+    except KeyError:
+        pass  # no berth group on this machine: the socket keeps its creator's group
+    binary = require_binary(build_dir / "tests" / "unit" / "test-server-daemon")
+    # a second server on a live socket refuses and leaves it alone
+    r = subprocess.run([binary, daemon.sock, str(tmp_path)], capture_output=True, text=True,
+                       timeout=DEADLINE)
+    assert r.returncode == 1 and "another daemon is listening on" in r.stderr
+    assert daemon.request("GET", "/_ping")[2] == b"OK"
+    # a stale socket (nobody listening) is replaced
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(stale / "api.sock"))
+    s.close()
+    d2 = Daemon(binary, stale)
+    assert d2.request("GET", "/_ping")[2] == b"OK"
+    assert d2.stop() == 0
+    # a path that is not a socket is refused, not removed
+    (tmp_path / "file.sock").write_text("x")
+    r = subprocess.run([binary, str(tmp_path / "file.sock"), str(tmp_path)], capture_output=True,
+                       text=True, timeout=DEADLINE)
+    assert r.returncode == 1 and "is not a socket" in r.stderr
+    assert (tmp_path / "file.sock").read_text() == "x"
 
 
 def test_docker_py(daemon):

@@ -193,8 +193,11 @@ static int job_hijack(struct job *job)
  * frames (stream 1) until the client half-closes, then inspect with an exit code. */
 static int job_exec_create(struct job *job)
 {
-  job->result =
-      json_pack("{s:s}", "Id", "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+  /* The id tells start whether stdin is attached ("e0..." yes, "f0..." no). */
+  bool in = json_is_true(json_object_get(job_body(job), "AttachStdin"));
+  job->result = json_pack("{s:s}", "Id",
+                          in ? "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+                             : "f0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
   job->status = 201;
   return 0;
 }
@@ -217,6 +220,12 @@ static int job_exec_start(struct job *job)
   int fd = job_hijack_begin(job, "application/vnd.docker.multiplexed-stream");
   if (fd < 0)
     return job_fail(job, 400, "this endpoint needs a connection upgrade");
+  const char *id = job_path(job, "id");
+  if (id && id[0] == 'f') { /* no stdin: output, then the end, whatever the client does */
+    write_frame(fd, "no-stdin\n", 9);
+    job_hijack_end(job);
+    return 0;
+  }
   char buf[4096];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof(buf));
