@@ -466,7 +466,7 @@ def test_hijack_job_failing_first_gets_json_error(daemon):
 
 # ---- real clients ----
 
-def test_curl(daemon):
+def test_curl(daemon, tmp_path):
     curl = shutil.which("curl")
     if not curl:
         pytest.fail("curl not found: run scripts/install-deps.sh")
@@ -483,6 +483,18 @@ def test_curl(daemon):
                           "http://localhost/v1.50/test/echo"],
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["body"] == {"Cmd": ["echo", "hi"]}
+    # curl asks "Expect: 100-continue" for big bodies: an oversized JSON body is refused
+    # before it is sent, a spooled one gets its 100 and goes through
+    big = tmp_path / "big"
+    big.write_bytes(b"a" * 2000000)
+    out = subprocess.run([curl, "-sS", "-v", "--unix-socket", daemon.sock, "--data-binary",
+                          "@" + str(big), "http://localhost/test/echo"],
+                         capture_output=True, text=True, check=True)
+    assert "Expect: 100-continue" in out.stderr
+    assert json.loads(out.stdout)["message"].startswith("request body too large")
+    out = subprocess.run([curl, "-sS", "--unix-socket", daemon.sock, "-T", str(big),
+                          "http://localhost/test/spool"], capture_output=True, check=True)
+    assert json.loads(out.stdout)["body_file_size"] == 2000000
     # several URLs in one curl run share one connection
     out = subprocess.run([curl, "-sS", "-v", "--unix-socket", daemon.sock,
                           "http://localhost/_ping", "http://localhost/v1.50/_ping",
