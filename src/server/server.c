@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -378,6 +380,22 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
   }
 }
 
+/* docker-py parses the 101 with a buffered reader and then reads the raw socket: output
+ * that arrived together with the headers sits in that buffer and is lost. So the socket
+ * goes to the job only once the client has read the headers (nothing left in flight, as
+ * SIOCOUTQ counts on a Unix socket), or after a second at most. */
+static void wait_headers_read(int sock)
+{
+  for (int i = 0; i < 1000; i++) {
+    int outq = 0;
+    if (ioctl(sock, SIOCOUTQ, &outq) < 0 || outq == 0)
+      return;
+    struct pollfd p = {.fd = sock, .events = POLLRDHUP};
+    if (poll(&p, 1, 1) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+      return;
+  }
+}
+
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
@@ -388,6 +406,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
   int fl = fcntl(sock, F_GETFL);
   if (fl >= 0)
     fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+  wait_headers_read(sock);
 
   pthread_mutex_lock(&s->mu);
   pthread_mutex_lock(&r->mu);
@@ -885,8 +904,10 @@ int server_start(struct engine *e, const struct server_config *cfg, struct serve
     server_free(s);
     return -err->code;
   }
+  /* poll(), not select(): berthd holds many fds (shims, logs), and select() cannot watch a
+   * connection whose fd number is past FD_SETSIZE. */
   s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                                MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_POLL | MHD_USE_ERROR_LOG,
                             0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
