@@ -372,6 +372,20 @@ def test_wait_headers_are_flushed_before_the_body(daemon):
     waiter.close()
 
 
+def test_stream_writes_reach_the_client_as_they_happen(daemon):
+    """events, logs -f: each write goes out at once, not when the job ends."""
+    before = daemon.state()["released"]
+    c = daemon.conn()
+    c.request("POST", "/v1.50/test/wait?first=1")
+    r = c.getresponse()
+    assert json.loads(r.readline()) == {"first": True}
+    assert daemon.state()["released"] == before, "the first line came only after the release"
+    daemon.request("POST", "/test/release")
+    assert json.loads(r.readline()) == {"StatusCode": 0}
+    assert r.read() == b""
+    c.close()
+
+
 def test_stream_job_sees_client_gone(daemon):
     before = daemon.state()
     c = daemon.conn()

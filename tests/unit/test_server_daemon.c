@@ -104,6 +104,10 @@ static int job_wait(struct job *job)
   pthread_mutex_lock(&mu);
   int start = released;
   pthread_mutex_unlock(&mu);
+  if (job_query_bool(job, "first", false)) { /* like an event: must reach the client now */
+    const char *first = "{\"first\":true}\n";
+    bf_write_all(fd, first, strlen(first));
+  }
   for (;;) {
     /* Notice a client that went away while nothing is written. */
     struct pollfd p = {.fd = fd, .events = 0};
