@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -85,6 +87,7 @@ struct sreq {
   enum io_mode mode;
   bool done;
   char *content_type;
+  json_t *headers; /* the job's response_headers, copied when it streams or hijacks */
   int pipe_rd, pipe_wr;
   enum hijack_state hj;
   int sock;     /* the client socket after the upgrade */
@@ -108,6 +111,7 @@ static void sreq_free(struct sreq *r)
   json_decref(r->job.args);
   json_decref(r->job.result);
   free(r->content_type);
+  json_decref(r->headers);
   if (r->pipe_rd >= 0)
     close(r->pipe_rd);
   if (r->pipe_wr >= 0)
@@ -136,6 +140,26 @@ static void add_std_headers(struct MHD_Response *resp)
   MHD_add_response_header(resp, "Docker-Experimental", "false");
 }
 
+/* Headers a job asks for (e.g. X-Docker-Container-Path-Stat on archive GET/HEAD): an
+ * object of strings under args.response_headers, set before the job streams, hijacks or
+ * returns. */
+static json_t *job_response_headers(const struct job *job)
+{
+  json_t *h = job->args ? json_object_get(job->args, "response_headers") : NULL;
+  return json_is_object(h) ? h : NULL;
+}
+
+static void add_job_headers(struct MHD_Response *resp, json_t *headers)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(headers, k, v)
+  {
+    if (json_is_string(v))
+      MHD_add_response_header(resp, k, json_string_value(v));
+  }
+}
+
 static void add_ping_headers(struct MHD_Response *resp)
 {
   MHD_add_response_header(resp, "Builder-Version", "1");
@@ -156,6 +180,8 @@ static enum MHD_Result queue_body(struct sreq *r, int status, char *body, size_t
   add_std_headers(resp);
   if (r->is_ping)
     add_ping_headers(resp);
+  if (r->done)
+    add_job_headers(resp, job_response_headers(&r->job));
   if (content_type)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -215,6 +241,7 @@ static int io_stream_begin(struct job *job, const char *content_type)
     pthread_mutex_unlock(&r->mu);
     return -1;
   }
+  r->headers = json_deep_copy(job_response_headers(job));
   r->pipe_rd = p[0];
   r->pipe_wr = p[1];
   r->mode = IO_STREAM;
@@ -238,6 +265,7 @@ static int io_hijack_begin(struct job *job, const char *content_type)
     pthread_mutex_unlock(&r->mu);
     return -1;
   }
+  r->headers = json_deep_copy(job_response_headers(job));
   r->mode = IO_HIJACK;
   r->hj = HJ_REQUESTED;
   pthread_cond_broadcast(&r->cv);
@@ -352,6 +380,22 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
   }
 }
 
+/* docker-py parses the 101 with a buffered reader and then reads the raw socket: output
+ * that arrived together with the headers sits in that buffer and is lost. So the socket
+ * goes to the job only once the client has read the headers (nothing left in flight, as
+ * SIOCOUTQ counts on a Unix socket), or after a second at most. */
+static void wait_headers_read(int sock)
+{
+  for (int i = 0; i < 1000; i++) {
+    int outq = 0;
+    if (ioctl(sock, SIOCOUTQ, &outq) < 0 || outq == 0)
+      return;
+    struct pollfd p = {.fd = sock, .events = POLLRDHUP};
+    if (poll(&p, 1, 1) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+      return;
+  }
+}
+
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
@@ -362,6 +406,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
   int fl = fcntl(sock, F_GETFL);
   if (fl >= 0)
     fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+  wait_headers_read(sock);
 
   pthread_mutex_lock(&s->mu);
   pthread_mutex_lock(&r->mu);
@@ -577,6 +622,7 @@ static enum MHD_Result respond_stream(struct sreq *r)
   if (!resp)
     return MHD_NO;
   add_std_headers(resp);
+  add_job_headers(resp, r->headers);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
   enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
   MHD_destroy_response(resp);
@@ -589,6 +635,7 @@ static enum MHD_Result respond_upgrade(struct sreq *r)
   enum MHD_Result ret = MHD_NO;
   if (resp) {
     add_std_headers(resp);
+    add_job_headers(resp, r->headers);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
@@ -747,8 +794,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int listen_unix(const char *path, const char *group, int *out, struct berr *err)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof(sa.sun_path))
-    return berr_set(err, ENAMETOOLONG, "socket path %s", path);
+  if (!path || strlen(path) >= sizeof(sa.sun_path))
+    return berr_set(err, ENAMETOOLONG, "socket path %s", path ? path : "(none)");
   strcpy(sa.sun_path, path);
 
   _cleanup_free_ char *dir_copy = strdup(path);
@@ -857,8 +904,10 @@ int server_start(struct engine *e, const struct server_config *cfg, struct serve
     server_free(s);
     return -err->code;
   }
+  /* poll(), not select(): berthd holds many fds (shims, logs), and select() cannot watch a
+   * connection whose fd number is past FD_SETSIZE. */
   s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                                MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_POLL | MHD_USE_ERROR_LOG,
                             0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,

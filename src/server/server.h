@@ -42,6 +42,11 @@ struct server_config {
   size_t n_extra_routes;
 };
 
+/* Response headers beyond the standard ones (e.g. X-Docker-Container-Path-Stat for archive
+ * GET and HEAD): before it calls job_stream_begin / job_hijack_begin, or before it returns,
+ * a job puts an object of string values under args.response_headers, e.g.
+ * json_object_set_new(job->args, "response_headers", json_pack("{s:s}", name, value)). */
+
 struct server;
 
 /* Create the socket and serve. Registers default "system.version" and "system.ping" jobs

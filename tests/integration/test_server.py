@@ -3,12 +3,14 @@ http.client, raw sockets, docker-py and the real docker CLI. The daemon is
 tests/unit/test-server-daemon: the real server and engine with test jobs (echo, status,
 failure, streams, a wait that blocks until released, a hijack echo) registered."""
 
+import grp
 import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -33,17 +35,20 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, env=None):
         self.dir = Path(tmp)
         self.sock = str(self.dir / "api.sock")
         self.spool = self.dir / "spool"
         self.spool.mkdir()
-        self.proc = subprocess.Popen([binary, self.sock, str(self.spool)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.log = self.dir / "daemon.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([binary, self.sock, str(self.spool)],
+                                         stdout=subprocess.PIPE, stderr=log, text=True,
+                                         env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             self.proc.kill()
-            raise AssertionError(f"daemon did not start: {line!r} {self.proc.stderr.read()}")
+            raise AssertionError(f"daemon did not start: {line!r} {self.log.read_text()}")
 
     def conn(self):
         return UnixHTTPConnection(self.sock)
@@ -76,7 +81,9 @@ class Daemon:
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=DEADLINE)
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        # under `make asan` the sanitizers report here (leaks also make rc non-zero)
+        log = self.log.read_text()
+        assert "runtime error" not in log and "Sanitizer" not in log, log
         return rc
 
 
@@ -227,6 +234,14 @@ def test_query_parsing(daemon):
     assert body["filters"] == {"name": ["db"]}
     status, _, body = daemon.json("GET", "/test/echo?force=False")
     assert body["force"] is False
+    status, _, body = daemon.json("GET", "/test/echo?x=%ff")
+    assert status == 400 and "UTF-8" in body["message"]
+
+
+def test_job_response_headers(daemon):
+    status, hdrs, _ = daemon.request("GET", "/test/echo?hdr=abc")
+    assert status == 200 and hdrs["X-Test-Header"] == "abc"
+    assert_std_headers(hdrs)
 
 
 def test_image_names_with_slashes_and_colons(daemon):
@@ -335,6 +350,7 @@ def test_stream_is_chunked(daemon):
     assert r.status == 200
     assert r.getheader("Transfer-Encoding") == "chunked"
     assert r.getheader("Content-Type") == "application/json"
+    assert r.getheader("X-Docker-Container-Path-Stat") == "eyJuYW1lIjoieCJ9"
     assert_std_headers(dict(r.getheaders()))
     lines = r.read().decode().splitlines()
     assert [json.loads(l) for l in lines] == [{"n": i} for i in range(5)]
@@ -354,6 +370,20 @@ def test_wait_headers_are_flushed_before_the_body(daemon):
     assert status == 204
     assert json.loads(r.read()) == {"StatusCode": 0}
     waiter.close()
+
+
+def test_stream_writes_reach_the_client_as_they_happen(daemon):
+    """events, logs -f: each write goes out at once, not when the job ends."""
+    before = daemon.state()["released"]
+    c = daemon.conn()
+    c.request("POST", "/v1.50/test/wait?first=1")
+    r = c.getresponse()
+    assert json.loads(r.readline()) == {"first": True}
+    assert daemon.state()["released"] == before, "the first line came only after the release"
+    daemon.request("POST", "/test/release")
+    assert json.loads(r.readline()) == {"StatusCode": 0}
+    assert r.read() == b""
+    c.close()
 
 
 def test_stream_job_sees_client_gone(daemon):
@@ -450,7 +480,7 @@ def test_hijack_job_failing_first_gets_json_error(daemon):
 
 # ---- real clients ----
 
-def test_curl(daemon):
+def test_curl(daemon, tmp_path):
     curl = shutil.which("curl")
     if not curl:
         pytest.fail("curl not found: run scripts/install-deps.sh")
@@ -467,6 +497,18 @@ def test_curl(daemon):
                           "http://localhost/v1.50/test/echo"],
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["body"] == {"Cmd": ["echo", "hi"]}
+    # curl asks "Expect: 100-continue" for big bodies: an oversized JSON body is refused
+    # before it is sent, a spooled one gets its 100 and goes through
+    big = tmp_path / "big"
+    big.write_bytes(b"a" * 2000000)
+    out = subprocess.run([curl, "-sS", "-v", "--unix-socket", daemon.sock, "--data-binary",
+                          "@" + str(big), "http://localhost/test/echo"],
+                         capture_output=True, text=True, check=True)
+    assert "Expect: 100-continue" in out.stderr
+    assert json.loads(out.stdout)["message"].startswith("request body too large")
+    out = subprocess.run([curl, "-sS", "--unix-socket", daemon.sock, "-T", str(big),
+                          "http://localhost/test/spool"], capture_output=True, check=True)
+    assert json.loads(out.stdout)["body_file_size"] == 2000000
     # several URLs in one curl run share one connection
     out = subprocess.run([curl, "-sS", "-v", "--unix-socket", daemon.sock,
                           "http://localhost/_ping", "http://localhost/v1.50/_ping",
@@ -511,6 +553,78 @@ def test_docker_cli_version_and_not_implemented(daemon, tmp_path):
                           capture_output=True, text=True, timeout=DEADLINE)
     assert insp.returncode == 0, insp.stderr
     assert json.loads(insp.stdout)[0]["path"] == {"name": "localhost:5000/a/b:1"}
+
+
+@pytest.fixture
+def exec_daemon(build_dir, tmp_path):
+    """The test daemon with exec.create/start/inspect and container.wait jobs shaped like
+    the real ones, for the docker CLI's exec and wait flows."""
+    binary = require_binary(build_dir / "tests" / "unit" / "test-server-daemon")
+    d = Daemon(binary, tmp_path, env={"TEST_DOCKER_EXEC": "1"})
+    yield d
+    if d.proc.poll() is None:
+        assert d.stop() == 0
+
+
+def test_docker_cli_exec_hijack_and_wait(exec_daemon, tmp_path):
+    """docker exec -i: 101 hijack, stdin through the socket, the CLI's half-close when
+    stdin ends, output in stdcopy frames until the server closes, then exec inspect."""
+    docker = docker_cli()
+    env = docker_env(exec_daemon, tmp_path)
+    r = subprocess.run([docker, "exec", "-i", "c1", "cat"], input="hello\nworld\n", env=env,
+                       capture_output=True, text=True, timeout=DEADLINE)
+    assert r.stdout == "hello\nworld\nEOF-MARKER\n", r.stderr
+    assert r.returncode == 3  # ExitCode from exec inspect
+    # non-interactive: the CLI half-closes right after the handshake; output still flows
+    r = subprocess.run([docker, "exec", "c1", "true"], env=env, capture_output=True, text=True,
+                       timeout=DEADLINE, stdin=subprocess.DEVNULL)
+    assert (r.stdout, r.returncode) == ("no-stdin\n", 3), r.stderr
+    r = subprocess.run([docker, "wait", "c1"], env=env, capture_output=True, text=True,
+                       timeout=DEADLINE)
+    assert (r.stdout, r.returncode) == ("7\n", 0), r.stderr
+
+
+def test_docker_py_exec_run(exec_daemon):
+    """docker-py never half-closes: it reads the hijacked socket until the server closes."""
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url="unix://" + exec_daemon.sock, version="auto")
+    try:
+        c = client.containers.get("c1")
+        res = c.exec_run("echo hi")
+        assert res.output == b"no-stdin\n"
+        assert res.exit_code == 3
+    finally:
+        client.close()
+
+
+def test_socket_mode_stale_socket_and_second_server(daemon, build_dir, tmp_path):
+    st = os.stat(daemon.sock)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660
+    try:
+        assert st.st_gid == grp.getgrnam("berth").gr_gid
+    except KeyError:
+        pass  # no berth group on this machine: the socket keeps its creator's group
+    binary = require_binary(build_dir / "tests" / "unit" / "test-server-daemon")
+    # a second server on a live socket refuses and leaves it alone
+    r = subprocess.run([binary, daemon.sock, str(tmp_path)], capture_output=True, text=True,
+                       timeout=DEADLINE)
+    assert r.returncode == 1 and "another daemon is listening on" in r.stderr
+    assert daemon.request("GET", "/_ping")[2] == b"OK"
+    # a stale socket (nobody listening) is replaced
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(stale / "api.sock"))
+    s.close()
+    d2 = Daemon(binary, stale)
+    assert d2.request("GET", "/_ping")[2] == b"OK"
+    assert d2.stop() == 0
+    # a path that is not a socket is refused, not removed
+    (tmp_path / "file.sock").write_text("x")
+    r = subprocess.run([binary, str(tmp_path / "file.sock"), str(tmp_path)], capture_output=True,
+                       text=True, timeout=DEADLINE)
+    assert r.returncode == 1 and "is not a socket" in r.stderr
+    assert (tmp_path / "file.sock").read_text() == "x"
 
 
 def test_docker_py(daemon):

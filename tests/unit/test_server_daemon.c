@@ -28,6 +28,9 @@ static int hijack_eof;       /* test.hijack read EOF (client half-close) */
 /* Returns its arguments, the API version and a spooled body's content. */
 static int job_echo(struct job *job)
 {
+  const char *hdr = job_query_str(job, "hdr");
+  if (hdr)
+    json_object_set_new(job->args, "response_headers", json_pack("{s:s}", "X-Test-Header", hdr));
   json_t *r = json_deep_copy(job->args);
   json_object_set_new(r, "api_version", json_string(job->api_version));
   json_object_set_new(r, "job", json_string(job->name));
@@ -78,6 +81,8 @@ static int job_stream(struct job *job)
   long long n = 3;
   if (job_query_int(job, "n", 3, &n, &job->err) < 0)
     return -job->err.code;
+  json_object_set_new(job->args, "response_headers",
+                      json_pack("{s:s}", "X-Docker-Container-Path-Stat", "eyJuYW1lIjoieCJ9"));
   int fd = job_stream_begin(job, "application/json");
   if (fd < 0)
     return job_fail(job, 500, "no stream");
@@ -99,6 +104,10 @@ static int job_wait(struct job *job)
   pthread_mutex_lock(&mu);
   int start = released;
   pthread_mutex_unlock(&mu);
+  if (job_query_bool(job, "first", false)) { /* like an event: must reach the client now */
+    const char *first = "{\"first\":true}\n";
+    bf_write_all(fd, first, strlen(first));
+  }
   for (;;) {
     /* Notice a client that went away while nothing is written. */
     struct pollfd p = {.fd = fd, .events = 0};
@@ -184,6 +193,82 @@ static int job_hijack(struct job *job)
   return 0;
 }
 
+/* exec as the docker CLI drives it: create, a hijacked start echoing stdin in stdcopy
+ * frames (stream 1) until the client half-closes, then inspect with an exit code. */
+static int job_exec_create(struct job *job)
+{
+  /* The id tells start whether stdin is attached ("e0..." yes, "f0..." no). */
+  bool in = json_is_true(json_object_get(job_body(job), "AttachStdin"));
+  job->result = json_pack("{s:s}", "Id",
+                          in ? "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+                             : "f0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+  job->status = 201;
+  return 0;
+}
+
+static int write_frame(int fd, const char *data, size_t len)
+{
+  unsigned char hdr[8] = {1,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(len >> 24),
+                          (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8),
+                          (unsigned char)len};
+  return bf_write_all(fd, hdr, sizeof(hdr)) < 0 ? -1 : bf_write_all(fd, data, len);
+}
+
+static int job_exec_start(struct job *job)
+{
+  int fd = job_hijack_begin(job, "application/vnd.docker.multiplexed-stream");
+  if (fd < 0)
+    return job_fail(job, 400, "this endpoint needs a connection upgrade");
+  const char *id = job_path(job, "id");
+  if (id && id[0] == 'f') { /* no stdin: output, then the end, whatever the client does */
+    write_frame(fd, "no-stdin\n", 9);
+    job_hijack_end(job);
+    return 0;
+  }
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0 || write_frame(fd, buf, (size_t)n) < 0)
+      break;
+  }
+  write_frame(fd, "EOF-MARKER\n", 11);
+  job_hijack_end(job);
+  return 0;
+}
+
+static int job_exec_inspect(struct job *job)
+{
+  job->result = json_pack("{s:s,s:b,s:i}", "ID", job_path(job, "id"), "Running", 0, "ExitCode", 3);
+  return 0;
+}
+
+static int job_container_inspect(struct job *job)
+{
+  job->result = json_pack("{s:s,s:s,s:{s:s,s:b},s:{s:b,s:b},s:{}}", "Id",
+                          "3f1c0d5e9a7b2c4d6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
+                          "Name", "/c1", "State", "Status", "running", "Running", 1, "Config",
+                          "Tty", 0, "OpenStdin", 1, "HostConfig");
+  return 0;
+}
+
+/* container.wait: headers at once, then the exit status. */
+static int job_container_wait(struct job *job)
+{
+  int fd = job_stream_begin(job, "application/json");
+  if (fd < 0)
+    return job_fail(job, 500, "no stream");
+  const char *msg = "{\"StatusCode\":7}\n";
+  bf_write_all(fd, msg, strlen(msg));
+  return 0;
+}
+
 static const struct server_route test_routes[] = {
     {"GET", "/test/echo", "test.echo", 0},
     {"POST", "/test/echo", "test.echo", 0},
@@ -235,6 +320,13 @@ int main(int argc, char **argv)
   engine_register(e, "container.inspect", job_echo);
   engine_register(e, "container.archive.put", job_echo);
   engine_register(e, "exec.start", job_hijack);
+  if (getenv("TEST_DOCKER_EXEC")) { /* the docker CLI's exec and wait flows */
+    engine_register(e, "exec.create", job_exec_create);
+    engine_register(e, "exec.start", job_exec_start);
+    engine_register(e, "exec.inspect", job_exec_inspect);
+    engine_register(e, "container.wait", job_container_wait);
+    engine_register(e, "container.inspect", job_container_inspect);
+  }
 
   struct server_config cfg = {.socket_path = argv[1],
                               .spool_dir = argv[2],
