@@ -24,7 +24,7 @@ test_pkgs=(
 	python3 python3-pytest python3-docker
 	busybox-static crun runc containerd skopeo umoci
 	iproute2 nftables hyperfine time ca-certificates
-	docker-registry apache2-utils procps util-linux
+	docker-registry apache2-utils procps util-linux curl file gdb strace
 )
 
 pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")

@@ -32,8 +32,7 @@ static json_t *summary(const struct container *c)
     /* As moby: an argument with a space is shown in single quotes. */
     const char *s = json_string_value(a) ?: "";
     if (used < sizeof(cmd))
-      used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, strchr(s, ' ') ? " '%s'" : " %s",
-                               s);
+      used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, strchr(s, ' ') ? " '%s'" : " %s", s);
   }
   snprintf(slash, sizeof(slash), "/%s", c->name);
   json_t *labels = json_object_get(config, "Labels");

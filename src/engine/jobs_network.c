@@ -18,8 +18,8 @@ static json_t *network_json(size_t i)
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:[]},s:b,s:b,s:b,s:{},s:{},s:{}}", "Name",
                    builtin[i][0], "Id", builtin[i][2], "Created", "0001-01-01T00:00:00Z", "Scope",
                    "local", "Driver", builtin[i][1], "EnableIPv6", 0, "IPAM", "Driver", "default",
-                   "Config", "Internal", 0, "Attachable", 0, "Ingress", 0, "Containers",
-                   "Options", "Labels");
+                   "Config", "Internal", 0, "Attachable", 0, "Ingress", 0, "Containers", "Options",
+                   "Labels");
 }
 
 static int job_network_list(struct job *job)

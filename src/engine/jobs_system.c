@@ -58,8 +58,8 @@ static int job_system_info(struct job *job)
   json_object_set_new(r, "Images", json_integer((json_int_t)nimages));
   json_object_set_new(r, "Driver", json_string(gd_driver_name(graph_driver(e->graph))));
   json_object_set_new(r, "DriverStatus", json_array());
-  const char *bools[] = {"MemoryLimit", "CpuCfsPeriod", "CpuCfsQuota", "CPUShares", "CPUSet",
-                         "PidsLimit", "OomKillDisable", "IPv4Forwarding"};
+  const char *bools[] = {"MemoryLimit", "CpuCfsPeriod", "CpuCfsQuota",    "CPUShares",
+                         "CPUSet",      "PidsLimit",    "OomKillDisable", "IPv4Forwarding"};
   for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++)
     json_object_set_new(r, bools[k], json_true());
   json_object_set_new(r, "SwapLimit", json_false());
@@ -88,8 +88,8 @@ static int job_system_info(struct job *job)
   json_object_set_new(r, "Runtimes", json_pack("{s:{s:s}}", "native", "path", "berth-shim"));
   json_object_set_new(r, "DefaultRuntime", json_string("native"));
   json_object_set_new(r, "InitBinary", json_string("berth-init"));
-  json_object_set_new(r, "Swarm", json_pack("{s:s,s:b}", "LocalNodeState", "inactive",
-                                            "ControlAvailable", 0));
+  json_object_set_new(r, "Swarm",
+                      json_pack("{s:s,s:b}", "LocalNodeState", "inactive", "ControlAvailable", 0));
   json_object_set_new(r, "LiveRestoreEnabled", json_boolean(e->cfg.live_restore));
   json_object_set_new(r, "Isolation", json_string(""));
   json_object_set_new(r, "SecurityOptions", json_pack("[s]", "name=seccomp,profile=builtin"));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,9 +277,19 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
   posix_spawn_file_actions_addclosefrom_np(&fa, 4); /* nothing of berthd's reaches the shim */
+  /* berthd blocks its shutdown signals and ignores SIGPIPE: none of that is the shim's. */
+  posix_spawnattr_t sa;
+  posix_spawnattr_init(&sa);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&sa, &none);
+  posix_spawnattr_setsigdefault(&sa, &all);
+  posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int r = posix_spawn(&pid, e->cfg.shim_path, &fa, NULL, (char *const *)argv, environ);
+  int r = posix_spawn(&pid, e->cfg.shim_path, &fa, &sa, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&sa);
   close(pfd[1]);
   if (r != 0) {
     close(pfd[0]);
