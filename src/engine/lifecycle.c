@@ -155,7 +155,8 @@ static int write_file(const char *dir, const char *name, const char *text, struc
 {
   char path[PATH_MAX];
   snprintf(path, sizeof(path), "%s/%s", dir, name);
-  return bf_write_atomic(path, text, strlen(text), 0644, err);
+  /* Made again from the container's record whenever needed: no fsync. */
+  return bf_write_atomic_volatile(path, text, strlen(text), 0644, err);
 }
 
 static int write_etc_files(const char *dir, const char *hostname, struct berr *err)

@@ -76,6 +76,10 @@ static int exec_intermediate(const struct exec_child *a)
 {
   struct berr err = {0};
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Until it execs, this process is our binary inside the container: nobody there may
+   * open it through /proc/<pid>/exe (CVE-2019-5736). */
+  if (!(a->ns_flags & CLONE_NEWUSER))
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (setns(a->pidfd, a->ns_flags) < 0) {
     berr_errno(&err, "join the container's namespaces");
     goto fail;

@@ -240,7 +240,11 @@ static void write_exit(struct shim *s, int code, bool oom)
   json_t *j = json_pack("{s:i,s:b,s:s}", "code", code, "oom", oom, "finished", when);
   snprintf(path, sizeof(path), "%s/exit.json", s->state_dir);
   struct berr err;
-  bjson_write_file(path, j, &err);
+  char *text = json_dumps(j, JSON_COMPACT);
+  /* Under the exec root (tmpfs normally): atomic, no fsync. */
+  if (text)
+    bf_write_atomic_volatile(path, text, strlen(text), 0644, &err);
+  free(text);
   shim_send_event(s, json_pack("{s:s,s:i,s:b,s:s}", "event", "exit", "code", code, "oom", oom,
                                "finished", when));
   json_decref(j);

@@ -231,7 +231,7 @@ int main(int argc, char **argv)
   char pidfile[4096], buf[32];
   snprintf(pidfile, sizeof(pidfile), "%s/shim.pid", s.state_dir);
   int n = snprintf(buf, sizeof(buf), "%d", getpid());
-  bf_write_atomic(pidfile, buf, (size_t)n, 0644, &err);
+  bf_write_atomic_volatile(pidfile, buf, (size_t)n, 0644, &err);
   ready(ready_fd, json_pack("{s:i,s:i}", "pid", (int)init->pid, "shim_pid", (int)getpid()));
   int r = shim_loop(&s);
   logfile_close(s.log);
