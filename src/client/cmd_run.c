@@ -16,10 +16,11 @@
 /* docker's exit code for a failed start: 127 not found, 126 cannot execute, else 125. */
 static int start_error_code(const char *msg)
 {
-  if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory") ||
+  /* docker matches Go's lower-case texts; strerror capitalizes them, so ignore case */
+  if (strstr(msg, "executable file not found") || strcasestr(msg, "no such file or directory") ||
       strstr(msg, "system cannot find the file specified"))
     return 127;
-  if (strstr(msg, "permission denied") || strstr(msg, "is a directory"))
+  if (strcasestr(msg, "permission denied") || strcasestr(msg, "is a directory"))
     return 126;
   return 125;
 }
