@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "template.h"
+#include "xalloc.h"
 
 void cli_print_error(struct berr *err)
 {
@@ -168,7 +169,7 @@ static void jsonstream_line(struct jsonstream *js, const char *line, size_t len)
 int jsonstream_sink(void *ud, const char *data, size_t len)
 {
   struct jsonstream *js = ud;
-  js->buf = realloc(js->buf, js->len + len + 1);
+  js->buf = xrealloc(js->buf, js->len + len + 1);
   memcpy(js->buf + js->len, data, len);
   js->len += len;
   js->buf[js->len] = 0;

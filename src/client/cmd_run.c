@@ -98,7 +98,9 @@ static int create_request(struct client *c, const char *name, const char *platfo
   size_t i;
   json_t *w;
   json_array_foreach(json_object_get(resp, "Warnings"), i, w)
-      fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+  {
+    fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+  }
   const char *s = json_string_value(json_object_get(resp, "Id"));
   if (!s)
     return berr_set(err, 0, "the daemon's create answer has no Id");

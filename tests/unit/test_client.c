@@ -231,7 +231,10 @@ static char *capture_table(const char *format, const char *deflt, json_t *header
   if (formatter_init(&f, format, deflt, headers, &err) == 0) {
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r) formatter_row(&f, r, NULL, &err);
+    json_array_foreach(rows, i, r)
+    {
+      formatter_row(&f, r, NULL, &err);
+    }
     formatter_finish(&f, out, &err);
   } else {
     formatter_free(&f);
