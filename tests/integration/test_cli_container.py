@@ -285,6 +285,17 @@ def test_detach_keys_leave_the_container_running(berth, berthd, busybox_image, b
     assert res.stdout == "still here\n"
 
 
+def test_custom_detach_keys(berth, berthd, busybox_image, build_dir):
+    binary = require_binary(build_dir / "berth")
+    # ctrl-p alone goes through to the shell; ctrl-x then x detaches
+    code, out = _pty_run(binary, ["-H", berthd.host, "run", "-it", "--detach-keys", "ctrl-x,x",
+                                  "--name", "cdk", busybox_image, "sh"], b"\x10\x18x")
+    assert code == 0, out
+    assert state(berth, "cdk") == "running"
+    res = berth("run", "--detach-keys", "ctrl-", busybox_image, "true")
+    assert res.returncode == 125 and "Invalid detach keys (ctrl-) provided" in res.stderr
+
+
 def test_exec_it_under_a_pty(berth, berthd, busybox_image, build_dir):
     binary = require_binary(build_dir / "berth")
     cid_of(berth("run", "-d", "--name", "ext", busybox_image, "sleep", "1000"))
