@@ -287,11 +287,16 @@ int cmd_top(struct client *c, int argc, char **argv)
   size_t i, k;
   json_t *t, *row;
   json_array_foreach(json_object_get(j, "Titles"), i, t)
-      fprintf(f, "%s%s", i ? "\t" : "", json_string_value(t));
+  {
+    fprintf(f, "%s%s", i ? "\t" : "", json_string_value(t));
+  }
   fputc('\n', f);
   json_array_foreach(json_object_get(j, "Processes"), i, row)
   {
-    json_array_foreach(row, k, t) fprintf(f, "%s%s", k ? "\t" : "", json_string_value(t));
+    json_array_foreach(row, k, t)
+    {
+      fprintf(f, "%s%s", k ? "\t" : "", json_string_value(t));
+    }
     fputc('\n', f);
   }
   fclose(f);
@@ -438,7 +443,10 @@ static char *join_sorted_keys(json_t *obj, const char *sep, bool with_values)
   const char **keys = calloc(n ? n : 1, sizeof(char *));
   const char *k;
   json_t *v;
-  json_object_foreach(obj, k, v) keys[i++] = k;
+  json_object_foreach(obj, k, v)
+  {
+    keys[i++] = k;
+  }
   for (size_t a = 1; a < n; a++)
     for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
       const char *t = keys[b];

@@ -16,10 +16,11 @@
 /* docker's exit code for a failed start: 127 not found, 126 cannot execute, else 125. */
 static int start_error_code(const char *msg)
 {
-  if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory") ||
+  /* docker matches Go's lower-case texts; strerror capitalizes them, so ignore case */
+  if (strstr(msg, "executable file not found") || strcasestr(msg, "no such file or directory") ||
       strstr(msg, "system cannot find the file specified"))
     return 127;
-  if (strstr(msg, "permission denied") || strstr(msg, "is a directory"))
+  if (strcasestr(msg, "permission denied") || strcasestr(msg, "is a directory"))
     return 126;
   return 125;
 }
@@ -32,6 +33,16 @@ static void run_error(const char *cmd, struct berr *err)
             err->msg, cmd);
   else
     fprintf(stderr, "berth: %s\n\nRun 'berth %s --help' for more information\n", err->msg, cmd);
+}
+
+/* docker refuses a bad --detach-keys before doing anything */
+static bool bad_detach_keys(const char *keys)
+{
+  char buf[16];
+  if (!keys || session_parse_detach_keys(keys, buf, sizeof(buf)) > 0)
+    return false;
+  fprintf(stderr, "Invalid detach keys (%s) provided\n", keys);
+  return true;
 }
 
 /* Open POST /wait?condition=...; the fd's response headers have been read. */
@@ -97,7 +108,9 @@ static int create_request(struct client *c, const char *name, const char *platfo
   size_t i;
   json_t *w;
   json_array_foreach(json_object_get(resp, "Warnings"), i, w)
-      fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+  {
+    fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+  }
   const char *s = json_string_value(json_object_get(resp, "Id"));
   if (!s)
     return berr_set(err, 0, "the daemon's create answer has no Id");
@@ -155,7 +168,8 @@ int cmd_create(struct client *c, int argc, char **argv)
 struct attached {
   struct client *c;
   const char *id;
-  bool tty, stdin_, detach_keys, sig_proxy;
+  bool tty, stdin_, sig_proxy;
+  const char *detach_keys;
 };
 
 static int run_session(struct attached *a, int fd, struct raw_resp *attach_resp, bool resize,
@@ -181,10 +195,12 @@ static int run_session(struct attached *a, int fd, struct raw_resp *attach_resp,
   return r;
 }
 
-static int attach_open(struct client *c, const char *id, bool with_stdin, struct raw_resp *resp,
-                       struct berr *err)
+static int attach_open(struct client *c, const char *id, bool with_stdin, const char *detach_keys,
+                       struct raw_resp *resp, struct berr *err)
 {
   struct query q = {0};
+  if (detach_keys)
+    query_add(&q, "detachKeys", detach_keys);
   query_add(&q, "stderr", "1");
   if (with_stdin)
     query_add(&q, "stdin", "1");
@@ -207,6 +223,10 @@ int cmd_run(struct client *c, int argc, char **argv)
     return r < 0 ? 0 : r;
   }
   struct berr err = {0};
+  if (bad_detach_keys(o.detach_keys)) {
+    run_opts_free(&o);
+    return 125;
+  }
   if (o.tty && o.interactive && !o.detach && !isatty(STDIN_FILENO)) {
     fprintf(stderr, "the input device is not a TTY\n");
     run_opts_free(&o);
@@ -233,13 +253,13 @@ int cmd_run(struct client *c, int argc, char **argv)
                        .id = id,
                        .tty = o.tty,
                        .stdin_ = o.interactive,
-                       .detach_keys = !o.detach_keys || !*o.detach_keys || true,
+                       .detach_keys = o.detach_keys,
                        .sig_proxy = o.sig_proxy && !o.tty};
   run_opts_free(&o);
   bool detach = !json_is_true(json_object_get(body, "AttachStdout"));
   if (!detach) {
     session_block_signals(a.tty, a.sig_proxy);
-    afd = attach_open(c, id, a.stdin_, &aresp, &err);
+    afd = attach_open(c, id, a.stdin_, a.detach_keys, &aresp, &err);
     if (afd < 0) {
       run_error("run", &err);
       return 125;
@@ -309,7 +329,8 @@ static int inspect_container(struct client *c, const char *name, json_t **out, s
   return http_json(c, "GET", path, NULL, out, NULL, err);
 }
 
-static int start_attached(struct client *c, const char *name, bool interactive)
+static int start_attached(struct client *c, const char *name, bool interactive,
+                          const char *detach_keys)
 {
   struct berr err = {0};
   json_auto_t *info = NULL;
@@ -322,12 +343,12 @@ static int start_attached(struct client *c, const char *name, bool interactive)
                        .id = id,
                        .tty = json_is_true(json_object_get(cfg, "Tty")),
                        .stdin_ = interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
-                       .detach_keys = true};
+                       .detach_keys = detach_keys};
   a.sig_proxy = !a.tty;
   bool autorm = json_is_true(json_object_get(json_object_get(info, "HostConfig"), "AutoRemove"));
   struct raw_resp aresp, wresp;
   session_block_signals(a.tty, a.sig_proxy);
-  _cleanup_close_ int afd = attach_open(c, id, a.stdin_, &aresp, &err);
+  _cleanup_close_ int afd = attach_open(c, id, a.stdin_, a.detach_keys, &aresp, &err);
   if (afd < 0)
     return cli_fail(&err);
   _cleanup_close_ int wfd = wait_open(c, id, autorm ? "removed" : "next-exit", &wresp, &err);
@@ -367,6 +388,7 @@ int cmd_start(struct client *c, int argc, char **argv)
                                            {"help", no_argument, NULL, 0x7ffe},
                                            {0}};
   bool attach = false, interactive = false;
+  const char *detach_keys = NULL;
   int o;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "ai", longopts, "start", start_usage)) != -1) {
@@ -376,15 +398,19 @@ int cmd_start(struct client *c, int argc, char **argv)
       attach = true;
     else if (o == 'i')
       interactive = true;
+    else if (o == 'K')
+      detach_keys = optarg;
   }
   if (optind >= argc)
     return cli_args_error("start", start_usage, "requires at least 1 argument");
+  if (bad_detach_keys(detach_keys))
+    return 1;
   if (attach || interactive) {
     if (argc - optind > 1) {
       fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
       return 1;
     }
-    return start_attached(c, argv[optind], interactive);
+    return start_attached(c, argv[optind], interactive, detach_keys);
   }
   _cleanup_free_ char *failed = NULL;
   for (int i = optind; i < argc; i++) {
@@ -425,6 +451,7 @@ int cmd_attach(struct client *c, int argc, char **argv)
                                            {"help", no_argument, NULL, 0x7ffe},
                                            {0}};
   bool no_stdin = false, sig_proxy = true;
+  const char *detach_keys = NULL;
   int o;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "", longopts, "attach", attach_usage)) != -1) {
@@ -434,9 +461,13 @@ int cmd_attach(struct client *c, int argc, char **argv)
       no_stdin = true;
     else if (o == 's')
       sig_proxy = !optarg || strcmp(optarg, "false") != 0;
+    else if (o == 'K')
+      detach_keys = optarg;
   }
   if (argc - optind != 1)
     return cli_args_error("attach", attach_usage, "requires exactly 1 argument");
+  if (bad_detach_keys(detach_keys))
+    return 1;
   const char *name = argv[optind];
   struct berr err = {0};
   /* docker sends the wait first, with no condition */
@@ -466,10 +497,10 @@ int cmd_attach(struct client *c, int argc, char **argv)
                        .id = esc,
                        .tty = json_is_true(json_object_get(cfg, "Tty")),
                        .stdin_ = !no_stdin && json_is_true(json_object_get(cfg, "OpenStdin")),
-                       .detach_keys = true};
+                       .detach_keys = detach_keys};
   a.sig_proxy = sig_proxy && !a.tty;
   session_block_signals(a.tty, a.sig_proxy);
-  _cleanup_close_ int afd = attach_open(c, esc, a.stdin_, &aresp, &err);
+  _cleanup_close_ int afd = attach_open(c, esc, a.stdin_, a.detach_keys, &aresp, &err);
   if (afd < 0) {
     raw_resp_free(&wresp);
     return cli_fail(&err);
@@ -518,7 +549,7 @@ int cmd_exec(struct client *c, int argc, char **argv)
       {"privileged", no_argument, NULL, 'P'}, {"detach-keys", required_argument, NULL, 'K'},
       {"help", no_argument, NULL, 0x7ffe},    {0}};
   bool detach = false, interactive = false, tty = false, privileged = false;
-  const char *user = "", *workdir = "";
+  const char *user = "", *workdir = "", *detach_keys = NULL;
   json_auto_t *env = json_array();
   int o;
   optind = 0;
@@ -547,10 +578,15 @@ int cmd_exec(struct client *c, int argc, char **argv)
     case 'P':
       privileged = true;
       break;
+    case 'K':
+      detach_keys = optarg;
+      break;
     }
   }
   if (argc - optind < 2)
     return cli_args_error("exec", exec_usage, "requires at least 2 arguments");
+  if (bad_detach_keys(detach_keys))
+    return 1;
   if (tty && interactive && !detach && !isatty(STDIN_FILENO)) {
     fprintf(stderr, "the input device is not a TTY\n");
     return 1;
@@ -573,7 +609,7 @@ int cmd_exec(struct client *c, int argc, char **argv)
   json_object_set_new(body, "AttachStderr", json_boolean(!detach));
   json_object_set_new(body, "AttachStdout", json_boolean(!detach));
   json_object_set_new(body, "Detach", json_boolean(detach));
-  json_object_set_new(body, "DetachKeys", json_string(""));
+  json_object_set_new(body, "DetachKeys", json_string(detach_keys ? detach_keys : ""));
   json_object_set_new(body, "Env", json_array_size(env) ? json_incref(env) : json_null());
   json_object_set_new(body, "WorkingDir", json_string(workdir));
   json_t *cmd = json_array();
@@ -627,7 +663,7 @@ int cmd_exec(struct client *c, int argc, char **argv)
                       .extra_len = aresp.extra_len,
                       .tty = tty,
                       .attach_stdin = interactive,
-                      .detach_keys = true,
+                      .detach_keys = detach_keys,
                       .resize_path = tty ? resize_path : NULL};
   int r = session_run(&s, &err);
   session_restore_terminal();

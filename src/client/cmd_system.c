@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "format.h"
 #include "units.h"
+#include "xalloc.h"
 
 #define HELP_OPT                                                                                   \
   {                                                                                                \
@@ -180,8 +181,10 @@ int cmd_info(struct client *c, int argc, char **argv)
   size_t i;
   json_t *pair;
   json_array_foreach(json_object_get(info, "DriverStatus"), i, pair)
-      printf("  %s: %s\n", json_string_value(json_array_get(pair, 0)),
-             json_string_value(json_array_get(pair, 1)));
+  {
+    printf("  %s: %s\n", json_string_value(json_array_get(pair, 0)),
+           json_string_value(json_array_get(pair, 1)));
+  }
   printf(" Logging Driver: %s\n", str(info, "LoggingDriver"));
   printf(" Cgroup Driver: %s\n", str(info, "CgroupDriver"));
   printf(" Cgroup Version: %s\n", str(info, "CgroupVersion"));
@@ -195,7 +198,10 @@ int cmd_info(struct client *c, int argc, char **argv)
         continue;
       printf("  %s:", kinds[k]);
       json_t *v;
-      json_array_foreach(l, i, v) printf(" %s", json_string_value(v));
+      json_array_foreach(l, i, v)
+      {
+        printf(" %s", json_string_value(v));
+      }
       printf("\n");
     }
   }
@@ -206,7 +212,10 @@ int cmd_info(struct client *c, int argc, char **argv)
     printf(" Runtimes:");
     const char *k;
     json_t *v;
-    json_object_foreach(rt, k, v) printf(" %s", k);
+    json_object_foreach(rt, k, v)
+    {
+      printf(" %s", k);
+    }
     printf("\n");
   }
   if (*str(info, "DefaultRuntime"))
@@ -261,7 +270,9 @@ int cmd_info(struct client *c, int argc, char **argv)
 #undef INT
   json_t *w;
   json_array_foreach(json_object_get(info, "Warnings"), i, w)
-      fprintf(stderr, "%s\n", json_string_value(w));
+  {
+    fprintf(stderr, "%s\n", json_string_value(w));
+  }
   return 0;
 }
 
@@ -303,7 +314,10 @@ static void print_event(struct events_sink *es, json_t *ev)
     size_t i = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(attrs, k, v) keys[i++] = k;
+    json_object_foreach(attrs, k, v)
+    {
+      keys[i++] = k;
+    }
     for (size_t a = 1; a < n; a++)
       for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
         const char *tmp = keys[b];
@@ -323,7 +337,7 @@ static void print_event(struct events_sink *es, json_t *ev)
 static int events_sink_fn(void *ud, const char *data, size_t len)
 {
   struct events_sink *es = ud;
-  es->buf = realloc(es->buf, es->len + len + 1);
+  es->buf = xrealloc(es->buf, es->len + len + 1);
   memcpy(es->buf + es->len, data, len);
   es->len += len;
   /* decode every complete JSON value in the buffer */

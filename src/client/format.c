@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "units.h"
+#include "xalloc.h"
 
 void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
 {
@@ -22,7 +23,7 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
     const char *end = eol ? eol : p + strlen(p);
     if (nlines == cap) {
       cap *= 2;
-      lines = realloc(lines, cap * sizeof(*lines));
+      lines = xrealloc(lines, cap * sizeof(*lines));
     }
     struct line *ln = &lines[nlines++];
     ln->cells = NULL;
@@ -31,7 +32,7 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
     for (;;) {
       const char *tab = memchr(c, '\t', (size_t)(end - c));
       const char *ce = tab ? tab : end;
-      ln->cells = realloc(ln->cells, (ln->n + 1) * sizeof(char *));
+      ln->cells = xrealloc(ln->cells, (ln->n + 1) * sizeof(char *));
       ln->cells[ln->n++] = strndup(c, (size_t)(ce - c));
       if (!tab)
         break;

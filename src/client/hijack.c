@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "http.h"
+#include "xalloc.h"
 
 void raw_resp_free(struct raw_resp *r)
 {
@@ -74,7 +75,7 @@ int raw_request(struct client *c, const char *method, const char *path, const ch
       if (cap > 1 << 20)
         return berr_set(err, 0, "response headers too long");
       cap *= 2;
-      buf = realloc(buf, cap);
+      buf = xrealloc(buf, cap);
     }
     ssize_t got = read(fd, buf + len, cap - len - 1);
     if (got < 0 && errno == EINTR)
@@ -138,7 +139,7 @@ int raw_read_body(int fd, struct raw_resp *resp, char **body, size_t *len, struc
       break;
     if (n + 4096 > cap) {
       cap *= 2;
-      buf = realloc(buf, cap + 1);
+      buf = xrealloc(buf, cap + 1);
     }
     ssize_t got = read(fd, buf + n, cap - n);
     if (got < 0 && errno == EINTR)

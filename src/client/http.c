@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "xalloc.h"
 
 void http_resp_free(struct http_resp *r)
 {
@@ -281,7 +282,7 @@ char *url_escape(const char *s)
 
 void query_add(struct query *q, const char *k, const char *v)
 {
-  q->p = realloc(q->p, (q->n + 1) * sizeof(*q->p));
+  q->p = xrealloc(q->p, (q->n + 1) * sizeof(*q->p));
   q->p[q->n].k = strdup(k);
   q->p[q->n].v = strdup(v);
   q->n++;

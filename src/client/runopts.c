@@ -763,7 +763,10 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
     if (r < 0)
       return r;
   }
-  json_array_foreach(o->env, i, e) add_env(env, json_string_value(e));
+  json_array_foreach(o->env, i, e)
+  {
+    add_env(env, json_string_value(e));
+  }
 
   json_auto_t *exposed = json_object();
   json_auto_t *bindings = json_object();

@@ -125,28 +125,78 @@ static void forward_signal(struct session *s, int sig)
   http_resp_free(&resp);
 }
 
-/* Copy stdin to the socket, holding a ctrl-p until we see whether ctrl-q follows. */
-static int pump_stdin(struct session *s, const char *buf, size_t n, bool *pending_p)
+int session_parse_detach_keys(const char *spec, char *keys, size_t max)
 {
-  if (!(s->tty && s->detach_keys))
+  size_t n = 0;
+  _cleanup_free_ char *copy = strdup(spec);
+  char *save = NULL;
+  for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+    if (n >= max)
+      return -EINVAL;
+    if (strlen(k) == 1) {
+      keys[n++] = k[0];
+    } else if (strncmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
+      char c = k[5];
+      if (c >= 'a' && c <= 'z')
+        keys[n++] = (char)(c - 'a' + 1);
+      else if (c == '@')
+        keys[n++] = 0;
+      else if (c == '[')
+        keys[n++] = 27;
+      else if (c == '\\')
+        keys[n++] = 28;
+      else if (c == ']')
+        keys[n++] = 29;
+      else if (c == '^')
+        keys[n++] = 30;
+      else if (c == '_')
+        keys[n++] = 31;
+      else
+        return -EINVAL;
+    } else {
+      return -EINVAL;
+    }
+  }
+  return n ? (int)n : -EINVAL;
+}
+
+/* Copy stdin to the socket; bytes that may begin the detach sequence are held back until
+ * the sequence completes (detach) or breaks (they are sent after all), as docker's
+ * escape proxy does. */
+struct escape {
+  char keys[16];
+  size_t nkeys;
+  size_t matched;
+};
+
+static int pump_stdin(struct session *s, struct escape *esc, const char *buf, size_t n)
+{
+  if (!s->tty || esc->nkeys == 0)
     return write_all(s->fd, buf, n);
-  char out[8192 + 1];
+  char out[8192 + 32];
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     char ch = buf[i];
-    if (*pending_p) {
-      *pending_p = false;
-      if (ch == 0x11) {
+    if (ch == esc->keys[esc->matched]) {
+      if (++esc->matched == esc->nkeys) {
         s->detached = true;
         return write_all(s->fd, out, o);
       }
-      out[o++] = 0x10;
-    }
-    if (ch == 0x10) {
-      *pending_p = true;
       continue;
     }
-    out[o++] = ch;
+    /* the sequence broke: what was held goes out, then this byte starts over */
+    memcpy(out + o, esc->keys, esc->matched);
+    o += esc->matched;
+    esc->matched = 0;
+    if (ch == esc->keys[0]) {
+      esc->matched = 1;
+      if (esc->nkeys == 1) {
+        s->detached = true;
+        return write_all(s->fd, out, o);
+      }
+    } else {
+      out[o++] = ch;
+    }
     if (o >= 8192) {
       int r = write_all(s->fd, out, o);
       if (r < 0)
@@ -176,7 +226,10 @@ int session_run(struct session *s, struct berr *err)
   bool stdin_open = s->attach_stdin;
   if (!stdin_open)
     shutdown(s->fd, SHUT_WR);
-  bool pending_p = false;
+  struct escape esc = {0};
+  int nk = session_parse_detach_keys(s->detach_keys ? s->detach_keys : "ctrl-p,ctrl-q", esc.keys,
+                                     sizeof(esc.keys));
+  esc.nkeys = nk > 0 ? (size_t)nk : 0;
   char buf[32768];
   for (;;) {
     struct pollfd pfd[3] = {{.fd = s->fd, .events = POLLIN},
@@ -219,7 +272,7 @@ int session_run(struct session *s, struct berr *err)
         shutdown(s->fd, SHUT_WR);
         continue;
       }
-      int r = pump_stdin(s, buf, (size_t)n, &pending_p);
+      int r = pump_stdin(s, &esc, buf, (size_t)n);
       if (s->detached)
         return 0;
       if (r < 0) {

@@ -17,11 +17,15 @@ struct session {
   size_t extra_len;
   bool tty;
   bool attach_stdin;
-  bool detach_keys;        /* intercept ctrl-p ctrl-q (TTY only) */
+  const char *detach_keys; /* docker's --detach-keys value; NULL = ctrl-p,ctrl-q (TTY only) */
   const char *resize_path; /* "/containers/ID/resize" or "/exec/ID/resize", for a TTY */
   const char *kill_path;   /* "/containers/ID/kill" to forward signals, NULL for none */
   bool detached;           /* out */
 };
+
+/* Parse docker's detach-keys syntax ("ctrl-p,ctrl-q", "a,ctrl-@") into bytes.
+ * Returns the number of keys, or -EINVAL for an invalid sequence. */
+int session_parse_detach_keys(const char *spec, char *keys, size_t max);
 
 /* Blocks the signals the session handles, so none is lost between setup and the pump.
  * Call before the requests that start the process. */

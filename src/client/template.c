@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "xalloc.h"
 
 enum node_kind { N_TEXT, N_ACTION, N_IF, N_RANGE, N_WITH };
 
@@ -117,7 +118,7 @@ static int parse_path(struct lexer *l, struct arg *a)
       l->p++;
     if (l->p == s)
       break;
-    a->path = realloc(a->path, (a->npath + 1) * sizeof(char *));
+    a->path = xrealloc(a->path, (a->npath + 1) * sizeof(char *));
     a->path[a->npath++] = strndup(s, (size_t)(l->p - s));
   }
   return 0;
@@ -229,11 +230,11 @@ static int parse_pipeline(struct lexer *l, struct pipeline **out, bool in_paren,
     skip_ws(l);
     struct cmd cmd = {0};
     while (l->p < l->end && *l->p != '|' && !(in_paren && *l->p == ')')) {
-      cmd.args = realloc(cmd.args, (cmd.nargs + 1) * sizeof(struct arg));
+      cmd.args = xrealloc(cmd.args, (cmd.nargs + 1) * sizeof(struct arg));
       int r = parse_arg(l, &cmd.args[cmd.nargs], err);
       cmd.nargs++;
       if (r < 0) {
-        pl->cmds = realloc(pl->cmds, (pl->ncmds + 1) * sizeof(struct cmd));
+        pl->cmds = xrealloc(pl->cmds, (pl->ncmds + 1) * sizeof(struct cmd));
         pl->cmds[pl->ncmds++] = cmd;
         free_pipeline(pl);
         return r;
@@ -245,7 +246,7 @@ static int parse_pipeline(struct lexer *l, struct pipeline **out, bool in_paren,
       free_pipeline(pl);
       return berr_set(err, 0, "template: missing value for command");
     }
-    pl->cmds = realloc(pl->cmds, (pl->ncmds + 1) * sizeof(struct cmd));
+    pl->cmds = xrealloc(pl->cmds, (pl->ncmds + 1) * sizeof(struct cmd));
     pl->cmds[pl->ncmds++] = cmd;
     if (l->p < l->end && *l->p == '|') {
       l->p++;
@@ -795,7 +796,10 @@ static int exec_node(struct ctx *c, json_t *dot, struct node *n, FILE *out, stru
       const char **keys = calloc(nk, sizeof(char *));
       const char *k;
       json_t *e;
-      json_object_foreach(v, k, e) keys[i++] = k;
+      json_object_foreach(v, k, e)
+      {
+        keys[i++] = k;
+      }
       qsort(keys, nk, sizeof(char *), cmp_keys);
       for (i = 0; i < nk && r >= 0; i++) {
         c->nvars = saved;
@@ -932,7 +936,10 @@ void tmpl_print_value(FILE *out, json_t *v)
     const char **keys = calloc(nk ? nk : 1, sizeof(char *));
     const char *k;
     json_t *e;
-    json_object_foreach(v, k, e) keys[i++] = k;
+    json_object_foreach(v, k, e)
+    {
+      keys[i++] = k;
+    }
     qsort(keys, nk, sizeof(char *), cmp_keys);
     for (i = 0; i < nk; i++) {
       if (i)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,10 +28,11 @@ class Daemon:
     def __init__(self, binary, base):
         self.base = Path(base)
         self.data_root = self.base / "data"
-        self.exec_root = self.base / "exec"
+        # Unix socket paths are limited to 108 bytes: keep the exec root (API and shim
+        # sockets) short instead of under pytest's long tmp_path.
+        self.exec_root = Path(tempfile.mkdtemp(prefix="bx-", dir="/tmp"))
         self.sock = str(self.exec_root / "berth.sock")
         self.data_root.mkdir(parents=True)
-        self.exec_root.mkdir(parents=True)
         self.log = open(self.base / "berthd.log", "w+")
         self.proc = subprocess.Popen(
             [binary, "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
@@ -72,6 +74,21 @@ class Daemon:
         self.log.close()
 
 
+def _kill_leftovers(exec_root):
+    """SIGKILL processes this daemon left (shims name their bundle under our exec root),
+    for when removing the containers through the API failed."""
+    needle = str(exec_root).encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if needle in f.read():
+                    os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _unmount_under(path):
     """Unmount anything still mounted below path (deepest first), so rmtree can work."""
     prefix = str(path).rstrip("/") + "/"
@@ -88,15 +105,20 @@ def berthd(build_dir, tmp_path):
     d = Daemon(daemon_bin, tmp_path / "berthd")
     yield d
     # containers first: live restore keeps them running past the daemon otherwise
-    if d.proc.poll() is None:
-        ids = subprocess.run([berth_bin, "-H", d.host, "ps", "-aq", "--no-trunc"],
-                             capture_output=True, text=True, timeout=DEADLINE).stdout.split()
-        if ids:
-            subprocess.run([berth_bin, "-H", d.host, "rm", "-f"] + ids, capture_output=True,
-                           timeout=DEADLINE)
+    try:
+        if d.proc.poll() is None:
+            ids = subprocess.run([berth_bin, "-H", d.host, "ps", "-aq", "--no-trunc"],
+                                 capture_output=True, text=True, timeout=DEADLINE).stdout.split()
+            if ids:
+                subprocess.run([berth_bin, "-H", d.host, "rm", "-f"] + ids, capture_output=True,
+                               timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        pass
     d.stop()
-    _unmount_under(d.base)
-    shutil.rmtree(d.base, ignore_errors=True)
+    _kill_leftovers(d.exec_root)
+    for root in (d.exec_root, d.base):
+        _unmount_under(root)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

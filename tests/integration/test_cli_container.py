@@ -56,9 +56,10 @@ def test_run_rm_removes_the_container(berth, busybox_image):
     assert res.stdout == "bye\n"
     res = berth("ps", "-a", "-q", "--filter", "name=gone")
     assert res.returncode == 0 and res.stdout == ""
-    res = berth("inspect", "gone")
+    res = berth("container", "inspect", "gone")
     assert res.returncode == 1
-    assert "No such object: gone" in res.stderr
+    assert res.stdout == "[]\n"
+    assert res.stderr == "Error: No such container: gone\n"
 
 
 def test_run_interactive_stdin(berth, busybox_image):
@@ -133,18 +134,18 @@ def test_create_start_attach_wait(berth, busybox_image):
 
 
 def test_kill_restart_pause_rename_top(berth, busybox_image):
-    cid_of(berth("run", "-d", "--name", "k", busybox_image, "sleep", "1000"))
-    res = berth("top", "k")
+    cid_of(berth("run", "-d", "--name", "kk", busybox_image, "sleep", "1000"))
+    res = berth("top", "kk")
     assert res.returncode == 0, res.stderr
     assert "PID" in res.stdout.splitlines()[0] and "sleep 1000" in res.stdout
-    res = berth("pause", "k")
-    assert res.returncode == 0 and res.stdout == "k\n"
-    assert state(berth, "k") == "paused"
+    res = berth("pause", "kk")
+    assert res.returncode == 0 and res.stdout == "kk\n"
+    assert state(berth, "kk") == "paused"
     assert "(Paused)" in berth("ps", "--format", "{{.Status}}").stdout
-    res = berth("unpause", "k")
+    res = berth("unpause", "kk")
     assert res.returncode == 0
-    assert state(berth, "k") == "running"
-    res = berth("rename", "k", "k2")
+    assert state(berth, "kk") == "running"
+    res = berth("rename", "kk", "k2")
     assert res.returncode == 0 and res.stdout == ""
     assert berth("ps", "--format", "{{.Names}}").stdout == "k2\n"
     pid1 = berth("inspect", "--format", "{{.State.Pid}}", "k2").stdout
@@ -282,6 +283,17 @@ def test_detach_keys_leave_the_container_running(berth, berthd, busybox_image, b
     assert state(berth, "det") == "running"
     res = berth("exec", "det", "echo", "still here")
     assert res.stdout == "still here\n"
+
+
+def test_custom_detach_keys(berth, berthd, busybox_image, build_dir):
+    binary = require_binary(build_dir / "berth")
+    # ctrl-p alone goes through to the shell; ctrl-x then x detaches
+    code, out = _pty_run(binary, ["-H", berthd.host, "run", "-it", "--detach-keys", "ctrl-x,x",
+                                  "--name", "cdk", busybox_image, "sh"], b"\x10\x18x")
+    assert code == 0, out
+    assert state(berth, "cdk") == "running"
+    res = berth("run", "--detach-keys", "ctrl-", busybox_image, "true")
+    assert res.returncode == 125 and "Invalid detach keys (ctrl-) provided" in res.stderr
 
 
 def test_exec_it_under_a_pty(berth, berthd, busybox_image, build_dir):

@@ -11,6 +11,7 @@
 #include "client/hijack.h"
 #include "client/http.h"
 #include "client/runopts.h"
+#include "client/session.h"
 #include "client/template.h"
 #include "client/units.h"
 #include "common/cleanup.h"
@@ -231,7 +232,10 @@ static char *capture_table(const char *format, const char *deflt, json_t *header
   if (formatter_init(&f, format, deflt, headers, &err) == 0) {
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r) formatter_row(&f, r, NULL, &err);
+    json_array_foreach(rows, i, r)
+    {
+      formatter_row(&f, r, NULL, &err);
+    }
     formatter_finish(&f, out, &err);
   } else {
     formatter_free(&f);
@@ -455,6 +459,18 @@ static void test_create_body(void)
   CHECK_STREQ(b5, "invalid restart policy format: sometimes");
 }
 
+static void test_detach_keys(void)
+{
+  char k[16];
+  CHECK(session_parse_detach_keys("ctrl-p,ctrl-q", k, sizeof(k)) == 2 && k[0] == 0x10 &&
+        k[1] == 0x11);
+  CHECK(session_parse_detach_keys("a,ctrl-@,ctrl-[", k, sizeof(k)) == 3 && k[0] == 'a' &&
+        k[1] == 0 && k[2] == 27);
+  CHECK(session_parse_detach_keys("ctrl-1", k, sizeof(k)) < 0);
+  CHECK(session_parse_detach_keys("ab", k, sizeof(k)) < 0);
+  CHECK(session_parse_detach_keys("", k, sizeof(k)) < 0);
+}
+
 int main(void)
 {
   setenv("TZ", "UTC", 1);
@@ -468,5 +484,6 @@ int main(void)
   test_stdcopy();
   test_query_and_refs();
   test_create_body();
+  test_detach_keys();
   CHECK_DONE();
 }
