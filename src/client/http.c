@@ -1,14 +1,20 @@
-/* HTTP to berthd over a Unix socket with libcurl. One easy handle per process keeps the
- * connection alive across the several calls a command makes. */
+/* HTTP/1.1 to berthd over its Unix socket, by hand: the CLI only ever speaks plain HTTP to
+ * a local socket, and libcurl's start-up (it loads TLS, SSH, LDAP and HTTP/2 libraries)
+ * cost ~60 ms per command, more than the daemon takes to run a container. One connection
+ * per process is kept alive across the several calls a command makes. */
 #include "http.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fileutil.h"
 #include "xalloc.h"
 
 void http_resp_free(struct http_resp *r)
@@ -21,6 +27,7 @@ void http_resp_free(struct http_resp *r)
 int client_init(struct client *c, const char *host, struct berr *err)
 {
   memset(c, 0, sizeof(*c));
+  c->fd = -1;
   if (!host || !*host)
     host = "unix://" BERTH_DEFAULT_SOCK;
   if (strncmp(host, "unix://", 7) == 0) {
@@ -32,18 +39,78 @@ int client_init(struct client *c, const char *host, struct berr *err)
   } else {
     return berr_set(err, 0, "unsupported host %s: only unix:///path is supported", host);
   }
-  curl_global_init(CURL_GLOBAL_NOTHING);
-  c->curl = curl_easy_init();
-  if (!c->curl)
-    return berr_set(err, ENOMEM, "curl init");
   return 0;
 }
 
 void client_close(struct client *c)
 {
-  if (c->curl)
-    curl_easy_cleanup(c->curl);
-  c->curl = NULL;
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+}
+
+static int not_connected(struct client *c, struct berr *err)
+{
+  berr_set(err, 0, "Cannot connect to the berth daemon at %s. Is berthd running?", c->host);
+  err->code = EHOSTDOWN;
+  return HTTP_ENOTCONN;
+}
+
+static int ensure_connected(struct client *c, struct berr *err)
+{
+  if (c->fd >= 0)
+    return 0;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(c->sock_path) >= sizeof(addr.sun_path))
+    return not_connected(c, err);
+  strcpy(addr.sun_path, c->sock_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    if (fd >= 0)
+      close(fd);
+    return not_connected(c, err);
+  }
+  c->fd = fd;
+  return 0;
+}
+
+/* A small buffered reader over the connection. */
+struct reader {
+  int fd;
+  char buf[65536];
+  size_t pos, len;
+};
+
+static ssize_t rd_fill(struct reader *r)
+{
+  if (r->pos < r->len)
+    return (ssize_t)(r->len - r->pos);
+  ssize_t n;
+  do
+    n = read(r->fd, r->buf, sizeof(r->buf));
+  while (n < 0 && errno == EINTR);
+  r->pos = 0;
+  r->len = n > 0 ? (size_t)n : 0;
+  return n;
+}
+
+/* One CRLF-terminated line (without the CRLF); -1 at EOF or error. */
+static int rd_line(struct reader *r, char *out, size_t cap)
+{
+  size_t n = 0;
+  for (;;) {
+    if (rd_fill(r) <= 0)
+      return -1;
+    char ch = r->buf[r->pos++];
+    if (ch == '\n') {
+      if (n && out[n - 1] == '\r')
+        n--;
+      out[n] = '\0';
+      return 0;
+    }
+    if (n + 1 < cap)
+      out[n++] = ch;
+  }
 }
 
 struct collect {
@@ -51,134 +118,178 @@ struct collect {
   FILE *mem;
   http_sink_fn sink;
   void *ud;
-  int sink_err;
 };
 
-static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
+static int deliver(struct collect *col, const char *data, size_t len)
 {
-  struct collect *col = ud;
-  size_t len = size * n;
-  if (len > 13 && strncasecmp(buf, "content-type:", 13) == 0) {
-    const char *v = buf + 13;
-    while (*v == ' ')
-      v++;
-    size_t vl = len - (size_t)(v - buf);
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-      vl--;
-    if (vl >= sizeof(col->resp->content_type))
-      vl = sizeof(col->resp->content_type) - 1;
-    memcpy(col->resp->content_type, v, vl);
-    col->resp->content_type[vl] = 0;
-  }
-  return len;
+  if (col->sink && col->resp->status < 400)
+    return col->sink(col->ud, data, len);
+  if (col->mem)
+    fwrite(data, 1, len, col->mem);
+  return 0;
 }
 
-static size_t write_cb(char *buf, size_t size, size_t n, void *ud)
+/* Copy n bytes of body (or to EOF when n < 0) to the collector. */
+static int read_body(struct reader *r, long long n, struct collect *col)
 {
-  struct collect *col = ud;
-  size_t len = size * n;
-  if (col->sink && col->resp->status == 0) {
-    long code = 0;
-    (void)code;
+  while (n != 0) {
+    ssize_t avail = rd_fill(r);
+    if (avail <= 0)
+      return n < 0 ? 0 : -EPIPE;
+    size_t take = (size_t)avail;
+    if (n > 0 && (long long)take > n)
+      take = (size_t)n;
+    int s = deliver(col, r->buf + r->pos, take);
+    r->pos += take;
+    if (s < 0)
+      return s;
+    if (n > 0)
+      n -= (long long)take;
   }
-  if (col->sink && !col->mem) {
-    int r = col->sink(col->ud, buf, len);
-    if (r < 0) {
-      col->sink_err = r;
-      return 0;
+  return 0;
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len) {
+    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -errno;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int send_request(struct client *c, const char *method, const char *path, const char *body,
+                        size_t blen, FILE *upload, const char *upload_type)
+{
+  char head[8192];
+  int n = snprintf(head, sizeof(head),
+                   "%s %s%s HTTP/1.1\r\nHost: api.moby.localhost\r\n"
+                   "User-Agent: berth/" BERTH_VERSION " (linux)\r\n",
+                   method, strncmp(path, "/_ping", 6) == 0 ? "" : BERTH_API_PREFIX, path);
+  if (upload)
+    n += snprintf(head + n, sizeof(head) - (size_t)n,
+                  "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+                  upload_type ? upload_type : "application/x-tar");
+  else if (body)
+    n += snprintf(head + n, sizeof(head) - (size_t)n,
+                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", blen);
+  else
+    n += snprintf(head + n, sizeof(head) - (size_t)n, "%s\r\n",
+                  strcmp(method, "GET") && strcmp(method, "HEAD") ? "Content-Length: 0\r\n" : "");
+  int r = send_all(c->fd, head, (size_t)n);
+  if (r == 0 && body)
+    r = send_all(c->fd, body, blen);
+  if (r == 0 && upload) {
+    char buf[65536], sz[32];
+    size_t got;
+    while (r == 0 && (got = fread(buf, 1, sizeof(buf), upload)) > 0) {
+      int m = snprintf(sz, sizeof(sz), "%zx\r\n", got);
+      r = send_all(c->fd, sz, (size_t)m);
+      if (r == 0)
+        r = send_all(c->fd, buf, got);
+      if (r == 0)
+        r = send_all(c->fd, "\r\n", 2);
     }
-    return len;
+    if (r == 0)
+      r = send_all(c->fd, "0\r\n\r\n", 5);
   }
-  fwrite(buf, 1, len, col->mem);
-  return len;
-}
-
-/* Decide per response whether the body goes to the sink (2xx) or is collected (error). */
-static size_t header_status_cb(char *buf, size_t size, size_t n, void *ud)
-{
-  struct collect *col = ud;
-  size_t len = size * n;
-  if (len > 9 && strncmp(buf, "HTTP/", 5) == 0) {
-    const char *sp = strchr(buf, ' ');
-    long status = sp ? strtol(sp + 1, NULL, 10) : 0;
-    col->resp->content_type[0] = 0;
-    if (col->sink) {
-      if (status >= 400 && !col->mem)
-        col->mem = open_memstream(&col->resp->body, &col->resp->len);
-    }
-  }
-  return header_cb(buf, size, n, ud);
-}
-
-static int connect_error(struct client *c, CURLcode rc, struct berr *err)
-{
-  if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
-    berr_set(err, 0, "Cannot connect to the berth daemon at %s. Is berthd running?", c->host);
-    err->code = EHOSTDOWN;
-    return HTTP_ENOTCONN;
-  }
-  berr_set(err, 0, "error during connect: %s", curl_easy_strerror(rc));
-  err->code = EHOSTDOWN;
-  return HTTP_ENOTCONN;
+  return r;
 }
 
 static int perform(struct client *c, const char *method, const char *path, const char *body,
                    size_t blen, FILE *upload, const char *upload_type, struct collect *col,
                    struct berr *err)
 {
-  CURL *h = c->curl;
-  curl_easy_reset(h);
-  _cleanup_free_ char *url = NULL;
-  if (asprintf(&url, "http://api.moby.localhost%s%s",
-               strncmp(path, "/_ping", 6) == 0 ? "" : BERTH_API_PREFIX, path) < 0)
-    return berr_errno(err, "url");
-  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock_path);
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "berth/" BERTH_VERSION " (linux)");
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_status_cb);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, col);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, col);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  struct curl_slist *hdrs = NULL;
-  /* curl would add "Expect: 100-continue" to uploads; the daemon need not know it */
-  hdrs = curl_slist_append(hdrs, "Expect:");
-  if (strcmp(method, "HEAD") == 0) {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (upload) {
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READDATA, upload);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
-    char ct[160];
-    snprintf(ct, sizeof(ct), "Content-Type: %s", upload_type ? upload_type : "application/x-tar");
-    hdrs = curl_slist_append(hdrs, ct);
-  } else if (strcmp(method, "POST") == 0) {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? blen : 0));
-    hdrs = curl_slist_append(hdrs, body ? "Content-Type: application/json" : "Content-Type:");
-  } else if (strcmp(method, "GET") != 0) {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
-      hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+  _cleanup_free_ struct reader *rd = malloc(sizeof(*rd));
+  char line[8192];
+  int r;
+  if (!rd)
+    return berr_set(err, ENOMEM, "http");
+  /* A kept-alive connection the daemon has closed meanwhile fails at once: retry once on
+   * a new one (the request cannot have reached the daemon then). */
+  for (int attempt = 0;; attempt++) {
+    if ((r = ensure_connected(c, err)) < 0)
+      return r;
+    rd->fd = c->fd;
+    rd->pos = rd->len = 0;
+    r = send_request(c, method, path, body, blen, upload, upload_type);
+    if (r == 0 && rd_line(rd, line, sizeof(line)) == 0)
+      break;
+    client_close(c);
+    if (attempt == 1 || upload) {
+      berr_set(err, 0, "error during connect: Server returned nothing (no headers, no data)");
+      err->code = EHOSTDOWN;
+      return HTTP_ENOTCONN;
     }
   }
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  CURLcode rc = curl_easy_perform(h);
-  curl_slist_free_all(hdrs);
+  const char *sp = strchr(line, ' ');
+  long status = sp ? strtol(sp + 1, NULL, 10) : 0;
+  col->resp->status = status;
+  col->resp->content_type[0] = '\0';
+  if (col->sink && status >= 400 && !col->mem)
+    col->mem = open_memstream(&col->resp->body, &col->resp->len);
+  long long clen = -1;
+  bool chunked = false, close_conn = false;
+  while (rd_line(rd, line, sizeof(line)) == 0 && line[0]) {
+    char *colon = strchr(line, ':');
+    if (!colon)
+      continue;
+    *colon = '\0';
+    const char *v = colon + 1;
+    while (*v == ' ')
+      v++;
+    if (strcasecmp(line, "Content-Length") == 0)
+      clen = strtoll(v, NULL, 10);
+    else if (strcasecmp(line, "Transfer-Encoding") == 0 && strcasestr(v, "chunked"))
+      chunked = true;
+    else if (strcasecmp(line, "Connection") == 0 && strcasecmp(v, "close") == 0)
+      close_conn = true;
+    else if (strcasecmp(line, "Content-Type") == 0)
+      snprintf(col->resp->content_type, sizeof(col->resp->content_type), "%s", v);
+  }
+  bool no_body = strcmp(method, "HEAD") == 0 || status == 204 || status == 304 || status < 200;
+  int body_r = 0;
+  if (!no_body) {
+    if (chunked) {
+      for (;;) {
+        if (rd_line(rd, line, sizeof(line)) < 0) {
+          body_r = -EPIPE;
+          break;
+        }
+        long long size = strtoll(line, NULL, 16);
+        if (size <= 0) {
+          while (rd_line(rd, line, sizeof(line)) == 0 && line[0])
+            ; /* trailers */
+          break;
+        }
+        if ((body_r = read_body(rd, size, col)) < 0 || rd_line(rd, line, sizeof(line)) < 0) {
+          if (body_r == 0)
+            body_r = -EPIPE;
+          break;
+        }
+      }
+    } else if (clen >= 0) {
+      body_r = read_body(rd, clen, col);
+    } else {
+      body_r = read_body(rd, -1, col);
+      close_conn = true;
+    }
+  }
+  if (close_conn || body_r < 0)
+    client_close(c);
   if (col->mem) {
     fclose(col->mem);
     col->mem = NULL;
   }
-  if (col->sink_err)
-    return col->sink_err;
-  if (rc != CURLE_OK)
-    return connect_error(c, rc, err);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &col->resp->status);
-  if (col->resp->status >= 400)
+  if (body_r < 0 && col->sink && status < 400)
+    return body_r == -EPIPE ? berr_set(err, EPIPE, "the daemon closed the stream") : body_r;
+  if (status >= 400)
     return http_daemon_error(col->resp, path, err);
   return 0;
 }

@@ -1,4 +1,4 @@
-/* The CLI's transport: HTTP/1.1 to berthd over its Unix socket with libcurl, under the
+/* The CLI's transport: HTTP/1.1 to berthd over its Unix socket (hand-written, see http.c), under the
  * /v1.50 prefix docker CLI 28 uses. Also query-string building and daemon error decoding. */
 #pragma once
 
@@ -19,7 +19,7 @@
 struct client {
   char host[4200]; /* unix:///path as given */
   char sock_path[4096];
-  void *curl; /* CURL *, reused so requests share one connection */
+  int fd; /* the kept-alive connection, -1 when none */
 };
 
 struct http_resp {

@@ -84,6 +84,7 @@ int graph_open(const struct graph_opts *opts, struct graph **out, struct berr *e
   if (g->threads < 1)
     g->threads = 1;
   _cleanup_free_ char *lockpath = NULL, *dbpath = NULL, *layers = NULL;
+  _cleanup_free_ char *stored = NULL; /* before the first goto: freed at every exit */
   if (!(g->root = realpath(opts->root, NULL)) ||
       asprintf(&lockpath, "%s/graph.lock", opts->root) < 0 ||
       asprintf(&dbpath, "%s/berth.db", opts->root) < 0 ||
@@ -105,7 +106,6 @@ int graph_open(const struct graph_opts *opts, struct graph **out, struct berr *e
       (r = graph_db_open(dbpath, &g->db, err)) < 0)
     goto fail;
   /* layers made by one driver mean nothing to another: a data root keeps its driver */
-  _cleanup_free_ char *stored = NULL;
   if ((r = graph_db_query_str(g->db, &stored, err, "SELECT value FROM meta WHERE key = 'driver'",
                               0)) < 0)
     goto fail;

@@ -665,13 +665,14 @@ int graph_image_delete(struct graph *g, const char *ref, const struct graph_dele
   char id[GRAPH_DIGEST_LEN + 1];
   json_t *records = json_array();
   int64_t reclaimed = 0;
+  /* Declared before the first goto: cleanup runs on it at every exit. */
+  _cleanup_strv_ char **refs = NULL;
   int r = graph_resolve_locked(g, ref, id, err);
   if (r < 0)
     goto out;
   const char *hexref = !strncmp(ref, "sha256:", 7) ? ref + 7 : ref;
   bool by_id = is_hex(hexref) && !strncmp(graph_digest_hex(id), hexref, strlen(hexref));
   bool removed_ref = false;
-  _cleanup_strv_ char **refs = NULL;
   if ((r = image_refs(g, id, &refs, err)) < 0)
     goto out;
   if (!by_id) {
