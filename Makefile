@@ -3,7 +3,7 @@ BUILD ?= build
 PYTHON ?= /usr/bin/python3
 MESON_OPTS ?=
 
-.PHONY: all build deps test unit integration quickstart format format-check lint clean asan
+.PHONY: all build deps test unit integration quickstart format format-check lint clean asan cleanup-check
 
 all: build
 
@@ -22,7 +22,10 @@ unit: build
 integration: build
 	BERTH_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration
 
-test: format-check unit integration
+test: format-check cleanup-check unit integration
+
+cleanup-check:
+	./scripts/check-cleanup-gotos.sh
 
 quickstart: build
 	./scripts/quickstart.sh $(BUILD)
