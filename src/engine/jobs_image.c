@@ -1,6 +1,7 @@
 /* Image jobs: thin mappings of the Docker image API onto graph. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,79 @@
 #include "lifecycle.h"
 #include "repository.h"
 
+/* docker images REPO[:TAG] and -f reference=...: glob match on repo:tag (and on the repo
+ * alone when the pattern has no tag), as moby does. */
+static bool ref_matches(json_t *image, const char *pattern)
+{
+  size_t i;
+  json_t *t;
+  json_array_foreach(json_object_get(image, "RepoTags"), i, t)
+  {
+    const char *tag = json_string_value(t);
+    if (!tag)
+      continue;
+    if (fnmatch(pattern, tag, 0) == 0)
+      return true;
+    const char *slash = strrchr(tag, '/'), *colon = strrchr(slash ? slash : tag, ':');
+    char repo[512];
+    snprintf(repo, sizeof(repo), "%.*s", colon ? (int)(colon - tag) : (int)strlen(tag), tag);
+    if (fnmatch(pattern, repo, 0) == 0)
+      return true;
+  }
+  return false;
+}
+
 static int job_image_list(struct job *job)
 {
-  if (graph_image_list(job->engine->graph, job_query_bool(job, "all", false), &job->result,
-                       &job->err) < 0)
+  json_t *filters = NULL;
+  if (job_query_filters(job, &filters, &job->err) < 0)
+    return -EINVAL;
+  json_t *all = NULL;
+  if (graph_image_list(job->engine->graph, job_query_bool(job, "all", false), &all, &job->err) <
+      0) {
+    json_decref(filters);
     return -job->err.code;
+  }
+  json_t *refs = json_object_get(filters, "reference");
+  json_t *dangling = json_object_get(filters, "dangling");
+  json_t *labels = json_object_get(filters, "label");
+  json_t *out = json_array();
+  size_t i;
+  json_t *img;
+  json_array_foreach(all, i, img)
+  {
+    bool ok = true;
+    if (json_array_size(refs)) {
+      bool any = false;
+      size_t k;
+      json_t *p;
+      json_array_foreach(refs, k, p)
+      {
+        any |= json_is_string(p) && ref_matches(img, json_string_value(p));
+      }
+      ok &= any;
+    }
+    if (json_array_size(dangling)) {
+      bool want = strcmp(json_string_value(json_array_get(dangling, 0)) ?: "", "true") == 0;
+      ok &= (json_array_size(json_object_get(img, "RepoTags")) == 0) == want;
+    }
+    size_t k;
+    json_t *l;
+    json_array_foreach(labels, k, l)
+    {
+      const char *s = json_string_value(l);
+      const char *eq = s ? strchr(s, '=') : NULL;
+      char key[256];
+      snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - s) : (int)strlen(s ? s : ""), s ? s : "");
+      json_t *v = json_object_get(json_object_get(img, "Labels"), key);
+      ok &= v && (!eq || (json_is_string(v) && strcmp(json_string_value(v), eq + 1) == 0));
+    }
+    if (ok)
+      json_array_append(out, img);
+  }
+  json_decref(all);
+  json_decref(filters);
+  job->result = out;
   return 0;
 }
 

@@ -75,8 +75,14 @@ static int resolve_exec(const char *arg0, char **env, char out[4096], struct ber
   if (strchr(arg0, '/')) {
     snprintf(out, 4096, "%s", arg0);
     /* runc's words: the docker CLI maps "no such file or directory" to exit code 127. */
-    if (access(out, F_OK) < 0)
+    struct stat st;
+    if (stat(out, &st) < 0)
       return berr_set(err, 0, "exec: \"%s\": stat %s: no such file or directory", arg0, arg0);
+    /* Docker maps these words to exit code 126, as runc reports them. */
+    if (S_ISDIR(st.st_mode))
+      return berr_set(err, 0, "exec: \"%s\": is a directory", arg0);
+    if (!(st.st_mode & 0111))
+      return berr_set(err, 0, "exec: \"%s\": permission denied", arg0);
     return 0;
   }
   const char *path = env_get(env, "PATH");
