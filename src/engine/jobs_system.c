@@ -175,15 +175,16 @@ static int job_system_events(struct job *job)
   }
   /* With `since`, replay what the ring still holds; otherwise only what comes next. */
   uint64_t cursor = since ? events_oldest(&e->events) : e->events.next;
-  for (;;) {
+  for (bool first = true;; first = false) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    if (until && now >= until)
+    /* An `until` already past still gets the replay first, then the stream ends. */
+    if (until && now >= until && !first)
       break;
     int wait_ms = 1000;
     if (until && (until - now) / 1000000 < wait_ms)
-      wait_ms = (int)((until - now) / 1000000) + 1;
+      wait_ms = until > now ? (int)((until - now) / 1000000) + 1 : 0;
     json_t *batch = events_wait(&e->events, &cursor, wait_ms);
     if (!batch)
       break;

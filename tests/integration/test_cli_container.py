@@ -92,7 +92,7 @@ def test_run_detached_ps_logs_stop_rm(berth, busybox_image):
     row = [l for l in lines[1:] if l.startswith(cid[:12])]
     assert len(row) == 1 and row[0].endswith(" web")
     assert "busybox" in row[0] and " Up " in row[0]
-    assert '"sh -c \'echo starte…"' in row[0]  # COMMAND is quoted and cut at 20
+    assert '"sh -c \'echo started…"' in row[0]  # 19 runes + … (docker/cli Ellipsis)
     res = berth("ps", "-q")
     assert res.stdout == cid[:12] + "\n"
     res = berth("ps", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.State}} {{.Label \"tier\"}}")
