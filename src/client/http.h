@@ -1,5 +1,5 @@
-/* The CLI's transport: HTTP/1.1 to berthd over its Unix socket (hand-written, see http.c), under the
- * /v1.50 prefix docker CLI 28 uses. Also query-string building and daemon error decoding. */
+/* The CLI's transport: HTTP/1.1 to berthd over its Unix socket (hand-written, see http.c), under
+ * the /v1.50 prefix docker CLI 28 uses. Also query-string building and daemon error decoding. */
 #pragma once
 
 #include <jansson.h>

@@ -11,4 +11,4 @@ void jobs_exec_register(struct engine *e);  /* jobs_exec.c */
 void jobs_image_register(struct engine *e); /* jobs_image.c */
 void jobs_system_register(struct engine *e);
 void jobs_network_register(struct engine *e);
-    /* jobs_network.c: built-in networks, volumes */ /* jobs_system.c: info, events, df */
+/* jobs_network.c: built-in networks, volumes */ /* jobs_system.c: info, events, df */

@@ -687,6 +687,24 @@ int graph_image_delete(struct graph *g, const char *ref, const struct graph_dele
                                        1, key)) < 0)
       goto out;
     if (key && has) {
+      /* The last name of an image a container uses stays unless forced (docker rmi). */
+      if (!o->force && strv_len(refs) == 1) {
+        _cleanup_free_ char *cid = NULL;
+        if ((r = graph_db_query_str(g->db, &cid, err,
+                                    "SELECT id FROM rwlayers WHERE image_id = ? LIMIT 1", 1, id)) <
+            0)
+          goto out;
+        if (cid) {
+          const char *shown = strncmp(cid, "ctr-", 4) == 0 ? cid + 4 : cid;
+          r = berr_set(err, 0,
+                       "conflict: unable to remove repository reference \"%s\" (must force) - "
+                       "container %.12s is using its referenced image %.12s",
+                       ref, shown, graph_digest_hex(id));
+          err->code = EBUSY;
+          r = -EBUSY;
+          goto out;
+        }
+      }
       if ((r = untag(g, key, records, err)) < 0)
         goto out;
       strvfreep(&refs);

@@ -73,18 +73,22 @@ def test_tag_untag_delete_semantics(tmp_path):
     assert res.returncode == 1
     assert f"conflict: unable to delete {image_id[7:19]} (must be forced) - image is referenced in multiple " \
            "repositories" in res.stderr
-    # a container holds it: the last name goes, the image stays (docker rmi name)
+    # a container holds it: other names go, the last one only when forced (moby would
+    # otherwise leave the container's image dangling)
     run_graph(root, "rw-create", "c1", "app")
     out = graph_json(root, "rmi", "other/app:x")
     assert out == [{"Untagged": "other/app:x"}]
-    out = graph_json(root, "rmi", "app")
-    assert out == [{"Untagged": "app:latest"}]
+    res = run_graph(root, "rmi", "app", check=False)
+    assert res.returncode == 1
+    assert 'conflict: unable to remove repository reference "app" (must force) - container c1 ' \
+           f"is using its referenced image {image_id[7:19]}" in res.stderr
     assert graph_json(root, "images", "-a")[0]["Id"] == image_id
     # by ID while a stopped container uses it: must be forced
     res = run_graph(root, "rmi", image_id, check=False)
     assert res.returncode == 1 and "image is being used by stopped container c1" in res.stderr
-    out = graph_json(root, "rmi", "-f", image_id)
-    assert out[0] == {"Deleted": image_id}
+    # forced by name: untagged, then deleted as moby does
+    out = graph_json(root, "rmi", "-f", "app")
+    assert out == [{"Untagged": "app:latest"}, {"Deleted": image_id}]
     # the container's layers outlive the image; removing the container frees them
     with_layer = [p.name for p in (root / "layers").iterdir() if p.name not in ("l", "c1")]
     assert len(with_layer) == 1
