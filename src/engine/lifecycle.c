@@ -414,12 +414,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   pthread_mutex_lock(&e->lock);
   json_t *st = json_object_get(c->doc, "State");
   if (r == 0) {
-    c->state = CTR_RUNNING;
-    json_object_set_new(st, "Error", json_string(""));
-    ctr_sync_state(c);
-    struct berr serr;
-    repo_save(e, c, &serr);
-    events_emit(&e->events, "container", "start", c->id, lifecycle_attrs(c));
+    /* The monitor has marked it running (and may already have seen it exit). */
   } else {
     struct berr ignored;
     json_object_set_new(st, "Error", json_string(err->msg));

@@ -105,6 +105,19 @@ static void on_event(struct engine *e, struct container *c, json_t *ev)
   if (!name)
     return;
   if (strcmp(name, "started") == 0) {
+    /* Running from this event on, in the order the shim reports: a process that exits at
+     * once must not have its exit seen before its start. */
+    char now[64];
+    ctr_now(now, sizeof(now));
+    json_t *st = json_object_get(c->doc, "State");
+    json_object_set_new(st, "Pid", json_integer(json_integer_value(json_object_get(ev, "pid"))));
+    json_object_set_new(st, "StartedAt", json_string(now));
+    json_object_set_new(st, "Error", json_string(""));
+    c->state = CTR_RUNNING;
+    ctr_sync_state(c);
+    struct berr serr;
+    repo_save(e, c, &serr);
+    events_emit(&e->events, "container", "start", c->id, lifecycle_attrs(c));
     c->start_result = 1;
   } else if (strcmp(name, "error") == 0) {
     const char *op = json_string_value(json_object_get(ev, "op"));
@@ -334,7 +347,6 @@ int sup_start(struct engine *e, struct container *c, struct berr *err)
   json_t *ready = NULL;
   if (spawn_shim(e, c, bundle, &ready, err) < 0)
     return -err->code;
-  pid_t pid = (pid_t)json_integer_value(json_object_get(ready, "pid"));
   json_decref(ready);
   int fd = connect_shim(bundle, err);
   if (fd < 0)
@@ -367,13 +379,6 @@ int sup_start(struct engine *e, struct container *c, struct berr *err)
     pthread_cond_wait(&e->changed, &e->lock);
   if (r == 0 && c->start_result < 0)
     r = berr_set(err, 0, "%s", c->start_error);
-  if (r == 0) {
-    json_t *st = json_object_get(c->doc, "State");
-    char now[64];
-    ctr_now(now, sizeof(now));
-    json_object_set_new(st, "Pid", json_integer(pid));
-    json_object_set_new(st, "StartedAt", json_string(now));
-  }
   pthread_mutex_unlock(&e->lock);
   return r;
 }
