@@ -267,9 +267,10 @@ static void test_tables(void)
   CHECK_STREQ(t3, "web: Up 2 minutes\n");
   _cleanup_free_ char *t4 = capture_table("json", deflt, headers, rows);
   /* Go marshals the row as a map: keys sorted, <>& escaped */
-  CHECK_STREQ(t4, "{\"Command\":\"\\\"sleep 100\\\"\",\"ID\":\"3f1c0d5e9a7b\",\"Image\":\"busybox\","
-                  "\"Names\":\"web\",\"Ports\":\"0.0.0.0:8080-\\u003e80/tcp\",\"RunningFor\":\"3 years "
-                  "ago\",\"Status\":\"Up 2 minutes\"}\n");
+  CHECK_STREQ(t4,
+              "{\"Command\":\"\\\"sleep 100\\\"\",\"ID\":\"3f1c0d5e9a7b\",\"Image\":\"busybox\","
+              "\"Names\":\"web\",\"Ports\":\"0.0.0.0:8080-\\u003e80/tcp\",\"RunningFor\":\"3 years "
+              "ago\",\"Status\":\"Up 2 minutes\"}\n");
   _cleanup_free_ char *t5 = capture_table("table {{upper .Names}}", deflt, headers, rows);
   CHECK_STREQ(t5, "NAMES\nWEB\n");
 }
