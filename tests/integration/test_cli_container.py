@@ -316,3 +316,21 @@ def test_signals_are_forwarded_without_tty(berth, berthd, busybox_image, build_d
     out, err = p.communicate(timeout=DEADLINE)
     assert p.returncode == 42, err
     assert out == "got-term\n"
+
+
+def test_tty_output_is_raw(berth, berthd, busybox_image, build_dir):
+    # -t without -i: no terminal needed on our side; the pty's bytes come through unframed
+    # (bytes, not text: text mode would turn the pty's \r\n into \n)
+    binary = require_binary(build_dir / "berth")
+    res = subprocess.run([binary, "-H", berthd.host, "run", "-t", "--name", "rawtty", busybox_image,
+                          "sh", "-c", "echo out; echo err >&2"], capture_output=True,
+                         stdin=subprocess.DEVNULL, timeout=DEADLINE)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"out\r\nerr\r\n"
+    assert res.stderr == b""
+    res = subprocess.run([binary, "-H", berthd.host, "logs", "rawtty"], capture_output=True,
+                         timeout=DEADLINE)
+    assert res.stdout == b"out\r\nerr\r\n"
+    res = berth("run", "-it", busybox_image, "true")
+    assert res.returncode == 1
+    assert res.stderr == "the input device is not a TTY\n"
