@@ -334,3 +334,31 @@ def test_tty_output_is_raw(berth, berthd, busybox_image, build_dir):
     res = berth("run", "-it", busybox_image, "true")
     assert res.returncode == 1
     assert res.stderr == "the input device is not a TTY\n"
+
+
+def test_attach_streams_until_the_container_stops(berth, berthd, busybox_image, build_dir):
+    binary = require_binary(build_dir / "berth")
+    cid_of(berth("run", "-d", "--name", "ticker", busybox_image,
+                 "sh", "-c", "trap 'exit 7' TERM; while true; do echo tick; sleep 0.1; done"))
+    p = subprocess.Popen([binary, "-H", berthd.host, "attach", "--no-stdin", "ticker"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "tick\n"  # live output reaches the attached client
+        res = berth("stop", "ticker")
+        assert res.returncode == 0, res.stderr
+        p.stdout.read()
+        assert p.wait(timeout=DEADLINE) == 7  # the exit code comes from wait
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    res = berth("attach", "ticker")
+    assert res.returncode == 1
+    assert res.stderr == "You cannot attach to a stopped container, start it first\n"
+
+
+def test_start_attach_interactive(berth, busybox_image):
+    cid_of(berth("create", "-i", "--name", "cat", busybox_image, "sh", "-c", "tr a-z A-Z; exit 2"))
+    res = berth("start", "-a", "-i", "cat", input="shout\n")
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == "SHOUT\n"
