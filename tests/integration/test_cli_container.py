@@ -275,6 +275,38 @@ def test_run_it_under_a_pty(berth, berthd, busybox_image, build_dir):
     assert res.stdout == "true 5\n"
 
 
+def test_window_size_changes_are_forwarded(berth, berthd, busybox_image, build_dir):
+    binary = require_binary(build_dir / "berth")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(binary, [binary, "-H", berthd.host, "run", "-it", "--rm", busybox_image, "sh"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    out = b""
+    end = time.monotonic() + DEADLINE
+    resized = ok = False
+    try:
+        while time.monotonic() < end and b"50 100" not in out:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                out += os.read(fd, 4096)
+            if not resized and b"#" in out:
+                # the kernel sends SIGWINCH to berth, which posts /resize
+                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 100, 0, 0))
+                resized = True
+            if resized:
+                os.write(fd, b"stty size\r")  # until the container sees the new size
+        ok = b"50 100" in out
+        if ok:
+            os.write(fd, b"exit 0\r")
+    finally:
+        if not ok:
+            os.kill(pid, 9)  # never leave the test hanging on a berth that did not resize
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert ok, out
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_detach_keys_leave_the_container_running(berth, berthd, busybox_image, build_dir):
     binary = require_binary(build_dir / "berth")
     code, out = _pty_run(binary, ["-H", berthd.host, "run", "-it", "--name", "det", busybox_image,

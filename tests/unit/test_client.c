@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "client/cli.h"
@@ -458,6 +459,14 @@ static void test_create_body(void)
   _cleanup_free_ char *b4 = body_for(4, a4);
   CHECK(strstr(b4, "\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8000\"}],"
                    "\"81/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8001\"}]}") != NULL);
+  /* relative bind sources are made absolute client-side; a lone path is an anonymous volume */
+  char *a6[] = {"run", "-v", "./data:/d:ro", "-v", "/anon", "img", NULL};
+  _cleanup_free_ char *b6 = body_for(6, a6);
+  char cwd[4096], want[4200];
+  CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+  snprintf(want, sizeof(want), "\"Binds\":[\"%s/data:/d:ro\"]", cwd);
+  CHECK(strstr(b6, want) != NULL);
+  CHECK(strstr(b6, "\"Volumes\":{\"/anon\":{}}") != NULL);
   char *a5[] = {"run", "--restart", "sometimes", "img", NULL};
   _cleanup_free_ char *b5 = body_for(4, a5);
   CHECK_STREQ(b5, "invalid restart policy format: sometimes");
