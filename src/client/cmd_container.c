@@ -590,6 +590,7 @@ static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
   _cleanup_free_ char *nets = join_sorted_keys(
       json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",", false);
   json_object_set_new(row, "Networks", json_string(nets));
+  json_object_set_new(row, "Platform", json_null()); /* docker 28 has it, null for local */
   return row;
 }
 

@@ -64,18 +64,16 @@ static json_t *image_row(json_t *img, const char *repo, const char *tag, const c
   json_object_set_new(row, "Digest", json_string(digest));
   json_int_t created = json_integer_value(json_object_get(img, "Created"));
   char buf[128], dur[64];
-  if (created == 0) {
-    snprintf(buf, sizeof(buf), "N/A");
-  } else {
-    units_human_duration((int64_t)(now - (time_t)created), dur, sizeof(dur));
-    snprintf(buf, sizeof(buf), "%s ago", dur);
-  }
+  /* docker's image table has no N/A case: an image created at 0 is "56 years ago" */
+  units_human_duration((int64_t)(now - (time_t)created), dur, sizeof(dur));
+  snprintf(buf, sizeof(buf), "%s ago", dur);
   json_object_set_new(row, "CreatedSince", json_string(buf));
   units_format_go_time((time_t)created, buf, sizeof(buf));
   json_object_set_new(row, "CreatedAt", json_string(buf));
   json_int_t size = json_integer_value(json_object_get(img, "Size"));
   units_human_size_prec((double)size, 3, buf, sizeof(buf));
   json_object_set_new(row, "Size", json_string(buf));
+  units_human_size_prec((double)size, 4, buf, sizeof(buf)); /* HumanSize, as docker */
   json_object_set_new(row, "VirtualSize", json_string(buf));
   json_int_t shared = json_integer_value(json_object_get(img, "SharedSize"));
   json_int_t ctrs = json_integer_value(json_object_get(img, "Containers"));
@@ -141,8 +139,7 @@ static int image_rows(struct formatter *f, json_t *img, bool digests, bool trunc
     split_ref(s, &repo, &tag, ':');
     const char *d = json_string_value(json_object_get(digest_by_repo, repo));
     json_object_set_new(seen, repo, json_true());
-    json_auto_t *row =
-        image_row(img, repo, tag ? tag : "<none>", digests ? (d ? d : "<none>") : "", trunc, now);
+    json_auto_t *row = image_row(img, repo, tag ? tag : "<none>", d ? d : "<none>", trunc, now);
     int r = formatter_row(f, row, NULL, err);
     if (r < 0)
       return r;
@@ -153,15 +150,14 @@ static int image_rows(struct formatter *f, json_t *img, bool digests, bool trunc
   {
     if (json_object_get(seen, repo))
       continue;
-    json_auto_t *row =
-        image_row(img, repo, "<none>", digests ? json_string_value(e) : "", trunc, now);
+    json_auto_t *row = image_row(img, repo, "<none>", json_string_value(e), trunc, now);
     int r = formatter_row(f, row, NULL, err);
     if (r < 0)
       return r;
     rows++;
   }
   if (!rows) {
-    json_auto_t *row = image_row(img, "<none>", "<none>", digests ? "<none>" : "", trunc, now);
+    json_auto_t *row = image_row(img, "<none>", "<none>", "<none>", trunc, now);
     return formatter_row(f, row, NULL, err);
   }
   return 0;
@@ -246,21 +242,8 @@ static int images_list(struct client *c, int argc, char **argv, const char *cmd)
   time_t now = time(NULL);
   size_t i;
   json_t *img;
-  json_auto_t *seen_ids = json_object();
   json_array_foreach(list, i, img)
   {
-    if (quiet) {
-      /* -q prints each image once */
-      const char *id = json_string_value(json_object_get(img, "Id"));
-      if (id && json_object_get(seen_ids, id))
-        continue;
-      if (id)
-        json_object_set_new(seen_ids, id, json_true());
-      json_auto_t *row = image_row(img, "", "", "", trunc, now);
-      if (formatter_row(&f, row, NULL, &err) < 0)
-        break;
-      continue;
-    }
     if (image_rows(&f, img, digests, trunc, now, &err) < 0)
       break;
   }
@@ -395,7 +378,9 @@ int cmd_history(struct client *c, int argc, char **argv)
     }
     json_int_t created = json_integer_value(json_object_get(h, "Created"));
     char buf[128], dur[64];
-    if (human) {
+    if (human && created == 0) {
+      snprintf(buf, sizeof(buf), "N/A"); /* docker's history shows N/A for time 0 */
+    } else if (human) {
       units_human_duration((int64_t)(now - (time_t)created), dur, sizeof(dur));
       snprintf(buf, sizeof(buf), "%s ago", dur);
     } else {

@@ -99,7 +99,7 @@ int cmd_version(struct client *c, int argc, char **argv)
     fflush(stdout);
     return cli_fail(&err);
   }
-  printf("Server: %s\n", str(json_object_get(server, "Platform"), "Name"));
+  printf("\nServer: %s\n", str(json_object_get(server, "Platform"), "Name"));
   char built[64];
   json_t *comps = json_object_get(server, "Components");
   size_t i;

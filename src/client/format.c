@@ -112,6 +112,7 @@ int formatter_init(struct formatter *f, const char *format, const char *default_
     f->table = true;
     src = format + 6;
   } else if (strcmp(format, "json") == 0) {
+    f->json = true;
     src = "{{json .}}";
   } else {
     src = format;
@@ -133,6 +134,11 @@ int formatter_init(struct formatter *f, const char *format, const char *default_
 
 int formatter_row(struct formatter *f, json_t *row, json_t *labels, struct berr *err)
 {
+  if (f->json) {
+    tmpl_print_json_sorted(f->rows, row);
+    fputc('\n', f->rows);
+    return 0;
+  }
   int r = tmpl_render(f->tmpl, row, labels, f->rows, err);
   if (r < 0)
     return r;

@@ -14,6 +14,7 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding);
 
 struct formatter {
   bool table;
+  bool json; /* --format json: each row as Go marshals a map (keys sorted) */
   struct tmpl *tmpl;
   json_t *headers; /* borrowed: field name -> column title */
   char *buf;

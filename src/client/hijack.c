@@ -1,5 +1,5 @@
-/* Raw HTTP/1.1 on the daemon's Unix socket for hijacked streams and /wait, and the
- * stdcopy demultiplexer. libcurl cannot hand over an upgraded socket, so this is ours. */
+/* Raw HTTP/1.1 on the daemon's Unix socket for connections that outlive their headers
+ * (the hijacked attach/exec stream, /wait), and the stdcopy demultiplexer. */
 #include "hijack.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Raw HTTP on the daemon socket for what libcurl cannot hold open: the hijacked
+/* Raw HTTP on the daemon socket for connections held open past their headers: the hijacked
  * attach/exec stream (Connection: Upgrade, 101) and /wait, whose headers must be seen
  * before start. Plus the stdcopy demultiplexer for 8-byte framed output. */
 #pragma once

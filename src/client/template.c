@@ -954,13 +954,13 @@ void tmpl_print_value(FILE *out, json_t *v)
   }
 }
 
-void tmpl_print_json(FILE *out, json_t *v)
+static void print_json_flags(FILE *out, json_t *v, size_t flags)
 {
   if (!v || is_missing(v)) {
     fputs("null", out);
     return;
   }
-  _cleanup_free_ char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  _cleanup_free_ char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
   if (!s)
     return;
   for (char *p = s; *p; p++) {
@@ -973,4 +973,14 @@ void tmpl_print_json(FILE *out, json_t *v)
     else
       fputc(*p, out);
   }
+}
+
+void tmpl_print_json(FILE *out, json_t *v)
+{
+  print_json_flags(out, v, 0);
+}
+
+void tmpl_print_json_sorted(FILE *out, json_t *v)
+{
+  print_json_flags(out, v, JSON_SORT_KEYS);
 }

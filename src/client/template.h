@@ -22,6 +22,8 @@ int tmpl_render_string(struct tmpl *t, json_t *dot, json_t *labels, char **out, 
 void tmpl_print_value(FILE *out, json_t *v);
 /* Go's json.Marshal of a value (compact, <>& escaped as \u003c \u003e \u0026). */
 void tmpl_print_json(FILE *out, json_t *v);
+/* The same with object keys sorted, as Go marshals a map. */
+void tmpl_print_json_sorted(FILE *out, json_t *v);
 
 static inline void tmpl_freep(struct tmpl **t)
 {

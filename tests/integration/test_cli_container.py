@@ -275,6 +275,38 @@ def test_run_it_under_a_pty(berth, berthd, busybox_image, build_dir):
     assert res.stdout == "true 5\n"
 
 
+def test_window_size_changes_are_forwarded(berth, berthd, busybox_image, build_dir):
+    binary = require_binary(build_dir / "berth")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(binary, [binary, "-H", berthd.host, "run", "-it", "--rm", busybox_image, "sh"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    out = b""
+    end = time.monotonic() + DEADLINE
+    resized = ok = False
+    try:
+        while time.monotonic() < end and b"50 100" not in out:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                out += os.read(fd, 4096)
+            if not resized and b"#" in out:
+                # the kernel sends SIGWINCH to berth, which posts /resize
+                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 100, 0, 0))
+                resized = True
+            if resized:
+                os.write(fd, b"stty size\r")  # until the container sees the new size
+        ok = b"50 100" in out
+        if ok:
+            os.write(fd, b"exit 0\r")
+    finally:
+        if not ok:
+            os.kill(pid, 9)  # never leave the test hanging on a berth that did not resize
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert ok, out
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_detach_keys_leave_the_container_running(berth, berthd, busybox_image, build_dir):
     binary = require_binary(build_dir / "berth")
     code, out = _pty_run(binary, ["-H", berthd.host, "run", "-it", "--name", "det", busybox_image,
@@ -316,3 +348,49 @@ def test_signals_are_forwarded_without_tty(berth, berthd, busybox_image, build_d
     out, err = p.communicate(timeout=DEADLINE)
     assert p.returncode == 42, err
     assert out == "got-term\n"
+
+
+def test_tty_output_is_raw(berth, berthd, busybox_image, build_dir):
+    # -t without -i: no terminal needed on our side; the pty's bytes come through unframed
+    # (bytes, not text: text mode would turn the pty's \r\n into \n)
+    binary = require_binary(build_dir / "berth")
+    res = subprocess.run([binary, "-H", berthd.host, "run", "-t", "--name", "rawtty", busybox_image,
+                          "sh", "-c", "echo out; echo err >&2"], capture_output=True,
+                         stdin=subprocess.DEVNULL, timeout=DEADLINE)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"out\r\nerr\r\n"
+    assert res.stderr == b""
+    res = subprocess.run([binary, "-H", berthd.host, "logs", "rawtty"], capture_output=True,
+                         timeout=DEADLINE)
+    assert res.stdout == b"out\r\nerr\r\n"
+    res = berth("run", "-it", busybox_image, "true")
+    assert res.returncode == 1
+    assert res.stderr == "the input device is not a TTY\n"
+
+
+def test_attach_streams_until_the_container_stops(berth, berthd, busybox_image, build_dir):
+    binary = require_binary(build_dir / "berth")
+    cid_of(berth("run", "-d", "--name", "ticker", busybox_image,
+                 "sh", "-c", "trap 'exit 7' TERM; while true; do echo tick; sleep 0.1; done"))
+    p = subprocess.Popen([binary, "-H", berthd.host, "attach", "--no-stdin", "ticker"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "tick\n"  # live output reaches the attached client
+        res = berth("stop", "ticker")
+        assert res.returncode == 0, res.stderr
+        p.stdout.read()
+        assert p.wait(timeout=DEADLINE) == 7  # the exit code comes from wait
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    res = berth("attach", "ticker")
+    assert res.returncode == 1
+    assert res.stderr == "You cannot attach to a stopped container, start it first\n"
+
+
+def test_start_attach_interactive(berth, busybox_image):
+    cid_of(berth("create", "-i", "--name", "cat", busybox_image, "sh", "-c", "tr a-z A-Z; exit 2"))
+    res = berth("start", "-a", "-i", "cat", input="shout\n")
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == "SHOUT\n"
