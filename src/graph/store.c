@@ -214,6 +214,15 @@ int graph_store_adopt_fd(struct graph_store *s, int fd, const char *digest, stru
   _cleanup_free_ char *dst = graph_store_path(s, digest);
   if (!dst)
     return berr_set(err, EINVAL, "adopt blob %s", digest);
+  /* the file came out of an archive with the archive's owner and mode: make it a plain
+   * read-only blob before it enters the store */
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+    if ((st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) < 0)
+      return berr_errno(err, "adopt blob %s", digest);
+    if ((st.st_mode & 07777) != 0444 && fchmod(fd, 0444) < 0)
+      return berr_errno(err, "adopt blob %s", digest);
+  }
   if (fsync(fd) < 0)
     return berr_errno(err, "fsync blob %s", digest);
   char proc[64];
