@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileutil.h"
+#include "graphdriver/strv.h"
 
 struct graph_store {
   char *root;
@@ -304,25 +305,18 @@ int graph_store_list(struct graph_store *s, char ***digests, struct berr *err)
   _cleanup_closedir_ DIR *d = opendir(s->blobs);
   if (!d)
     return berr_errno(err, "open %s", s->blobs);
-  size_t n = 0, cap = 16;
-  char **v = calloc(cap, sizeof(char *));
+  struct gd_strv sv = {0};
   struct dirent *de;
-  while (v && (de = readdir(d))) {
+  while ((de = readdir(d))) {
     if (de->d_name[0] == '.')
       continue;
-    if (n + 1 >= cap) {
-      char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-      if (!nv)
-        break;
-      v = nv;
+    char *digest = NULL;
+    if (asprintf(&digest, "sha256:%s", de->d_name) < 0 || gd_strv_push(&sv, digest) < 0) {
+      gd_strv_clear(&sv);
+      return berr_set(err, ENOMEM, "list blobs");
     }
-    if (asprintf(&v[n], "sha256:%s", de->d_name) < 0)
-      break;
-    v[++n] = NULL;
   }
-  if (!v)
+  if (!(*digests = gd_strv_steal(&sv)))
     return berr_set(err, ENOMEM, "list blobs");
-  v[n] = NULL;
-  *digests = v;
   return 0;
 }
