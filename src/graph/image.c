@@ -184,7 +184,7 @@ static int64_t parse_created(const char *s)
   if (*rest == '+' || *rest == '-') {
     int hh = 0, mm = 0;
     if (sscanf(rest + 1, "%d:%d", &hh, &mm) >= 1)
-      t -= (*rest == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+      t -= (*rest == '+' ? 1 : -1) * ((int64_t)hh * 3600 + (int64_t)mm * 60);
   }
   return t;
 }
