@@ -35,9 +35,27 @@ struct loader {
   json_t *loaded;
 };
 
+/* Opens a regular file of the image for reading; O_NONBLOCK so that a FIFO planted under a
+ * blob's name cannot hang the load (it is refused as not a regular file). */
+static int open_regular(int rootfd, const char *path, struct berr *err)
+{
+  int fd = gd_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK);
+  if (fd < 0)
+    return berr_set(err, -fd, "%s", path);
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return berr_set(err, EINVAL, "%s: not a regular file", path);
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0)
+    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
 static int read_in_root(int rootfd, const char *path, char **buf, size_t *len, struct berr *err)
 {
-  _cleanup_close_ int fd = gd_open_in_root(rootfd, path, O_RDONLY);
+  _cleanup_close_ int fd = gd_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK);
   if (fd < 0)
     return berr_set(err, -fd, "%s", path);
   struct stat st;
@@ -129,9 +147,11 @@ static int load_docker(struct loader *l, struct berr *err)
         r = berr_set(err, 0, "%s.Layers[%zu]: expected a string", where, k);
         break;
       }
-      int fd = gd_open_in_root(l->rootfd, p, O_RDONLY);
+      int fd = open_regular(l->rootfd, p, err);
       if (fd < 0) {
-        r = berr_set(err, -fd, "%s: layer %s is missing from the archive", where, p);
+        r = fd == -ENOENT
+                ? berr_set(err, ENOENT, "%s: layer %s is missing from the archive", where, p)
+                : berr_wrap(err, "%s: layer", where);
         break;
       }
       in[k] = (struct graph_layer_in){.fd = fd, .adopt = l->adopt};
@@ -274,9 +294,11 @@ static int load_oci_manifest(struct loader *l, json_t *desc, const char *key, co
       r = berr_set(err, 0, "%s: unknown layer media type \"%s\"", lw, mt);
       break;
     }
-    int fd = gd_open_in_root(l->rootfd, path, O_RDONLY);
+    int fd = open_regular(l->rootfd, path, err);
     if (fd < 0) {
-      r = berr_set(err, -fd, "%s names blob %s, which the image lacks", lw, digest);
+      r = fd == -ENOENT
+              ? berr_set(err, ENOENT, "%s names blob %s, which the image lacks", lw, digest)
+              : berr_wrap(err, "%s", lw);
       break;
     }
     in[k] =
@@ -400,12 +422,12 @@ static int load_root(struct graph *g, int rootfd, bool adopt, const struct graph
 {
   struct loader l = {
       .g = g, .rootfd = rootfd, .adopt = adopt, .opts = opts, .loaded = json_array()};
-  int fd = gd_open_in_root(rootfd, "manifest.json", O_RDONLY);
+  int fd = gd_open_in_root(rootfd, "manifest.json", O_PATH);
   int r;
   if (fd >= 0) {
     close(fd);
     r = load_docker(&l, err);
-  } else if ((fd = gd_open_in_root(rootfd, "index.json", O_RDONLY)) >= 0) {
+  } else if ((fd = gd_open_in_root(rootfd, "index.json", O_PATH)) >= 0) {
     close(fd);
     r = load_oci(&l, err);
   } else {

@@ -271,23 +271,29 @@ static int layer_rows(struct graph *g, const char *id, struct layer_row **out, s
     return r;
   size_t n = 0, cap = 8;
   struct layer_row *v = calloc(cap, sizeof(*v));
-  while (v && sqlite3_step(st) == SQLITE_ROW) {
-    if (n == cap) {
-      struct layer_row *nv = realloc(v, (cap *= 2) * sizeof(*v));
-      if (!nv)
-        break;
-      v = nv;
-    }
-    v[n].chain = strdup((const char *)sqlite3_column_text(st, 0));
-    v[n].diff_id = strdup((const char *)sqlite3_column_text(st, 1));
-    v[n].blob = strdup((const char *)sqlite3_column_text(st, 2));
-    v[n].media_type = strdup((const char *)sqlite3_column_text(st, 3));
-    v[n].blob_size = sqlite3_column_int64(st, 4);
-    v[n].tar_size = sqlite3_column_int64(st, 5);
-    n++;
-  }
   if (!v)
     return berr_set(err, ENOMEM, "save");
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (n == cap) {
+      struct layer_row *nv = realloc(v, (cap *= 2) * sizeof(*v));
+      if (!nv) {
+        free_layer_rows(v, n);
+        return berr_set(err, ENOMEM, "save");
+      }
+      v = nv;
+    }
+    struct layer_row *l = &v[n++];
+    l->chain = strdup((const char *)sqlite3_column_text(st, 0));
+    l->diff_id = strdup((const char *)sqlite3_column_text(st, 1));
+    l->blob = strdup((const char *)sqlite3_column_text(st, 2));
+    l->media_type = strdup((const char *)sqlite3_column_text(st, 3));
+    l->blob_size = sqlite3_column_int64(st, 4);
+    l->tar_size = sqlite3_column_int64(st, 5);
+    if (!l->chain || !l->diff_id || !l->blob || !l->media_type) {
+      free_layer_rows(v, n);
+      return berr_set(err, ENOMEM, "save");
+    }
+  }
   *out = v;
   *nout = n;
   return 0;

@@ -12,6 +12,7 @@
 #include "common/bjson.h"
 #include "common/cleanup.h"
 #include "graph/reference.h"
+#include "graphdriver/strv.h"
 #include "graph_priv.h"
 
 static bool is_hex(const char *s)
@@ -132,24 +133,14 @@ int graph_image_layers(struct graph *g, const char *id, char ***chain_ids, struc
       g->db, &st, err, "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", 1, id);
   if (r < 0)
     return r;
-  size_t n = 0, cap = 8;
-  char **v = calloc(cap, sizeof(char *));
-  while (v && sqlite3_step(st) == SQLITE_ROW) {
-    if (n + 1 >= cap) {
-      char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-      if (!nv) {
-        strvfreep(&v);
-        break;
-      }
-      v = nv;
+  struct gd_strv sv = {0};
+  while (sqlite3_step(st) == SQLITE_ROW)
+    if (gd_strv_push(&sv, strdup((const char *)sqlite3_column_text(st, 0))) < 0) {
+      gd_strv_clear(&sv);
+      return berr_set(err, ENOMEM, "layers");
     }
-    v[n++] = strdup((const char *)sqlite3_column_text(st, 0));
-    v[n] = NULL;
-  }
-  if (!v)
+  if (!(*chain_ids = gd_strv_steal(&sv)))
     return berr_set(err, ENOMEM, "layers");
-  v[n] = NULL;
-  *chain_ids = v;
   return 0;
 }
 
@@ -160,24 +151,14 @@ static int image_refs(struct graph *g, const char *id, char ***out, struct berr 
                            "SELECT name FROM tags WHERE image_id = ? ORDER BY name", 1, id);
   if (r < 0)
     return r;
-  size_t n = 0, cap = 4;
-  char **v = calloc(cap, sizeof(char *));
-  while (v && sqlite3_step(st) == SQLITE_ROW) {
-    if (n + 1 >= cap) {
-      char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-      if (!nv) {
-        strvfreep(&v);
-        break;
-      }
-      v = nv;
+  struct gd_strv sv = {0};
+  while (sqlite3_step(st) == SQLITE_ROW)
+    if (gd_strv_push(&sv, strdup((const char *)sqlite3_column_text(st, 0))) < 0) {
+      gd_strv_clear(&sv);
+      return berr_set(err, ENOMEM, "tags");
     }
-    v[n++] = strdup((const char *)sqlite3_column_text(st, 0));
-    v[n] = NULL;
-  }
-  if (!v)
+  if (!(*out = gd_strv_steal(&sv)))
     return berr_set(err, ENOMEM, "tags");
-  v[n] = NULL;
-  *out = v;
   return 0;
 }
 
@@ -203,7 +184,7 @@ static int64_t parse_created(const char *s)
   if (*rest == '+' || *rest == '-') {
     int hh = 0, mm = 0;
     if (sscanf(rest + 1, "%d:%d", &hh, &mm) >= 1)
-      t -= (*rest == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+      t -= (*rest == '+' ? 1 : -1) * ((int64_t)hh * 3600 + (int64_t)mm * 60);
   }
   return t;
 }
@@ -758,18 +739,15 @@ int graph_image_prune(struct graph *g, json_t **out, struct berr *err)
                                 " NOT EXISTS (SELECT 1 FROM rwlayers w WHERE w.image_id = i.id)",
                                 0)) < 0)
         break;
-      size_t n = 0, cap = 8;
-      ids = calloc(cap, sizeof(char *));
-      while (ids && sqlite3_step(st) == SQLITE_ROW) {
-        if (n + 1 >= cap) {
-          char **nv = realloc(ids, (cap *= 2) * sizeof(char *));
-          if (!nv)
-            break;
-          ids = nv;
-        }
-        ids[n++] = strdup((const char *)sqlite3_column_text(st, 0));
-        ids[n] = NULL;
+      struct gd_strv sv = {0};
+      while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+        if (gd_strv_push(&sv, strdup((const char *)sqlite3_column_text(st, 0))) < 0)
+          r = berr_set(err, ENOMEM, "prune");
+      if (r < 0) {
+        gd_strv_clear(&sv);
+        break;
       }
+      ids = gd_strv_steal(&sv);
     }
     for (char **p = ids; p && *p && r == 0; p++) {
       r = delete_helper(g, *p, records, false, true, false, &none, &reclaimed, err);

@@ -186,7 +186,7 @@ int graph_apply_changes(json_t *config, const char *const *changes, size_t n, st
         char *end;
         long port = strtol(t, &end, 10);
         if (*end || port <= 0 || port > 65535 ||
-            (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
+            (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0 && strcmp(proto, "sctp") != 0))
           return berr_set(err, 0, "invalid change \"%s\": bad port \"%s\"", changes[i], t);
         char key[32];
         snprintf(key, sizeof(key), "%ld/%s", port, proto);

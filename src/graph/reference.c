@@ -84,6 +84,7 @@ int graph_ref_parse(const char *s, struct graph_ref *out, struct berr *err)
   if (at) {
     *at = '\0';
     if (!graph_digest_valid(at + 1))
+      /* cppcheck-suppress memleak ; copy is freed by its cleanup attribute */
       return berr_set(err, 0, "invalid reference format: bad digest in \"%s\"", s);
     out->digest = strdup(at + 1);
   }
@@ -93,6 +94,7 @@ int graph_ref_parse(const char *s, struct graph_ref *out, struct berr *err)
     *colon = '\0';
     if (!tag_valid(colon + 1)) {
       graph_ref_clear(out);
+      /* cppcheck-suppress memleak ; copy is freed by its cleanup attribute */
       return berr_set(err, 0, "invalid reference format: bad tag in \"%s\"", s);
     }
     out->tag = strdup(colon + 1);

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileutil.h"
+#include "graphdriver/strv.h"
 
 struct graph_store {
   char *root;
@@ -214,6 +215,15 @@ int graph_store_adopt_fd(struct graph_store *s, int fd, const char *digest, stru
   _cleanup_free_ char *dst = graph_store_path(s, digest);
   if (!dst)
     return berr_set(err, EINVAL, "adopt blob %s", digest);
+  /* the file came out of an archive with the archive's owner and mode: make it a plain
+   * read-only blob before it enters the store */
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+    if ((st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) < 0)
+      return berr_errno(err, "adopt blob %s", digest);
+    if ((st.st_mode & 07777) != 0444 && fchmod(fd, 0444) < 0)
+      return berr_errno(err, "adopt blob %s", digest);
+  }
   if (fsync(fd) < 0)
     return berr_errno(err, "fsync blob %s", digest);
   char proc[64];
@@ -295,25 +305,18 @@ int graph_store_list(struct graph_store *s, char ***digests, struct berr *err)
   _cleanup_closedir_ DIR *d = opendir(s->blobs);
   if (!d)
     return berr_errno(err, "open %s", s->blobs);
-  size_t n = 0, cap = 16;
-  char **v = calloc(cap, sizeof(char *));
+  struct gd_strv sv = {0};
   struct dirent *de;
-  while (v && (de = readdir(d))) {
+  while ((de = readdir(d))) {
     if (de->d_name[0] == '.')
       continue;
-    if (n + 1 >= cap) {
-      char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-      if (!nv)
-        break;
-      v = nv;
+    char *digest = NULL;
+    if (asprintf(&digest, "sha256:%s", de->d_name) < 0 || gd_strv_push(&sv, digest) < 0) {
+      gd_strv_clear(&sv);
+      return berr_set(err, ENOMEM, "list blobs");
     }
-    if (asprintf(&v[n], "sha256:%s", de->d_name) < 0)
-      break;
-    v[++n] = NULL;
   }
-  if (!v)
+  if (!(*digests = gd_strv_steal(&sv)))
     return berr_set(err, ENOMEM, "list blobs");
-  v[n] = NULL;
-  *digests = v;
   return 0;
 }

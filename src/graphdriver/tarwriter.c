@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "graphdriver/strv.h"
 
 struct gd_tarw {
   struct archive *a;
@@ -200,27 +201,22 @@ int gd_list_dir(int dirfd, char ***names)
     close(fd);
     return -errno;
   }
-  size_t n = 0, cap = 16;
-  char **v = malloc(cap * sizeof(char *));
+  struct gd_strv sv = {0};
   struct dirent *de;
-  while (v && (de = readdir(d))) {
+  while ((de = readdir(d))) {
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
       continue;
-    if (n + 1 >= cap) {
-      char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-      if (!nv) {
-        v[n] = NULL;
-        strvfreep(&v);
-        break;
-      }
-      v = nv;
+    if (gd_strv_push(&sv, strdup(de->d_name)) < 0) {
+      closedir(d);
+      gd_strv_clear(&sv);
+      return -ENOMEM;
     }
-    v[n++] = strdup(de->d_name);
   }
   closedir(d);
+  size_t n = sv.n;
+  char **v = gd_strv_steal(&sv);
   if (!v)
     return -ENOMEM;
-  v[n] = NULL;
   qsort(v, n, sizeof(char *), cmpstr);
   *names = v;
   return 0;

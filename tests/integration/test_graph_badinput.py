@@ -178,6 +178,13 @@ def broken_images(tmp_path):
         ti = tarfile.TarInfo("hello.txt")
         t.addfile(ti)
     out["not-an-image"] = (junk, "neither manifest.json nor index.json")
+    # names in the archive that are not regular files: a FIFO as manifest.json must not hang
+    fifo = tmp_path / "fifo.tar"
+    with tarfile.open(fifo, "w") as t:
+        ti = tarfile.TarInfo("manifest.json")
+        ti.type = tarfile.FIFOTYPE
+        t.addfile(ti)
+    out["fifo-manifest"] = (fifo, "not a regular file")
     cut = tmp_path / "cut.tar"
     cut.write_bytes(da.read_bytes()[:700])
     out["cut-archive"] = (cut, "unpack archive")
