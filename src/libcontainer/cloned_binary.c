@@ -1,5 +1,6 @@
-/* Re-exec from a sealed memfd copy of /proc/self/exe (runc's and crun's fix for
- * CVE-2019-5736). A read-only binary cannot be overwritten and is used as is. */
+/* Re-exec from a copy of ourselves nobody can write to (runc's and crun's fix for
+ * CVE-2019-5736): first a read-only detached bind mount of /proc/self/exe (no copy, as
+ * crun does), else a sealed memfd copy. A binary on a read-only filesystem is used as is. */
 #include "cloned_binary.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -39,6 +41,20 @@ int lc_ensure_cloned_binary(char **argv, struct berr *err)
   }
   if (getenv(CLONED_ENV))
     return berr_set(err, 0, "re-exec from a sealed copy did not take effect");
+
+  /* A private read-only mount of just the binary: exec'ing through it makes
+   * /proc/<pid>/exe read-only for good, and costs no copy. */
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe",
+                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree >= 0) {
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0) {
+      setenv(CLONED_ENV, "1", 1);
+      syscall(SYS_execveat, tree, "", argv, environ, AT_EMPTY_PATH);
+      unsetenv(CLONED_ENV);
+    }
+    close(tree);
+  }
 
   struct stat st;
   if (fstat(self, &st) < 0)
