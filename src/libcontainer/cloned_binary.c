@@ -44,8 +44,8 @@ int lc_ensure_cloned_binary(char **argv, struct berr *err)
 
   /* A private read-only mount of just the binary: exec'ing through it makes
    * /proc/<pid>/exe read-only for good, and costs no copy. */
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe",
-                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  int tree =
+      (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (tree >= 0) {
     struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV};
     if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0) {
