@@ -167,8 +167,31 @@ static int job_container_list(struct job *job)
   json_t *status = json_object_get(filters, "status");
   if (json_array_size(status) || json_array_size(json_object_get(filters, "exited")))
     all = true;
+  /* since/before (filters, or the old query parameters docker-py still sends): only containers
+   * created after / before the named one; like moby they imply all. */
+  const char *since_ref = json_string_value(json_array_get(json_object_get(filters, "since"), 0));
+  const char *before_ref = json_string_value(json_array_get(json_object_get(filters, "before"), 0));
+  if (!since_ref)
+    since_ref = job_query_str(job, "since");
+  if (!before_ref)
+    before_ref = job_query_str(job, "before");
+  long long since_ns = -1, before_ns = -1;
 
   pthread_mutex_lock(&e->lock);
+  for (int pass = 0; pass < 2; pass++) {
+    const char *ref = pass == 0 ? since_ref : before_ref;
+    if (!ref || !*ref)
+      continue;
+    struct container *rc = repo_find(e, ref, &job->err);
+    if (!rc) {
+      pthread_mutex_unlock(&e->lock);
+      json_decref(filters);
+      return -job->err.code;
+    }
+    long long t = ctr_time_ns(json_string_value(json_object_get(rc->doc, "Created")));
+    *(pass == 0 ? &since_ns : &before_ns) = t;
+    all = true;
+  }
   struct container **list = malloc((e->n_ctrs + 1) * sizeof(*list));
   size_t n = 0;
   for (size_t i = 0; list && i < e->n_ctrs; i++)
@@ -182,6 +205,9 @@ static int job_container_list(struct job *job)
       break;
     if (!all && limit <= 0 && c->state != CTR_RUNNING && c->state != CTR_PAUSED &&
         c->state != CTR_RESTARTING)
+      continue;
+    long long created = ctr_time_ns(json_string_value(json_object_get(c->doc, "Created")));
+    if ((since_ns >= 0 && created <= since_ns) || (before_ns >= 0 && created >= before_ns))
       continue;
     if (!any_match(status, match_status, c) ||
         !any_match(json_object_get(filters, "name"), match_name, c) ||

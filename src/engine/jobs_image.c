@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/bjson.h"
 #include "common/fileutil.h"
 #include "engine_internal.h"
 #include "graph/image.h"
@@ -18,24 +19,36 @@
 
 /* docker images REPO[:TAG] and -f reference=...: glob match on repo:tag (and on the repo
  * alone when the pattern has no tag), as moby does. */
-static bool ref_matches(json_t *image, const char *pattern)
+static bool tag_matches(const char *tag, const char *pattern)
 {
-  size_t i;
-  json_t *t;
+  if (fnmatch(pattern, tag, 0) == 0)
+    return true;
+  const char *slash = strrchr(tag, '/'), *colon = strrchr(slash ? slash : tag, ':');
+  char repo[512];
+  snprintf(repo, sizeof(repo), "%.*s", colon ? (int)(colon - tag) : (int)strlen(tag), tag);
+  return fnmatch(pattern, repo, 0) == 0;
+}
+
+/* Like moby, a reference filter also narrows RepoTags to the tags that match: `docker images
+ * mine` shows the mine rows only, not every name the image has. */
+static bool ref_matches(json_t *image, json_t *patterns)
+{
+  json_t *kept = json_array();
+  size_t i, k;
+  json_t *t, *p;
   json_array_foreach(json_object_get(image, "RepoTags"), i, t)
   {
-    const char *tag = json_string_value(t);
-    if (!tag)
-      continue;
-    if (fnmatch(pattern, tag, 0) == 0)
-      return true;
-    const char *slash = strrchr(tag, '/'), *colon = strrchr(slash ? slash : tag, ':');
-    char repo[512];
-    snprintf(repo, sizeof(repo), "%.*s", colon ? (int)(colon - tag) : (int)strlen(tag), tag);
-    if (fnmatch(pattern, repo, 0) == 0)
-      return true;
+    json_array_foreach(patterns, k, p)
+    {
+      if (json_is_string(t) && json_is_string(p) &&
+          tag_matches(json_string_value(t), json_string_value(p))) {
+        json_array_append(kept, t);
+        break;
+      }
+    }
   }
-  return false;
+  json_object_set_new(image, "RepoTags", kept);
+  return json_array_size(kept) > 0;
 }
 
 static int job_image_list(struct job *job)
@@ -58,16 +71,8 @@ static int job_image_list(struct job *job)
   json_array_foreach(all, i, img)
   {
     bool ok = true;
-    if (json_array_size(refs)) {
-      bool any = false;
-      size_t k;
-      json_t *p;
-      json_array_foreach(refs, k, p)
-      {
-        any |= json_is_string(p) && ref_matches(img, json_string_value(p));
-      }
-      ok &= any;
-    }
+    if (json_array_size(refs))
+      ok &= ref_matches(img, refs);
     if (json_array_size(dangling)) {
       bool want = strcmp(json_string_value(json_array_get(dangling, 0)) ?: "", "true") == 0;
       ok &= (json_array_size(json_object_get(img, "RepoTags")) == 0) == want;
@@ -135,6 +140,26 @@ static bool container_running(void *ud, const char *id)
   return running;
 }
 
+/* graph names the container by its writable layer ("ctr-" + 8 hex) and berr appends
+ * strerror(EBUSY); docker prints "... container <12 hex>" and nothing after. */
+static void conflict_text_as_moby(struct engine *e, char *msg, size_t len)
+{
+  static const char busy[] = ": Device or resource busy";
+  size_t n = strlen(msg);
+  if (n >= sizeof(busy) - 1 && strcmp(msg + n - (sizeof(busy) - 1), busy) == 0)
+    msg[n - (sizeof(busy) - 1)] = '\0';
+  char *at = strstr(msg, "container " CTR_LAYER_PREFIX);
+  if (!at)
+    return;
+  char *prefix = at + strlen("container " CTR_LAYER_PREFIX);
+  struct berr ignored;
+  pthread_mutex_lock(&e->lock);
+  struct container *c = repo_find(e, prefix, &ignored);
+  if (c)
+    snprintf(at, len - (size_t)(at - msg), "container %.12s", c->id);
+  pthread_mutex_unlock(&e->lock);
+}
+
 static int job_image_delete(struct job *job)
 {
   struct graph_delete_opts o = {
@@ -144,8 +169,11 @@ static int job_image_delete(struct job *job)
       .ud = job->engine,
   };
   if (graph_image_delete(job->engine->graph, job_path(job, "name"), &o, &job->result, &job->err) <
-      0)
+      0) {
+    if (job->err.code == EBUSY)
+      conflict_text_as_moby(job->engine, job->err.msg, sizeof(job->err.msg));
     return -job->err.code;
+  }
   size_t i;
   json_t *v;
   json_array_foreach(job->result, i, v)
@@ -158,9 +186,66 @@ static int job_image_delete(struct job *job)
   return 0;
 }
 
+/* `image prune -a` (filter dangling=false): every image no container uses goes, tagged or
+ * not; each is deleted by ID with force so that all its tags go with it. Images that cannot go
+ * (a child image still needs them) are skipped, as moby does. */
+static int prune_unused(struct job *job, json_t *deleted, json_int_t *reclaimed)
+{
+  struct engine *e = job->engine;
+  _cleanup_json_ json_t *images = NULL;
+  if (graph_image_list(e->graph, true, &images, &job->err) < 0)
+    return -job->err.code;
+  size_t i;
+  json_t *img;
+  json_array_foreach(images, i, img)
+  {
+    if (json_integer_value(json_object_get(img, "Containers")) != 0)
+      continue;
+    const char *id = json_string_value(json_object_get(img, "Id"));
+    struct graph_delete_opts o = {
+        .force = true, .prune_parents = true, .container_running = container_running, .ud = e};
+    _cleanup_json_ json_t *records = NULL;
+    struct berr ignored;
+    if (!id || graph_image_delete(e->graph, id, &o, &records, &ignored) < 0)
+      continue;
+    *reclaimed += json_integer_value(json_object_get(img, "Size"));
+    size_t k;
+    json_t *r;
+    json_array_foreach(records, k, r) json_array_append(deleted, r);
+  }
+  return 0;
+}
+
 static int job_image_prune(struct job *job)
 {
-  return graph_image_prune(job->engine->graph, &job->result, &job->err) < 0 ? -job->err.code : 0;
+  json_t *filters = NULL;
+  if (job_query_filters(job, &filters, &job->err) < 0)
+    return job_fail(job, 400, "%s", job->err.msg);
+  bool all = false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(filters, "dangling"), i, v)
+  {
+    const char *s = json_string_value(v);
+    all |= s && (strcmp(s, "false") == 0 || strcmp(s, "0") == 0);
+  }
+  json_decref(filters);
+  _cleanup_json_ json_t *deleted = json_array();
+  json_int_t reclaimed = 0;
+  if (all && prune_unused(job, deleted, &reclaimed) < 0)
+    return -job->err.code;
+  if (graph_image_prune(job->engine->graph, &job->result, &job->err) < 0)
+    return -job->err.code;
+  json_t *more = json_object_get(job->result, "ImagesDeleted");
+  if (json_is_array(more))
+    json_array_extend(deleted, more);
+  reclaimed += json_integer_value(json_object_get(job->result, "SpaceReclaimed"));
+  json_object_set(job->result, "ImagesDeleted", json_array_size(deleted) ? deleted : json_null());
+  json_object_set_new(job->result, "SpaceReclaimed", json_integer(reclaimed));
+  char bytes[32];
+  snprintf(bytes, sizeof(bytes), "%lld", (long long)reclaimed);
+  events_emit(&job->engine->events, "image", "prune", "", json_pack("{s:s}", "reclaimed", bytes));
+  return 0;
 }
 
 static int write_json_line(int fd, json_t *j)

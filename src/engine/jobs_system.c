@@ -151,13 +151,21 @@ static bool filter_ok(json_t *filters, json_t *ev)
   return true;
 }
 
+/* "<unix>" or "<unix>.<nanos>" (what both clients send) as nanoseconds; 0 when absent.
+ * Parsed as integers: a double loses the nanoseconds a --since of a past event needs. */
 static long long time_arg(const char *s)
 {
   if (!s || !*s)
     return 0;
   char *end;
-  double v = strtod(s, &end);
-  return (long long)(v * 1e9);
+  long long sec = strtoll(s, &end, 10);
+  long long ns = 0;
+  if (*end == '.') {
+    long long scale = 100000000LL;
+    for (const char *f = end + 1; *f >= '0' && *f <= '9' && scale > 0; f++, scale /= 10)
+      ns += (*f - '0') * scale;
+  }
+  return sec * 1000000000LL + ns;
 }
 
 static int job_system_events(struct job *job)
@@ -173,8 +181,10 @@ static int job_system_events(struct job *job)
     json_decref(filters);
     return job_fail(job, 500, "cannot stream events");
   }
-  /* With `since`, replay what the ring still holds; otherwise only what comes next. */
-  uint64_t cursor = since ? events_oldest(&e->events) : e->events.next;
+  /* With `since` (since=0 too: everything), replay what the ring still holds; otherwise only
+   * what comes next. */
+  const char *since_arg = job_query_str(job, "since");
+  uint64_t cursor = since_arg && *since_arg ? events_oldest(&e->events) : e->events.next;
   for (bool first = true;; first = false) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

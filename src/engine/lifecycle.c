@@ -192,6 +192,16 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   if (name && *name && !ctr_name_valid(name))
     return berr_set(
         err, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  /* As moby's ValidateEnv: every entry needs a name before its '=' (docker-py and the API
+   * are not filtered by the CLI's own check). */
+  size_t k;
+  json_t *env;
+  json_array_foreach(json_object_get(body, "Env"), k, env)
+  {
+    const char *kv = json_string_value(env);
+    if (!kv || !*kv || *kv == '=')
+      return berr_set(err, 0, "invalid environment variable: %s", kv ? kv : "(not a string)");
+  }
   char image_id[80];
   if (graph_image_resolve(e->graph, image, image_id, err) < 0)
     return -err->code;

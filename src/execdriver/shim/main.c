@@ -71,6 +71,11 @@ static int listen_on(const char *dir, struct berr *err)
   return fd;
 }
 
+static void shim_ignore_signal(int sig)
+{
+  (void)sig;
+}
+
 int main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -146,9 +151,15 @@ int main(int argc, char **argv)
   if (pid > 0)
     return 0;
   setsid();
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
+  /* A handler that does nothing, not SIG_IGN: ignored dispositions survive exec and would
+   * reach the container's processes (a shell cannot even trap a signal ignored at entry, so
+   * `docker kill -s HUP` and `docker stop -s INT` did nothing); caught ones are reset to
+   * default by exec. */
+  struct sigaction nop = {.sa_handler = shim_ignore_signal, .sa_flags = SA_RESTART};
+  sigemptyset(&nop.sa_mask);
+  sigaction(SIGPIPE, &nop, NULL);
+  sigaction(SIGHUP, &nop, NULL);
+  sigaction(SIGINT, &nop, NULL);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     dup2(devnull, STDIN_FILENO);
