@@ -160,6 +160,10 @@ int main(int argc, char **argv)
   sigaction(SIGPIPE, &nop, NULL);
   sigaction(SIGHUP, &nop, NULL);
   sigaction(SIGINT, &nop, NULL);
+  /* berthd's blocked signals must not reach us (or, through us, the container). */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     dup2(devnull, STDIN_FILENO);
