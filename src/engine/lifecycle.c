@@ -403,6 +403,10 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
     pthread_mutex_unlock(&e->lock);
     return 1;
   }
+  /* A shim that reported an exit may still be tidying its runtime state: let it finish
+   * before a new one takes the same container ID. */
+  while (c->monitor_running && c->state != CTR_RUNNING && !c->removed)
+    pthread_cond_wait(&e->changed, &e->lock);
   if (c->state == CTR_PAUSED) {
     pthread_mutex_unlock(&e->lock);
     err->code = EBUSY;

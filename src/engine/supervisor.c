@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,6 +230,28 @@ static int start_monitor(struct engine *e, struct container *c, struct berr *err
   return 0;
 }
 
+/* The shim binary as a read-only detached mount, made once: a shim exec'd through it
+ * already runs from a copy nobody can write (CVE-2019-5736) and skips its own re-exec. */
+static pthread_mutex_t shim_exe_lock = PTHREAD_MUTEX_INITIALIZER;
+static int shim_exe_fd = -2;
+
+static int shim_exe(const char *path)
+{
+  pthread_mutex_lock(&shim_exe_lock);
+  if (shim_exe_fd == -2) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV};
+    if (tree >= 0 && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+      close(tree);
+      tree = -1;
+    }
+    shim_exe_fd = tree;
+  }
+  int fd = shim_exe_fd;
+  pthread_mutex_unlock(&shim_exe_lock);
+  return fd;
+}
+
 static int spawn_shim(struct engine *e, struct container *c, const char *bundle, json_t **ready,
                       struct berr *err)
 {
@@ -289,7 +313,14 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 4); /* nothing of berthd's reaches the shim */
+  int exe = shim_exe(e->cfg.shim_path);
+  const char *exe_path = e->cfg.shim_path;
+  if (exe >= 0) {
+    posix_spawn_file_actions_adddup2(&fa, exe, 4);
+    exe_path = "/proc/self/fd/4";
+  }
+  /* nothing else of berthd's reaches the shim */
+  posix_spawn_file_actions_addclosefrom_np(&fa, exe >= 0 ? 5 : 4);
   /* berthd blocks its shutdown signals and ignores SIGPIPE: none of that is the shim's. */
   posix_spawnattr_t sa;
   posix_spawnattr_init(&sa);
@@ -300,7 +331,7 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   posix_spawnattr_setsigdefault(&sa, &all);
   posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int r = posix_spawn(&pid, e->cfg.shim_path, &fa, &sa, (char *const *)argv, environ);
+  int r = posix_spawn(&pid, exe_path, &fa, &sa, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&sa);
   close(pfd[1]);

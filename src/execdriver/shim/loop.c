@@ -395,11 +395,13 @@ int shim_loop(struct shim *s)
       struct lc_cgroup_stats st = {0};
       struct berr err;
       bool oom = lc_container_stats(s->runtime_root, s->id, &st, &err) == 0 && st.oom_kills > 0;
-      lc_container_delete(s->runtime_root, s->id, true, &err);
+      /* Report first, tidy after: the exit is what `docker run` waits for, and removing
+       * the cgroups (one rmdir per v1 hierarchy) need not hold it up. */
       write_exit(s, init->code, oom);
       for (int i = 0; i < SHIM_MAX_PROCS; i++)
         if (s->procs[i])
           proc_free(s, s->procs[i]);
+      lc_container_delete(s->runtime_root, s->id, true, &err);
       return 0;
     }
   }

@@ -139,6 +139,11 @@ int main(int argc, char **argv)
     return 2;
   }
   struct berr err = {0};
+  /* berthd may hand us our own binary as fd 4; nothing past the ready fd is ours. */
+  if (ready_fd != 4)
+    syscall(SYS_close_range, 4U, ready_fd > 4 ? (unsigned)ready_fd - 1 : ~0U, 0);
+  if (ready_fd > 4)
+    syscall(SYS_close_range, (unsigned)ready_fd + 1, ~0U, 0);
   /* The container's init will be our child: we must not be berthd's, so a berthd restart
    * or crash leaves us (and it) running. */
   if (lc_ensure_cloned_binary(argv, &err) < 0) {
