@@ -49,6 +49,20 @@ static void ready(int fd, json_t *msg)
 
 /* Bound by a relative name from inside the state dir: the full path may be longer than a
  * sockaddr_un allows (berthd connects through /proc/self/fd/<dirfd>/shim.sock). */
+void shim_signals(bool own)
+{
+  /* The shim itself ignores these (closed attach sockets, no terminal); the container's
+   * processes it spawns must get every signal at its default, as under docker. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal(sig, SIG_DFL);
+  if (own) {
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+  }
+}
+
 static int listen_on(const char *dir, struct berr *err)
 {
   struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "shim.sock"};
@@ -146,9 +160,12 @@ int main(int argc, char **argv)
   if (pid > 0)
     return 0;
   setsid();
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
+  /* berthd blocks TERM/INT/HUP for its signal loop and ignores PIPE; a signal mask and
+   * ignored signals survive fork and exec, so clear both before anything is spawned. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  shim_signals(false);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     dup2(devnull, STDIN_FILENO);
@@ -208,6 +225,7 @@ int main(int argc, char **argv)
     ready(ready_fd, json_pack("{s:s}", "error", err.msg));
     return 1;
   }
+  shim_signals(true);
   if (init->tty) {
     init->out_fd = init->master;
     init->in_fd = want_stdin ? dup(init->master) : -1;
