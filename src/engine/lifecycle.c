@@ -429,8 +429,11 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   }
   c->busy = false;
   c->refs--;
+  /* --rm: a container that could not start is removed here, and so is one that already
+   * exited and whose monitor ended while this job held it (the monitor skips busy ones). */
   bool auto_remove =
-      r < 0 && c->state == CTR_CREATED &&
+      ((r < 0 && c->state == CTR_CREATED) ||
+       (r == 0 && c->state == CTR_EXITED && !c->monitor_running)) &&
       json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
   pthread_cond_broadcast(&e->changed);
   pthread_mutex_unlock(&e->lock);
