@@ -44,7 +44,8 @@ done
 if ! command -v dockerd >/dev/null || ! command -v containerd >/dev/null; then
 	# the peer: Debian's docker.io (policy-rc.d or no init keeps it from starting its own)
 	echo "run.sh: installing Debian's docker.io for the peer dockerd" >&2
-	apt-get install -y -q --no-install-recommends docker.io containerd runc >&2
+	apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io containerd runc >&2
 fi
 docker=$(command -v docker) # the same docker CLI talks to both daemons
 
