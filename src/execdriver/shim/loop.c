@@ -118,9 +118,7 @@ static void op_exec(struct shim *s, json_t *msg, int client_fd)
       .pid_out = &p->pid,
   };
   int status = 0;
-  shim_signals(false); /* the exec'd process starts with default dispositions */
   int r = lc_container_exec(&o, &status, &err);
-  shim_signals(true);
   close(devnull);
   for (int k = 0; k < 2; k++) {
     if (k == 0 && in[0] >= 0)

@@ -64,10 +64,6 @@ void shim_output(struct shim *s, struct shim_proc *p, int stream, const char *bu
 /* Stdin from a client: returns false once the client's input is finished. */
 bool shim_client_input(struct shim *s, struct shim_client *c);
 
-/* main.c: signal dispositions, the shim's own (true) or the defaults that processes it
- * spawns must inherit (false) */
-void shim_signals(bool own);
-
 /* loop.c */
 int shim_loop(struct shim *s);
 void shim_send_event(struct shim *s, json_t *ev);
