@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +27,7 @@
 #include "init.h"
 #include "state.h"
 #include "sync.h"
+#include "security/seccomp.h"
 #include "terminal.h"
 
 static void now_rfc3339(char *buf, size_t len)
@@ -120,6 +122,47 @@ static int add_listen_env(struct lc_process *p, int n, struct berr *err)
   if (asprintf(&env[len], "LISTEN_FDS=%d", n) < 0 || !(env[len + 1] = strdup("LISTEN_PID=1")))
     return berr_set(err, ENOMEM, "environment");
   env[len + 2] = NULL;
+  return 0;
+}
+
+/* The runtime spec's seccomp listener protocol: connect to listenerPath and send the
+ * container state with the listener fd (SCM_RIGHTS), as runc does. */
+static int send_to_listener(const char *id, pid_t pid, const struct lc_config *c, int fd,
+                            struct berr *err)
+{
+  const char *path = lc_seccomp_listener_path(c->seccomp);
+  if (!path || !*path)
+    return berr_set(err, 0, "seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+  const char *meta = lc_seccomp_listener_metadata(c->seccomp);
+  json_t *state = hook_state(id, pid, c, "creating");
+  json_t *msg = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion", "1.0.2", "fds", "seccompFd",
+                          "pid", (int)pid, "metadata", meta ? meta : "", "state", state);
+  _cleanup_free_ char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+  json_decref(msg);
+  if (!text)
+    return berr_set(err, ENOMEM, "seccomp listener message");
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(addr.sun_path))
+    return berr_set(err, ENAMETOOLONG, "seccomp listener %s", path);
+  strcpy(addr.sun_path, path);
+  _cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+    return berr_errno(err, "connect to seccomp listener %s", path);
+  struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof(u));
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+    return berr_errno(err, "send to seccomp listener %s", path);
   return 0;
 }
 
@@ -318,8 +361,19 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
     if (cr->master_fd < 0)
       return cr->master_fd;
   }
-  if (lc_sync_recv(cr->sync_fd, LC_SYNC_READY, &m, err) < 0)
-    return -err->code;
+  for (;;) {
+    if (lc_sync_recv(cr->sync_fd, 0, &m, err) < 0)
+      return -err->code;
+    if (m.type == LC_SYNC_READY)
+      break;
+    if (m.type != LC_SYNC_SECCOMP)
+      return berr_set(err, EPROTO, "container setup: unexpected message %d", m.type);
+    _cleanup_close_ int notify = lc_recv_fd(cr->sync_fd);
+    if (notify < 0)
+      return berr_set(err, -notify, "receive the seccomp listener fd");
+    if (send_to_listener(o->id, pid, c, notify, err) < 0)
+      return -err->code;
+  }
 
   unsigned long long start_time = 0;
   lc_proc_start_time(pid, &start_time);

@@ -62,6 +62,10 @@ static int exec_final(const struct exec_child *a, struct berr *err)
     close(a->console_fd);
   if (lc_process_setup(a->process, a->config->seccomp, a->preserve_fds, &plan, err) < 0)
     return -err->code;
+  /* The container's listener got its fd at create; an exec'd process has none of its own,
+   * so its notifications fail with ENOSYS rather than hang. */
+  if (plan.notify_fd >= 0)
+    close(plan.notify_fd);
   /* With --detach the parent exits next: we must outlive it. */
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (lc_sync_send(a->sync_fd, LC_SYNC_READY, 0) < 0)

@@ -170,6 +170,15 @@ static int init_setup(const struct lc_init_args *a, struct lc_exec_plan *plan, s
   }
   if (lc_process_setup(&c->process, c->seccomp, a->preserve_fds, plan, err) < 0)
     return -err->code;
+  if (plan->notify_fd >= 0) {
+    int r = lc_sync_send(a->sync_fd, LC_SYNC_SECCOMP, 0);
+    if (r == 0)
+      r = lc_send_fd(a->sync_fd, plan->notify_fd);
+    close(plan->notify_fd);
+    plan->notify_fd = -1;
+    if (r < 0)
+      return berr_set(err, r, "send the seccomp listener fd");
+  }
   return 0;
 }
 

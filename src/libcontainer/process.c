@@ -139,7 +139,14 @@ int lc_process_setup(const struct lc_process *p, const struct lc_seccomp *seccom
 
   bool keeps_admin = p->has_caps && (p->caps.effective & (1ULL << CAP_SYS_ADMIN));
   plan->seccomp_late = p->no_new_privileges || keeps_admin;
-  if (seccomp && !plan->seccomp_late && lc_seccomp_install(seccomp, NULL, err) < 0)
+  plan->notify_fd = -1;
+  /* A filter with a listener goes in now, while the parent still listens to us: the fd
+   * must reach the listener before the process runs. */
+  if (seccomp && lc_seccomp_wants_notify(seccomp))
+    plan->seccomp_late = false;
+  if (seccomp && !plan->seccomp_late &&
+      lc_seccomp_install(seccomp, lc_seccomp_wants_notify(seccomp) ? &plan->notify_fd : NULL, err) <
+          0)
     return berr_wrap(err, "install seccomp");
 
   struct lc_caps none = {0};

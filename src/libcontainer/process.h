@@ -13,6 +13,7 @@ struct lc_exec_plan {
   char path[4096];   /* resolved executable */
   char **envp;       /* owned */
   bool seccomp_late; /* install right before execve (NNP, or caps keep CAP_SYS_ADMIN) */
+  int notify_fd;     /* SCMP_ACT_NOTIFY: the listener fd to hand to the parent, else -1 */
 };
 
 /* Run in the container (after pivot or after joining its mount namespace) as root.

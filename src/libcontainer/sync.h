@@ -12,6 +12,7 @@ enum lc_sync_type {
   LC_SYNC_START,       /* parent -> child (foreground run): exec now */
   LC_SYNC_PID,         /* intermediate -> parent: the pid of the real process (exec) */
   LC_SYNC_ERROR,       /* child -> parent: setup failed, message follows */
+  LC_SYNC_SECCOMP,     /* child -> parent: the seccomp listener fd follows (SCM_RIGHTS) */
 };
 
 struct lc_sync_msg {
