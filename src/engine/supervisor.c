@@ -305,6 +305,8 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   }
   if (want_stdin)
     argv[n++] = "--stdin";
+  if (want_stdin && json_is_true(json_object_get(json_object_get(c->doc, "Config"), "StdinOnce")))
+    argv[n++] = "--stdin-once";
   argv[n++] = "--ready-fd";
   argv[n++] = "3";
   argv[n] = NULL;

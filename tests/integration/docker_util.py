@@ -27,8 +27,42 @@ def docker_env(berthd, config_dir):
     return env
 
 
+def _shims_under(path):
+    """pids of berth-shim processes whose command line names something below path."""
+    needle = str(path).encode()
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"berth-shim") and any(needle in a for a in argv):
+            out.append(int(pid))
+    return out
+
+
 @pytest.fixture
-def docker(berthd, tmp_path):
+def nothing_left(tmp_path):
+    """Set up before berthd, so it is torn down after it: once the daemon stopped and its
+    fixture removed every container, no shim of this test may still run."""
+    yield
+    end = time.monotonic() + DEADLINE
+    while _shims_under(tmp_path) and time.monotonic() < end:
+        time.sleep(0.05)
+    shims = _shims_under(tmp_path)
+    for pid in shims:  # ours (this test's paths): do not let them outlive the failure
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    assert shims == [], f"shims left running after the test: {shims}"
+
+
+@pytest.fixture
+def docker(nothing_left, berthd, tmp_path):
     binary = require_tool(DOCKER)
     config_dir = tmp_path / "docker-config"
     config_dir.mkdir()
@@ -42,7 +76,14 @@ def docker(berthd, tmp_path):
 
     run.env = base_env
     run.binary = binary
-    return run
+    yield run
+    # every container the test left goes through the daemon; then nothing of them stays mounted
+    if berthd.proc.poll() is None:
+        ids = run("ps", "-aq", "--no-trunc").stdout.split()
+        if ids:
+            run("rm", "-f", *ids)
+        assert run("ps", "-aq").stdout == ""
+        assert mounts_of(berthd) == [], f"mounts left after removing every container: {mounts_of(berthd)}"
 
 
 @pytest.fixture

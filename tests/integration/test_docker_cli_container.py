@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from daemon_util import DEADLINE, berthd  # noqa: F401  (fixture)
-from docker_util import docker, dimage, leftovers, ok, wait_until  # noqa: F401  (fixtures)
+from docker_util import docker, dimage, nothing_left, leftovers, ok, wait_until  # noqa: F401  (fixtures)
 
 
 def inspect(docker, name):
@@ -312,7 +312,9 @@ def test_logs_follow_ends_when_the_container_stops(docker, dimage):
 def test_logs_follow_sees_new_lines(docker, dimage):
     ok(docker("run", "-d", "-i", "--name", "lf3", dimage, "sh", "-c",
               "while read x; do echo got-$x; done"))
-    p = subprocess.Popen([docker.binary, "logs", "-f", "--tail", "0", "lf3"], env=docker.env,
+    # no --tail 0: a line written before the follow began comes from the file instead of
+    # being missed, so the test does not race the subscription
+    p = subprocess.Popen([docker.binary, "logs", "-f", "lf3"], env=docker.env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     a = subprocess.Popen([docker.binary, "attach", "lf3"], env=docker.env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -320,12 +322,21 @@ def test_logs_follow_sees_new_lines(docker, dimage):
     a.stdin.flush()
     assert p.stdout.readline() == "got-one\n"
     a.stdin.write("two\n")
-    a.stdin.close()  # ends this attach session (StdinOnce is false), not the container
-    a.wait(timeout=DEADLINE)
-    out = a.stdout.read()
-    assert "got-one" in out
+    # closing stdin ends this attach session's streams (StdinOnce is false: run -d -i), not the
+    # container's stdin; docker attach itself then waits for the container to stop
+    a.stdin.close()
     assert p.stdout.readline() == "got-two\n"
-    ok(docker("rm", "-f", "lf3"))
+    assert status(docker, "lf3") == "running"
+    # a second attach still reaches the same open stdin
+    b = subprocess.Popen([docker.binary, "attach", "lf3"], env=docker.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    b.stdin.write("three\n")
+    b.stdin.close()
+    assert p.stdout.readline() == "got-three\n"
+    assert status(docker, "lf3") == "running"
+    ok(docker("kill", "lf3"))
+    assert a.wait(timeout=DEADLINE) == 137
+    assert b.wait(timeout=DEADLINE) == 137
     p.communicate(timeout=DEADLINE)
     assert p.returncode == 0
 
@@ -333,8 +344,11 @@ def test_logs_follow_sees_new_lines(docker, dimage):
 def test_attach_gets_output_and_exit_code(docker, dimage):
     # without -i the container has no stdin: it is killed while attached instead
     ok(docker("run", "-d", "--name", "at", dimage, "sh", "-c", "echo started; sleep 60"))
-    ok(docker("run", "-d", "-i", "--name", "at2", dimage, "sh", "-c",
+    # created with -i (StdinOnce) and started detached: the end of the attached stdin closes
+    # the container's stdin, the output still comes back
+    ok(docker("create", "-i", "--name", "at2", dimage, "sh", "-c",
               "read x; echo out-$x; echo err-$x >&2; exit 7"))
+    ok(docker("start", "at2"))
     res = docker("attach", "at2", input="hello\n")
     assert res.returncode == 7
     assert res.stdout == "out-hello\n"

@@ -9,7 +9,7 @@ import select
 import time
 
 from daemon_util import DEADLINE, berthd  # noqa: F401  (fixture)
-from docker_util import docker, dimage, leftovers, ok, wait_until  # noqa: F401  (fixtures)
+from docker_util import docker, dimage, nothing_left, leftovers, ok, wait_until  # noqa: F401  (fixtures)
 
 
 def inspect(docker, name):

@@ -9,7 +9,7 @@ import tarfile
 import time
 
 from daemon_util import DEADLINE, berthd  # noqa: F401  (fixture)
-from docker_util import docker, dimage, ok, wait_until  # noqa: F401  (fixtures)
+from docker_util import docker, dimage, nothing_left, ok, wait_until  # noqa: F401  (fixtures)
 
 
 def test_version_negotiates_the_latest_api(docker):

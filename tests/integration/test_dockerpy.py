@@ -8,12 +8,13 @@ import time
 import pytest
 
 from daemon_util import DEADLINE, berthd  # noqa: F401  (fixture)
+from docker_util import nothing_left  # noqa: F401  (fixture)
 
 docker = pytest.importorskip("docker")
 
 
 @pytest.fixture
-def client(berthd):
+def client(nothing_left, berthd):
     c = docker.DockerClient(base_url=berthd.host, timeout=DEADLINE)
     yield c
     c.close()

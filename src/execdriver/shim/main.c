@@ -24,7 +24,7 @@ static void usage(FILE *out)
 {
   fprintf(out, "usage: berth-shim --id ID --bundle DIR --runtime-root DIR --state-dir DIR\n"
                "                  [--log FILE] [--log-max-size BYTES] [--log-max-file N]\n"
-               "                  [--stdin] [--ready-fd FD]\n\n"
+               "                  [--stdin [--stdin-once]] [--ready-fd FD]\n\n"
                "Runs one container for berthd and keeps its stdio, log and exit status.\n"
                "Started by berthd; not meant to be run by hand.\n");
 }
@@ -87,6 +87,7 @@ int main(int argc, char **argv)
       {"log-max-size", required_argument, NULL, 'm'},
       {"log-max-file", required_argument, NULL, 'f'},
       {"stdin", no_argument, NULL, 'I'},
+      {"stdin-once", no_argument, NULL, 'O'},
       {"ready-fd", required_argument, NULL, 'R'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
   const char *log_path = NULL;
   unsigned long long max_size = 0;
   unsigned max_files = 1;
-  bool want_stdin = false;
+  bool want_stdin = false, stdin_once = false;
   int ready_fd = -1, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -122,6 +123,9 @@ int main(int argc, char **argv)
       break;
     case 'I':
       want_stdin = true;
+      break;
+    case 'O':
+      stdin_once = true;
       break;
     case 'R':
       ready_fd = atoi(optarg);
@@ -199,7 +203,9 @@ int main(int argc, char **argv)
   }
   init->tty = json_is_true(json_object_get(json_object_get(cfg, "process"), "terminal"));
   json_decref(cfg);
-  init->stdin_once = true;
+  /* Docker's StdinOnce: the end of an attached stdin closes the process's stdin (run -i);
+   * without it (run -d -i, then attach) that attach session ends and stdin stays open. */
+  init->stdin_once = stdin_once;
 
   int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
   int stdio[3] = {devnull, devnull, devnull};
