@@ -109,9 +109,33 @@ static int checked_chdir(const char *cwd, struct berr *err)
   return 0;
 }
 
+/* The process starts with default signal handling whatever its parents had: a signal
+ * ignored or blocked by a daemon up the chain would survive execve (a shell cannot even
+ * trap a signal that was ignored when it started). */
+static void reset_signals(void)
+{
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  for (int sig = 1; sig < _NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction(sig, &dfl, NULL);
+  /* glibc keeps 32 and 33 for itself and refuses to touch them: reset them directly. */
+  struct {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    unsigned long mask;
+  } kdfl = {0};
+  for (int sig = 32; sig < SIGRTMIN; sig++)
+    syscall(SYS_rt_sigaction, sig, &kdfl, NULL, sizeof(kdfl.mask));
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int lc_process_setup(const struct lc_process *p, const struct lc_seccomp *seccomp, int preserve_fds,
                      struct lc_exec_plan *plan, struct berr *err)
 {
+  reset_signals();
   for (size_t i = 0; i < p->n_rlimits; i++)
     if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
       return berr_errno(err, "setrlimit %d", p->rlimits[i].resource);
