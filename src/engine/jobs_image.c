@@ -340,6 +340,17 @@ static int job_image_save(struct job *job)
   return r < 0 ? -job->err.code : 0;
 }
 
+/* The repeated `changes` query values as the strv graph_import_opts wants (borrowed from
+ * the array, which must outlive it). */
+static const char **change_list(json_t *changes, size_t *n)
+{
+  *n = json_array_size(changes);
+  const char **ch = calloc(*n + 1, sizeof(char *));
+  for (size_t i = 0; ch && i < *n; i++)
+    ch[i] = json_string_value(json_array_get(changes, i));
+  return ch;
+}
+
 static int job_image_create(struct job *job)
 {
   const char *from_src = job_query_str(job, "fromSrc");
@@ -352,10 +363,8 @@ static int job_image_create(struct job *job)
     if (repo && *repo)
       snprintf(ref, sizeof(ref), "%s%s%s", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "");
     json_t *changes = job_query_list(job, "changes");
-    size_t nch = json_array_size(changes);
-    const char **ch = calloc(nch + 1, sizeof(char *));
-    for (size_t i = 0; ch && i < nch; i++)
-      ch[i] = json_string_value(json_array_get(changes, i));
+    size_t nch = 0;
+    const char **ch = change_list(changes, &nch);
     struct graph_import_opts o = {.ref = ref[0] ? ref : NULL,
                                   .changes = ch,
                                   .nchanges = nch,
@@ -410,10 +419,8 @@ static int job_container_commit(struct job *job)
   if (repo && *repo)
     snprintf(target, sizeof(target), "%s:%s", repo, tag && *tag ? tag : "latest");
   json_t *changes = job_query_list(job, "changes");
-  size_t nch = json_array_size(changes);
-  const char **ch = calloc(nch + 1, sizeof(char *));
-  for (size_t i = 0; ch && i < nch; i++)
-    ch[i] = json_string_value(json_array_get(changes, i));
+  size_t nch = 0;
+  const char **ch = change_list(changes, &nch);
   struct graph_import_opts o = {.ref = target[0] ? target : NULL,
                                 .changes = ch,
                                 .nchanges = nch,

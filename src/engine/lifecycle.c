@@ -384,21 +384,28 @@ static int exit_code_for(const char *msg)
   return 128;
 }
 
-int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
+/* The container named by ref, once no other start/stop/remove is under way, with the engine
+ * lock held; NULL (lock released, err filled) when it does not exist (any more). */
+static struct container *find_idle(struct engine *e, const char *ref, struct berr *err)
 {
   pthread_mutex_lock(&e->lock);
   struct container *c = repo_find(e, ref, err);
-  if (!c) {
-    pthread_mutex_unlock(&e->lock);
-    return -err->code;
-  }
-  lifecycle_wait_idle(e, c);
-  if (c->removed) {
-    pthread_mutex_unlock(&e->lock);
+  if (c) {
+    lifecycle_wait_idle(e, c);
+    if (!c->removed)
+      return c;
     err->code = ENOENT;
     snprintf(err->msg, sizeof(err->msg), "No such container: %s", ref);
-    return -ENOENT;
   }
+  pthread_mutex_unlock(&e->lock);
+  return NULL;
+}
+
+int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
+{
+  struct container *c = find_idle(e, ref, err);
+  if (!c)
+    return -err->code;
   if (c->state == CTR_RUNNING) {
     pthread_mutex_unlock(&e->lock);
     return 1;
@@ -645,19 +652,9 @@ static int remove_locked(struct engine *e, struct container *c, struct berr *err
 int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes, struct berr *err)
 {
   (void)volumes; /* anonymous volumes come with the volume support */
-  pthread_mutex_lock(&e->lock);
-  struct container *c = repo_find(e, ref, err);
-  if (!c) {
-    pthread_mutex_unlock(&e->lock);
+  struct container *c = find_idle(e, ref, err);
+  if (!c)
     return -err->code;
-  }
-  lifecycle_wait_idle(e, c);
-  if (c->removed) {
-    pthread_mutex_unlock(&e->lock);
-    err->code = ENOENT;
-    snprintf(err->msg, sizeof(err->msg), "No such container: %s", ref);
-    return -ENOENT;
-  }
   if (c->state == CTR_RUNNING || c->state == CTR_PAUSED) {
     if (!force) {
       pthread_mutex_unlock(&e->lock);

@@ -148,21 +148,9 @@ static int send_to_listener(const char *id, pid_t pid, const struct lc_config *c
   _cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
     return berr_errno(err, "connect to seccomp listener %s", path);
-  struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof(u));
-  struct msghdr mh = {
-      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-    return berr_errno(err, "send to seccomp listener %s", path);
+  int r = lc_send_fd_payload(sock, fd, text, strlen(text));
+  if (r < 0)
+    return berr_set(err, -r, "send to seccomp listener %s", path);
   return 0;
 }
 

@@ -55,8 +55,12 @@ int lc_sync_recv(int fd, int expect_type, struct lc_sync_msg *out, struct berr *
 
 int lc_send_fd(int sock, int fd)
 {
-  char byte = ' ';
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  return lc_send_fd_payload(sock, fd, " ", 1);
+}
+
+int lc_send_fd_payload(int sock, int fd, const void *payload, size_t len)
+{
+  struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;

@@ -2,6 +2,8 @@
  * messages (and, for errors, the child's berr message) plus fd passing. */
 #pragma once
 
+#include <stddef.h>
+
 #include "common/berr.h"
 
 enum lc_sync_type {
@@ -30,4 +32,6 @@ int lc_sync_recv(int fd, int expect_type, struct lc_sync_msg *out, struct berr *
 
 /* SCM_RIGHTS: one fd with a one-byte payload (what conmon and containerd expect). */
 int lc_send_fd(int sock, int fd);
+/* The same with a payload of our own (e.g. the seccomp listener's JSON). */
+int lc_send_fd_payload(int sock, int fd, const void *payload, size_t len);
 int lc_recv_fd(int sock);
