@@ -22,7 +22,7 @@ unit: build
 integration: build
 	BERTH_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration
 
-test: format-check cleanup-check unit integration
+test: format-check cleanup-check lint unit integration
 
 cleanup-check:
 	./scripts/check-cleanup-gotos.sh

@@ -211,7 +211,10 @@ static int prune_unused(struct job *job, json_t *deleted, json_int_t *reclaimed)
     *reclaimed += json_integer_value(json_object_get(img, "Size"));
     size_t k;
     json_t *r;
-    json_array_foreach(records, k, r) json_array_append(deleted, r);
+    json_array_foreach(records, k, r)
+    {
+      json_array_append(deleted, r);
+    }
   }
   return 0;
 }
