@@ -125,7 +125,7 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
   struct lc_process proc = {0};
   struct lc_cgroup *cg = NULL;
   _cleanup_close_ int pidfd = -1, console_fd = -1, master = -1;
-  int sp[2] = {-1, -1};
+  int sp[2] = {-1, -1}, exec_done[2] = {-1, -1};
   pid_t mid = -1, pid = -1;
   int r = 0;
 
@@ -165,6 +165,12 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
     r = berr_errno(err, "socketpair");
     goto out;
   }
+  /* The write end lives in the new process until its execve (close-on-exec): reading EOF
+   * here means the command runs, so a detached exec returns only once it does. */
+  if (pipe2(exec_done, O_CLOEXEC) < 0) {
+    r = berr_errno(err, "pipe");
+    goto out;
+  }
   struct exec_child a = {cfg, &proc, pidfd, flags, sp[1], console_fd, o->preserve_fds, o->stdio};
   mid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
   if (mid < 0) {
@@ -177,6 +183,8 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
   }
   close(sp[1]);
   sp[1] = -1;
+  close(exec_done[1]);
+  exec_done[1] = -1;
 
   struct lc_sync_msg m;
   r = lc_sync_recv(sp[0], LC_SYNC_PID, &m, err);
@@ -205,6 +213,11 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
     goto kill_out;
   if (o->pid_out)
     *o->pid_out = pid;
+  {
+    char b;
+    while (read(exec_done[0], &b, 1) < 0 && errno == EINTR)
+      ;
+  }
   if (o->detach) {
     if (o->pty_master && master >= 0)
       *o->pty_master = steal_fd(&master);
@@ -224,6 +237,9 @@ kill_out:
     waitpid(pid, NULL, 0);
   }
 out:
+  for (int k = 0; k < 2; k++)
+    if (exec_done[k] >= 0)
+      close(exec_done[k]);
   if (sp[0] >= 0)
     close(sp[0]);
   if (sp[1] >= 0)
