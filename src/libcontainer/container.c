@@ -67,15 +67,6 @@ static int write_id_maps(pid_t pid, const struct lc_config *c, struct berr *err)
   return 0;
 }
 
-static json_t *hook_state(const char *id, pid_t pid, const struct lc_config *c, const char *status)
-{
-  json_t *s = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.0.2", "id", id, "status", status,
-                        "pid", (int)pid, "bundle", c->bundle);
-  if (s && c->annotations)
-    json_object_set(s, "annotations", c->annotations);
-  return s;
-}
-
 /* The child sends the pty master, or an error message instead. */
 static int recv_master(int sync_fd, struct berr *err)
 {
@@ -134,7 +125,7 @@ static int send_to_listener(const char *id, pid_t pid, const struct lc_config *c
   if (!path || !*path)
     return berr_set(err, 0, "seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
   const char *meta = lc_seccomp_listener_metadata(c->seccomp);
-  json_t *state = hook_state(id, pid, c, "creating");
+  json_t *state = lc_hook_state(id, (int)pid, c, "creating");
   json_t *msg = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion", "1.0.2", "fds", "seccompFd",
                           "pid", (int)pid, "metadata", meta ? meta : "", "state", state);
   _cleanup_free_ char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
@@ -335,7 +326,7 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
   struct lc_sync_msg m;
   if (lc_sync_recv(cr->sync_fd, LC_SYNC_MOUNTS_DONE, &m, err) < 0)
     return -err->code;
-  json_t *st = hook_state(o->id, pid, c, "creating");
+  json_t *st = lc_hook_state(o->id, (int)pid, c, "creating");
   int r = lc_hooks_run(c->hooks, "prestart", st, err);
   if (r == 0)
     r = lc_hooks_run(c->hooks, "createRuntime", st, err);
@@ -451,7 +442,7 @@ int lc_container_run(const struct lc_create_opts *o, enum lc_run_mode mode, int 
     created_free(&cr);
     return berr_errno(err, "start container");
   }
-  json_t *hs = hook_state(o->id, cr.pid, cr.config, "running");
+  json_t *hs = lc_hook_state(o->id, (int)cr.pid, cr.config, "running");
   struct berr hook_err;
   if (json_object_get(cr.config->hooks, "poststart"))
     wait_exec_done(cr.dir);

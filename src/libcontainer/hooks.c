@@ -15,6 +15,7 @@
 #include "common/bjson.h"
 #include "common/cleanup.h"
 #include "common/fileutil.h"
+#include "config.h"
 
 static int run_one(json_t *hook, const char *name, const char *state, struct berr *err)
 {
@@ -96,4 +97,13 @@ int lc_hooks_run(json_t *hooks, const char *name, json_t *state, struct berr *er
       return -err->code;
   }
   return 0;
+}
+
+json_t *lc_hook_state(const char *id, int pid, const struct lc_config *c, const char *status)
+{
+  json_t *s = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.0.2", "id", id, "status", status,
+                        "pid", pid, "bundle", c->bundle);
+  if (s && c->annotations)
+    json_object_set(s, "annotations", c->annotations);
+  return s;
 }

@@ -62,15 +62,6 @@ static int join_namespaces(const struct lc_init_args *a, struct berr *err)
   return 0;
 }
 
-static json_t *hook_state(const struct lc_init_args *a, int host_pid, const char *status)
-{
-  json_t *s = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.0.2", "id", a->id, "status",
-                        status, "pid", host_pid, "bundle", a->config->bundle);
-  if (s && a->config->annotations)
-    json_object_set(s, "annotations", a->config->annotations);
-  return s;
-}
-
 static int wait_for_start(const struct lc_init_args *a, struct berr *err)
 {
   if (a->fifo_fd >= 0) {
@@ -138,7 +129,7 @@ static int init_setup(const struct lc_init_args *a, struct lc_exec_plan *plan, s
   if (lc_sync_recv(a->sync_fd, LC_SYNC_HOOKS_DONE, &m, err) < 0)
     return -err->code;
   if (c->hooks && json_object_get(c->hooks, "createContainer")) {
-    json_t *st = hook_state(a, m.value, "created");
+    json_t *st = lc_hook_state(a->id, m.value, a->config, "created");
     int r = lc_hooks_run(c->hooks, "createContainer", st, err);
     json_decref(st);
     if (r < 0)
@@ -196,7 +187,7 @@ int lc_init_child(const struct lc_init_args *a)
   if (wait_for_start(a, &err) < 0)
     _exit(1);
   if (a->config->hooks && json_object_get(a->config->hooks, "startContainer")) {
-    json_t *st = hook_state(a, 1, "running");
+    json_t *st = lc_hook_state(a->id, 1, a->config, "running");
     int r = lc_hooks_run(a->config->hooks, "startContainer", st, &err);
     json_decref(st);
     if (r < 0) {
