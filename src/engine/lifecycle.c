@@ -440,12 +440,16 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
     struct berr ignored;
     json_object_set_new(st, "Error", json_string(err->msg));
     json_object_set_new(st, "ExitCode", json_integer(exit_code_for(err->msg)));
-    if (c->shim_fd < 0) {
-      graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
-      char bundle[PATH_MAX];
-      sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
-      bf_rm_rf(bundle, &ignored);
-    }
+    /* A shim may hold the created container (its start or our connection failed): end
+     * it, so no shim, cgroup or mount outlives the failed start, then undo the rest. */
+    char root[PATH_MAX], bundle[PATH_MAX];
+    snprintf(root, sizeof(root), "%s/runtime", e->cfg.exec_root);
+    lc_container_delete(root, c->id, true, &ignored);
+    while (c->monitor_running)
+      pthread_cond_wait(&e->changed, &e->lock);
+    graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
+    sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
+    bf_rm_rf(bundle, &ignored);
     repo_save(e, c, &ignored);
   }
   c->busy = false;
