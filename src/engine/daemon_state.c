@@ -31,6 +31,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   jobs_image_register(e);
   jobs_system_register(e);
   jobs_network_register(e);
+  jobs_volume_register(e);
   lifecycle_recover(e);
   return 0;
 }

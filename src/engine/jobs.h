@@ -6,9 +6,9 @@ struct engine;
 void jobs_container_register(struct engine *e);      /* jobs_container.c */
 void jobs_container_info_register(struct engine *e); /* jobs_container_info.c: list, inspect, top */
 void jobs_container_io_register(
-    struct engine *e);                      /* jobs_container_io.c: wait, attach, logs, resize */
-void jobs_exec_register(struct engine *e);  /* jobs_exec.c */
-void jobs_image_register(struct engine *e); /* jobs_image.c */
-void jobs_system_register(struct engine *e);
-void jobs_network_register(struct engine *e);
-/* jobs_network.c: built-in networks, volumes */ /* jobs_system.c: info, events, df */
+    struct engine *e);                        /* jobs_container_io.c: wait, attach, logs, resize */
+void jobs_exec_register(struct engine *e);    /* jobs_exec.c */
+void jobs_image_register(struct engine *e);   /* jobs_image.c */
+void jobs_system_register(struct engine *e);  /* jobs_system.c: info, events, df */
+void jobs_network_register(struct engine *e); /* jobs_network.c: networks */
+void jobs_volume_register(struct engine *e);  /* jobs_volume.c: volumes */

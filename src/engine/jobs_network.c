@@ -42,24 +42,8 @@ static int job_network_inspect(struct job *job)
   return job_fail(job, 404, "network %s not found", ref ? ref : "");
 }
 
-static int job_volume_list(struct job *job)
-{
-  job->result = json_pack("{s:[],s:[]}", "Volumes", "Warnings");
-  return 0;
-}
-
-static int job_volume_inspect(struct job *job)
-{
-  const char *name = job_path(job, "name");
-  if (!name)
-    name = job_path(job, "id");
-  return job_fail(job, 404, "get %s: no such volume", name ? name : "");
-}
-
 void jobs_network_register(struct engine *e)
 {
   engine_register(e, "network.list", job_network_list);
   engine_register(e, "network.inspect", job_network_inspect);
-  engine_register(e, "volume.list", job_volume_list);
-  engine_register(e, "volume.inspect", job_volume_inspect);
 }
