@@ -9,6 +9,7 @@
 #include "engine_internal.h"
 #include "jobs.h"
 #include "lifecycle.h"
+#include "sweep.h"
 #include "repository.h"
 
 int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
@@ -33,6 +34,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   jobs_network_register(e);
   jobs_volume_register(e);
   lifecycle_recover(e);
+  sweep_leftovers(e);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -122,7 +123,8 @@ int engine_job_run(struct engine *e, struct job *job)
   if (!job->engine)
     job->engine = e;
   const char *name = job->name ? job->name : "";
-  blog(BLOG_DEBUG, "job %s", name);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
 
   job_handler fn = NULL;
   pthread_rwlock_rdlock(&e->jobs_lock);
@@ -134,6 +136,10 @@ int engine_job_run(struct engine *e, struct job *job)
     return job_fail(job, 501, "not implemented: %s", name);
 
   int r = fn(job);
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  blog(BLOG_DEBUG, "job %s %s in %.2f ms", name, r < 0 ? "failed" : "done",
+       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   if (r < 0) {
     /* A handler that forgot to say why still yields a message. */
     if (job->err.code == 0 && job->http_error == 0)

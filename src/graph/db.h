@@ -13,6 +13,8 @@ void graph_db_close(sqlite3 *db);
 
 int graph_db_begin(sqlite3 *db, struct berr *err);
 int graph_db_commit(sqlite3 *db, struct berr *err);
+/* Commits that do not wait for the disk (see db.c), for containers' writable layers. */
+void graph_db_relaxed(sqlite3 *db, bool relaxed);
 void graph_db_rollback(sqlite3 *db);
 
 /* Runs one statement with text parameters (NULL binds SQL NULL). */

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "graph/image.h"
 #include "graph_priv.h"
+#include "graphdriver/strv.h"
 
 static int check_exists(struct graph *g, const char *id, char **chain, struct berr *err)
 {
@@ -48,6 +49,7 @@ int graph_rwlayer_create(struct graph *g, const char *id, const char *image_ref,
   }
   if ((r = gd_create(g->driver, id, top ? graph_digest_hex(top) : NULL, err)) < 0)
     goto out;
+  graph_db_relaxed(g->db, true);
   if ((r = graph_db_begin(g->db, err)) < 0)
     goto undo;
   if ((r = graph_db_exec(g->db, err,
@@ -67,6 +69,7 @@ undo : {
   gd_remove(g->driver, id, &ignored);
 }
 out:
+  graph_db_relaxed(g->db, false);
   graph_unlock(g);
   return r < 0 ? berr_wrap(err, "create writable layer %s", id) : 0;
 }
@@ -129,6 +132,7 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
   }
   if ((r = gd_remove(g->driver, id, err)) < 0)
     goto out;
+  graph_db_relaxed(g->db, true);
   if ((r = graph_db_begin(g->db, err)) < 0)
     goto out;
   if ((r = graph_db_exec(g->db, err, "DELETE FROM rwlayers WHERE id = ?", 1, id)) < 0)
@@ -148,14 +152,12 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
           (r = graph_db_exec(g->db, err, "DELETE FROM layers WHERE chain_id = ?", 1, layers[i])) <
               0)
         goto rollback;
-      struct berr ignored;
       ndead++;
-      (void)ignored;
     }
   }
   if ((r = graph_db_commit(g->db, err)) < 0)
     goto rollback;
-  for (size_t i = 0, k = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) {
     struct berr ignored;
     if (!gd_exists(g->driver, graph_digest_hex(layers[i])))
       continue;
@@ -164,7 +166,6 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
                        layers[i]);
     if (!still)
       gd_remove(g->driver, graph_digest_hex(layers[i]), &ignored);
-    (void)k;
   }
   for (size_t i = 0; i < ndead; i++) {
     struct berr ignored;
@@ -178,6 +179,7 @@ out:
   for (size_t i = 0; dead && i < ndead; i++)
     free(dead[i]);
   free(dead);
+  graph_db_relaxed(g->db, false);
   graph_unlock(g);
   return r < 0 ? berr_wrap(err, "remove writable layer %s", id) : 0;
 }
@@ -211,4 +213,24 @@ int graph_rwlayer_export(struct graph *g, const char *id, int fd, struct berr *e
     r = gd_export(g->driver, id, fd, err);
   graph_unlock(g);
   return r;
+}
+
+int graph_rwlayer_list(struct graph *g, char ***ids, struct berr *err)
+{
+  graph_lock(g);
+  struct gd_strv sv = {0};
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  int r = graph_db_prepare(g->db, &st, err, "SELECT id FROM rwlayers", 0);
+  while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+    if (gd_strv_push(&sv, strdup((const char *)sqlite3_column_text(st, 0))) < 0)
+      r = berr_set(err, ENOMEM, "list writable layers");
+  graph_unlock(g);
+  *ids = r == 0 ? gd_strv_steal(&sv) : NULL;
+  if (r < 0 || !*ids) {
+    for (size_t i = 0; i < sv.n; i++)
+      free(sv.v[i]);
+    free(sv.v);
+    return r < 0 ? r : berr_set(err, ENOMEM, "list writable layers");
+  }
+  return 0;
 }

@@ -15,6 +15,8 @@ int graph_rwlayer_create(struct graph *g, const char *id, const char *image_ref,
 int graph_rwlayer_mount(struct graph *g, const char *id, char **path, struct berr *err);
 int graph_rwlayer_unmount(struct graph *g, const char *id, struct berr *err);
 int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err);
+/* *ids: every writable layer's id (a NULL-terminated vector to free with strv_free). */
+int graph_rwlayer_list(struct graph *g, char ***ids, struct berr *err);
 int graph_rwlayer_changes(struct graph *g, const char *id, struct gd_change **changes, size_t *n,
                           struct berr *err);
 int graph_rwlayer_diff(struct graph *g, const char *id, int fd, struct berr *err);

@@ -38,7 +38,9 @@ int gd_write_small(struct gd_driver *d, const char *id, const char *file, const 
   _cleanup_free_ char *p = gd_path(d, id, file);
   if (!p)
     return berr_set(err, ENOMEM, "layer %s", id);
-  return bf_write_atomic(p, value, strlen(value), 0600, err);
+  /* No fsync: an image layer's files are made durable by the syncfs before its record is
+   * committed (graph/register.c); a container's writable layer, like Docker's, is not. */
+  return bf_write_atomic_volatile(p, value, strlen(value), 0600, err);
 }
 
 int gd_read_small(struct gd_driver *d, const char *id, const char *file, char **value,
