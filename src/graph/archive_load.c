@@ -2,7 +2,7 @@
  * directory under <root>/tmp with the same confined extraction used for layers (an archive is
  * untrusted input too); every later path in it is opened with RESOLVE_IN_ROOT, so names in
  * manifest.json or index.json cannot reach outside it. */
-#include <archive.h>
+#include "common/lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,8 +1,7 @@
 /* Saving images: docker-archive (the `docker save` layout that docker load, skopeo and
  * containerd read) and OCI layouts, as a directory or a tar. Layers are written from the
  * stored blobs: decompressed for docker-archive, as stored for OCI. */
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

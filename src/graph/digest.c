@@ -1,64 +1,61 @@
-/* sha256 digests over OpenSSL's EVP interface (SHA-NI when the CPU has it). */
+/* sha256 digests with nettle (SHA-NI when the CPU has it). nettle rather than OpenSSL:
+ * berthd already maps it (through GnuTLS, under libmicrohttpd), and libcrypto alone would
+ * add over a megabyte to every berthd's resident memory. */
 #include "digest.h"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct graph_sha256 {
-  EVP_MD_CTX *ctx;
+  struct sha256_ctx ctx;
 };
 
 struct graph_sha256 *graph_sha256_new(void)
 {
-  struct graph_sha256 *h = calloc(1, sizeof(*h));
-  if (!h)
-    return NULL;
-  h->ctx = EVP_MD_CTX_new();
-  if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
-    EVP_MD_CTX_free(h->ctx);
-    free(h);
-    return NULL;
-  }
+  struct graph_sha256 *h = malloc(sizeof(*h));
+  if (h)
+    sha256_init(&h->ctx);
   return h;
 }
 
 void graph_sha256_update(struct graph_sha256 *h, const void *buf, size_t len)
 {
-  EVP_DigestUpdate(h->ctx, buf, len);
+  sha256_update(&h->ctx, len, buf);
 }
 
 static void to_digest(const unsigned char *md, char out[GRAPH_DIGEST_LEN + 1])
 {
   static const char hex[] = "0123456789abcdef";
   memcpy(out, "sha256:", 7);
-  for (int i = 0; i < 32; i++) {
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
     out[7 + 2 * i] = hex[md[i] >> 4];
     out[8 + 2 * i] = hex[md[i] & 15];
   }
   out[GRAPH_DIGEST_LEN] = '\0';
 }
 
+/* sha256_digest also resets the context, so h can hash the next thing. */
 void graph_sha256_final(struct graph_sha256 *h, char out[GRAPH_DIGEST_LEN + 1])
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(h->ctx, md, &n);
+  unsigned char md[SHA256_DIGEST_SIZE];
+  sha256_digest(&h->ctx, sizeof(md), md);
   to_digest(md, out);
-  EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
 }
 
 void graph_sha256_free(struct graph_sha256 *h)
 {
-  EVP_MD_CTX_free(h->ctx);
   free(h);
 }
 
 void graph_sha256_buf(const void *buf, size_t len, char out[GRAPH_DIGEST_LEN + 1])
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+  struct sha256_ctx ctx;
+  unsigned char md[SHA256_DIGEST_SIZE];
+  sha256_init(&ctx);
+  sha256_update(&ctx, len, buf);
+  sha256_digest(&ctx, sizeof(md), md);
   to_digest(md, out);
 }
 

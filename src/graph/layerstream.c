@@ -3,8 +3,7 @@
  * blob digest, the diff ID and the tar for extraction. */
 #include "layerstream.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

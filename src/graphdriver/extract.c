@@ -3,8 +3,7 @@
  * the layer; the last component is always created with *at calls that do not follow symlinks. */
 #include "extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

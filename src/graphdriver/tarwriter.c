@@ -2,8 +2,7 @@
  * times; the link resolver turns repeated inodes into hard link entries. */
 #include "tarwriter.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

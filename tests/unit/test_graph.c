@@ -1,8 +1,6 @@
 /* Unit tests for src/graph and src/graphdriver pieces that need no image: reference
  * normalization, digests and chain IDs, member path cleaning, the content store's
  * verification, and confined extraction of hand-made tars (real files in a temp dir). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 
 #include "check.h"
 #include "common/cleanup.h"
+#include "common/lazy_archive.h"
 #include "common/fileutil.h"
 #include "graph/digest.h"
 #include "graph/reference.h"
