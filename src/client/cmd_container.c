@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "format.h"
+#include "list_parse.h"
 #include "hijack.h"
 #include "units.h"
 
@@ -594,6 +595,20 @@ static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
   return row;
 }
 
+struct ps_walk {
+  struct formatter *f;
+  bool trunc;
+  time_t now;
+  struct berr *err;
+};
+
+static int ps_each(void *ud, json_t *ctr)
+{
+  struct ps_walk *w = ud;
+  json_auto_t *row = ps_row(ctr, w->trunc, w->now);
+  return formatter_row(w->f, row, json_object_get(ctr, "Labels"), w->err);
+}
+
 int cmd_ps(struct client *c, int argc, char **argv)
 {
   static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
@@ -669,10 +684,12 @@ int cmd_ps(struct client *c, int argc, char **argv)
   if (size || (format && strstr(format, ".Size")))
     query_add(&q, "size", "1");
   _cleanup_free_ char *path = query_build("/containers/json", &q);
-  json_auto_t *list = NULL;
   struct berr err = {0};
-  if (http_json(c, "GET", path, NULL, &list, NULL, &err) < 0)
+  struct http_resp resp;
+  if (http_do(c, "GET", path, NULL, &resp, &err) < 0) {
+    http_resp_free(&resp);
     return cli_fail(&err);
+  }
   const char *tmpl;
   if (quiet && (!format || !*format))
     tmpl = NULL, format = "{{.ID}}";
@@ -684,20 +701,21 @@ int cmd_ps(struct client *c, int argc, char **argv)
   struct formatter f;
   if (formatter_init(&f, format, tmpl, headers, &err) < 0) {
     formatter_free(&f);
+    http_resp_free(&resp);
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
-  time_t now = time(NULL);
-  size_t i;
-  json_t *ctr;
-  json_array_foreach(list, i, ctr)
-  {
-    json_auto_t *row = ps_row(ctr, trunc, now);
-    if (formatter_row(&f, row, json_object_get(ctr, "Labels"), &err) < 0) {
-      formatter_free(&f);
-      fprintf(stderr, "%s\n", err.msg);
-      return 1;
-    }
+  /* what ps_row reads */
+  static const char *const fields[] = {
+      "Id",    "Names",  "Image",  "ImageID",    "Command", "Created",         "Ports", "Labels",
+      "State", "Status", "SizeRw", "SizeRootFs", "Mounts",  "NetworkSettings", NULL};
+  struct ps_walk w = {.f = &f, .trunc = trunc, .now = time(NULL), .err = &err};
+  int r = list_each(resp.body, resp.len, fields, ps_each, &w, &err);
+  http_resp_free(&resp);
+  if (r < 0) {
+    formatter_free(&f);
+    fprintf(stderr, "%s\n", err.msg);
+    return 1;
   }
   if (formatter_finish(&f, stdout, &err) < 0) {
     fprintf(stderr, "%s\n", err.msg);

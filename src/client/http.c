@@ -116,6 +116,9 @@ static int rd_line(struct reader *r, char *out, size_t cap)
 struct collect {
   struct http_resp *resp;
   FILE *mem;
+  /* A body of known length is read straight into resp->body (sized once) rather than
+   * through mem, whose doubling copies a large list several times. */
+  bool direct;
   http_sink_fn sink;
   void *ud;
 };
@@ -124,8 +127,12 @@ static int deliver(struct collect *col, const char *data, size_t len)
 {
   if (col->sink && col->resp->status < 400)
     return col->sink(col->ud, data, len);
-  if (col->mem)
+  if (col->direct) {
+    memcpy(col->resp->body + col->resp->len, data, len);
+    col->resp->len += len;
+  } else if (col->mem) {
     fwrite(data, 1, len, col->mem);
+  }
   return 0;
 }
 
@@ -254,6 +261,17 @@ static int perform(struct client *c, const char *method, const char *path, const
       snprintf(col->resp->content_type, sizeof(col->resp->content_type), "%s", v);
   }
   bool no_body = strcmp(method, "HEAD") == 0 || status == 204 || status == 304 || status < 200;
+  if (!no_body && col->mem && !col->sink && !chunked && clen >= 0) {
+    fclose(col->mem);
+    col->mem = NULL;
+    free(col->resp->body);
+    col->resp->len = 0;
+    if (!(col->resp->body = malloc((size_t)clen + 1))) {
+      client_close(c);
+      return berr_set(err, ENOMEM, "response of %lld bytes", clen);
+    }
+    col->direct = true;
+  }
   int body_r = 0;
   if (!no_body) {
     if (chunked) {
@@ -287,6 +305,8 @@ static int perform(struct client *c, const char *method, const char *path, const
     fclose(col->mem);
     col->mem = NULL;
   }
+  if (col->direct)
+    col->resp->body[col->resp->len] = '\0'; /* as open_memstream leaves it */
   if (body_r < 0 && col->sink && status < 400)
     return body_r == -EPIPE ? berr_set(err, EPIPE, "the daemon closed the stream") : body_r;
   if (status >= 400)

@@ -19,8 +19,10 @@ struct lazylib {
   char error[256]; /* why loading failed */
 };
 
-#define LAZYLIB_INIT(soname_, syms_)                                                              \
-  {.soname = (soname_), .syms = (syms_), .n = sizeof(syms_) / sizeof((syms_)[0])}
+#define LAZYLIB_INIT(soname_, syms_)                                                               \
+  {                                                                                                \
+    .soname = (soname_), .syms = (syms_), .n = sizeof(syms_) / sizeof((syms_)[0])                  \
+  }
 
 /* Loads the library and resolves every symbol, once per process (thread-safe). False, with
  * errno ELIBACC and l->error set, when the library or a symbol is missing. */
