@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/reaper.h"
 #include "engine_internal.h"
 #include "jobs.h"
 #include "lifecycle.h"
@@ -22,6 +23,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   pthread_condattr_destroy(&ca);
   events_init(&e->events);
   e->graph = g;
+  e->reaper = reaper_new();
   if (repo_open(e, err) < 0)
     return -err->code;
   e->daemon_ready = true;
@@ -81,6 +83,8 @@ void engine_daemon_shutdown(struct engine *e)
     free(e->execs[i]);
   }
   free(e->execs);
+  reaper_free(e->reaper);
+  e->reaper = NULL;
   repo_close(e);
   events_destroy(&e->events);
   e->daemon_ready = false;

@@ -40,4 +40,5 @@ struct engine {
   sqlite3 *db;
   struct graph *graph; /* borrowed: the daemon owns it */
   struct event_bus events;
+  struct reaper *reaper; /* deferred removal of removed containers' directories */
 };

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/reaper.h"
 #include "common/signals.h"
 #include "engine_internal.h"
 #include "execdriver/spec.h"
@@ -619,30 +620,40 @@ out:
   return r;
 }
 
+struct dirs_removal {
+  char dir[PATH_MAX], bundle[PATH_MAX];
+};
+
+static void remove_dirs(void *arg)
+{
+  struct dirs_removal *rm = arg;
+  struct berr ignored; /* what stays is swept at the next start */
+  bf_rm_rf(rm->dir, &ignored);
+  bf_rm_rf(rm->bundle, &ignored);
+  free(rm);
+}
+
 /* Remove a stopped container (lock held). */
 static int remove_locked(struct engine *e, struct container *c, struct berr *err)
 {
   c->state = CTR_REMOVING;
   c->busy = true;
   ctr_sync_state(c);
-  char dir[PATH_MAX], bundle[PATH_MAX];
-  sup_container_dir(e, c->id, dir, sizeof(dir));
-  sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
-  struct berr ignored;
-  graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
-  if (graph_rwlayer_remove(e->graph, ctr_layer(c->id, (char[80]){0}), err) < 0) {
-    c->state = CTR_DEAD;
-    c->busy = false;
-    ctr_sync_state(c);
-    repo_save(e, c, &ignored);
-    pthread_cond_broadcast(&e->changed);
-    return berr_wrap(err, "remove container %s", c->id);
-  }
-  bf_rm_rf(dir, &ignored);
-  bf_rm_rf(bundle, &ignored);
+  /* The record first: a crash after it leaves a layer and directories without a record,
+   * which start-up sweeps; the other order could leave a record without its layer. */
   if (repo_remove(e, c, err) < 0) {
     c->busy = false;
     return -err->code;
+  }
+  struct berr lerr;
+  if (graph_rwlayer_remove(e->graph, ctr_layer(c->id, (char[80]){0}), &lerr) < 0)
+    blog(BLOG_WARN, "container %s: %s (removed at the next start)", c->id, lerr.msg);
+  /* Its log can be large: the directories go after the answer, in order. */
+  struct dirs_removal *rm = calloc(1, sizeof(*rm));
+  if (rm) {
+    sup_container_dir(e, c->id, rm->dir, sizeof(rm->dir));
+    sup_bundle_dir(e, c->id, rm->bundle, sizeof(rm->bundle));
+    reaper_defer(e->reaper, remove_dirs, rm);
   }
   events_emit(&e->events, "container", "destroy", c->id, lifecycle_attrs(c));
   c->removed = true;

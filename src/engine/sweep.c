@@ -61,6 +61,7 @@ void sweep_leftovers(struct engine *e)
     else
       blog(BLOG_INFO, "removed leftover writable layer %s", *l);
   }
+  graph_settle(e->graph); /* the layers' files are gone before berthd serves */
   sweep_dirs(e, e->cfg.data_root);
   sweep_dirs(e, e->cfg.exec_root);
   pthread_mutex_unlock(&e->lock);

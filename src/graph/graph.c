@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileutil.h"
+#include "common/reaper.h"
 
 void graph_lock(struct graph *g)
 {
@@ -126,6 +127,7 @@ int graph_open(const struct graph_opts *opts, struct graph **out, struct berr *e
     berr_wrap(err, "recover %s", opts->root);
     goto fail;
   }
+  g->reaper = reaper_new();
   *out = g;
   return 0;
 fail:
@@ -137,6 +139,7 @@ void graph_close(struct graph *g)
 {
   if (!g)
     return;
+  reaper_free(g->reaper); /* finishes the removals it holds: they use the driver */
   if (g->driver)
     gd_driver_close(g->driver);
   if (g->db)

@@ -20,6 +20,7 @@ struct graph {
   pthread_mutex_t lock;
   int lockfd;
   int threads;
+  struct reaper *reaper; /* deferred removal of writable layers' files */
 };
 
 void graph_lock(struct graph *g);

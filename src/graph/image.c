@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "graph/reference.h"
 #include "graphdriver/strv.h"
+#include "graph/rwlayer.h"
 #include "graph_priv.h"
 
 static bool is_hex(const char *s)
@@ -545,6 +546,8 @@ static int delete_image(struct graph *g, const char *id, json_t *records, int64_
   record(records, "Deleted", id);
   /* files after the commit: a crash here leaves only unreferenced files for graph_open */
   struct berr ignored;
+  if (ngone)
+    graph_settle(g); /* a removed container's rootfs may still be mounted on these layers */
   for (size_t i = 0; i < ngone; i++) {
     gd_remove(g->driver, graph_digest_hex(gone[i]), &ignored);
     record(records, "Deleted", gone[i]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/reaper.h"
 #include "graph/image.h"
 #include "graph_priv.h"
 #include "graphdriver/strv.h"
@@ -94,6 +95,20 @@ int graph_rwlayer_unmount(struct graph *g, const char *id, struct berr *err)
   return r;
 }
 
+struct removal {
+  struct gd_driver *driver;
+  char *id;
+};
+
+static void remove_files(void *arg)
+{
+  struct removal *rm = arg;
+  struct berr ignored; /* what stays is removed by the next graph_open */
+  gd_remove(rm->driver, rm->id, &ignored);
+  free(rm->id);
+  free(rm);
+}
+
 int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
 {
   graph_lock(g);
@@ -130,8 +145,6 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
     r = berr_set(err, ENOMEM, "remove");
     goto out;
   }
-  if ((r = gd_remove(g->driver, id, err)) < 0)
-    goto out;
   graph_db_relaxed(g->db, true);
   if ((r = graph_db_begin(g->db, err)) < 0)
     goto out;
@@ -157,6 +170,20 @@ int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err)
   }
   if ((r = graph_db_commit(g->db, err)) < 0)
     goto rollback;
+  /* The record is gone: the files can go after this returns (unmounting syncs the disk),
+   * unless image layers die with it, which must not outlive the mount above them. A
+   * crash first leaves a layer without a record, which graph_open removes. */
+  if (ndead == 0) {
+    struct removal *rm = malloc(sizeof(*rm));
+    if (rm && (rm->id = strdup(id))) {
+      rm->driver = g->driver;
+      reaper_defer(g->reaper, remove_files, rm);
+      goto out;
+    }
+    free(rm);
+  }
+  if ((r = gd_remove(g->driver, id, err)) < 0)
+    goto out;
   for (size_t i = 0; i < n; i++) {
     struct berr ignored;
     if (!gd_exists(g->driver, graph_digest_hex(layers[i])))
@@ -233,4 +260,9 @@ int graph_rwlayer_list(struct graph *g, char ***ids, struct berr *err)
     return r < 0 ? r : berr_set(err, ENOMEM, "list writable layers");
   }
   return 0;
+}
+
+void graph_settle(struct graph *g)
+{
+  reaper_drain(g->reaper);
 }

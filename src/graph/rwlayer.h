@@ -14,7 +14,10 @@ int graph_rwlayer_create(struct graph *g, const char *id, const char *image_ref,
 /* *path (malloc'd): the mounted rootfs. */
 int graph_rwlayer_mount(struct graph *g, const char *id, char **path, struct berr *err);
 int graph_rwlayer_unmount(struct graph *g, const char *id, struct berr *err);
+/* The record goes at once; the layer's files (its mount too) may go a moment later. */
 int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err);
+/* Waits until the files of every writable layer removed so far are gone. */
+void graph_settle(struct graph *g);
 /* *ids: every writable layer's id (a NULL-terminated vector to free with strv_free). */
 int graph_rwlayer_list(struct graph *g, char ***ids, struct berr *err);
 int graph_rwlayer_changes(struct graph *g, const char *id, struct gd_change **changes, size_t *n,
