@@ -1,6 +1,6 @@
 /* The commands that create, start and attach: run, create, start, attach, exec. Call
- * order follows docker CLI 28 exactly (docker-api.md §3.1-3.3): attach before wait before
- * start, and wait's headers are read before start is sent. */
+ * order follows docker CLI 28 (docker-api.md §3.1-3.3): attach sent before wait, and both
+ * answered before start is sent (berth sends the two before reading either answer). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,17 +45,24 @@ static bool bad_detach_keys(const char *keys)
   return true;
 }
 
-/* Open POST /wait?condition=...; the fd's response headers have been read. */
-static int wait_open(struct client *c, const char *id, const char *condition, struct raw_resp *resp,
-                     struct berr *err)
+static char *wait_path(const char *id, const char *condition)
 {
   struct query q = {0};
   if (condition)
     query_add(&q, "condition", condition);
   _cleanup_free_ char *base = NULL;
   if (asprintf(&base, "/containers/%s/wait", id) < 0)
+    return NULL;
+  return query_build(base, &q);
+}
+
+/* Open POST /wait?condition=...; the fd's response headers have been read. */
+static int wait_open(struct client *c, const char *id, const char *condition, struct raw_resp *resp,
+                     struct berr *err)
+{
+  _cleanup_free_ char *path = wait_path(id, condition);
+  if (!path)
     return berr_errno(err, "wait");
-  _cleanup_free_ char *path = query_build(base, &q);
   return raw_request(c, "POST", path, NULL, false, resp, err);
 }
 
@@ -195,8 +202,7 @@ static int run_session(struct attached *a, int fd, struct raw_resp *attach_resp,
   return r;
 }
 
-static int attach_open(struct client *c, const char *id, bool with_stdin, const char *detach_keys,
-                       struct raw_resp *resp, struct berr *err)
+static char *attach_path(const char *id, bool with_stdin, const char *detach_keys)
 {
   struct query q = {0};
   if (detach_keys)
@@ -208,9 +214,51 @@ static int attach_open(struct client *c, const char *id, bool with_stdin, const 
   query_add(&q, "stream", "1");
   _cleanup_free_ char *base = NULL;
   if (asprintf(&base, "/containers/%s/attach", id) < 0)
+    return NULL;
+  return query_build(base, &q);
+}
+
+static int attach_open(struct client *c, const char *id, bool with_stdin, const char *detach_keys,
+                       struct raw_resp *resp, struct berr *err)
+{
+  _cleanup_free_ char *path = attach_path(id, with_stdin, detach_keys);
+  if (!path)
     return berr_errno(err, "attach");
-  _cleanup_free_ char *path = query_build(base, &q);
   return raw_request(c, "POST", path, NULL, true, resp, err);
+}
+
+/* Docker's order, attach then wait, both answered before start is sent; but both requests
+ * go out before either answer is read, which saves a round trip to the daemon. With
+ * attach false only wait is opened. On success *afd (when attaching) and *wfd are open
+ * with their headers read; on failure neither is. */
+static int attach_and_wait_open(struct client *c, const char *id, bool attach, bool with_stdin,
+                                const char *detach_keys, const char *condition, int *afd,
+                                struct raw_resp *aresp, int *wfd, struct raw_resp *wresp,
+                                struct berr *err)
+{
+  _cleanup_free_ char *apath = attach ? attach_path(id, with_stdin, detach_keys) : NULL;
+  _cleanup_free_ char *wpath = wait_path(id, condition);
+  if ((attach && !apath) || !wpath)
+    return berr_errno(err, "attach");
+  memset(aresp, 0, sizeof(*aresp));
+  memset(wresp, 0, sizeof(*wresp));
+  _cleanup_close_ int a = -1;
+  if (attach && (a = raw_send(c, "POST", apath, NULL, true, err)) < 0)
+    return a;
+  _cleanup_close_ int w = raw_send(c, "POST", wpath, NULL, false, err);
+  if (w < 0)
+    return w;
+  int r = attach ? raw_recv(a, apath, true, aresp, err) : 0;
+  if (r == 0)
+    r = raw_recv(w, wpath, false, wresp, err);
+  if (r < 0) {
+    raw_resp_free(aresp);
+    raw_resp_free(wresp);
+    return r;
+  }
+  *afd = steal_fd(&a);
+  *wfd = steal_fd(&w);
+  return 0;
 }
 
 int cmd_run(struct client *c, int argc, char **argv)
@@ -257,17 +305,10 @@ int cmd_run(struct client *c, int argc, char **argv)
                        .sig_proxy = o.sig_proxy && !o.tty};
   run_opts_free(&o);
   bool detach = !json_is_true(json_object_get(body, "AttachStdout"));
-  if (!detach) {
+  if (!detach)
     session_block_signals(a.tty, a.sig_proxy);
-    afd = attach_open(c, id, a.stdin_, a.detach_keys, &aresp, &err);
-    if (afd < 0) {
-      run_error("run", &err);
-      return 125;
-    }
-  }
-  wfd = wait_open(c, id, cond, &wresp, &err);
-  if (wfd < 0) {
-    raw_resp_free(&aresp);
+  if (attach_and_wait_open(c, id, !detach, a.stdin_, a.detach_keys, cond, &afd, &aresp, &wfd,
+                           &wresp, &err) < 0) {
     run_error("run", &err);
     return 125;
   }
@@ -348,14 +389,10 @@ static int start_attached(struct client *c, const char *name, bool interactive,
   bool autorm = json_is_true(json_object_get(json_object_get(info, "HostConfig"), "AutoRemove"));
   struct raw_resp aresp, wresp;
   session_block_signals(a.tty, a.sig_proxy);
-  _cleanup_close_ int afd = attach_open(c, id, a.stdin_, a.detach_keys, &aresp, &err);
-  if (afd < 0)
+  _cleanup_close_ int afd = -1, wfd = -1;
+  if (attach_and_wait_open(c, id, true, a.stdin_, a.detach_keys, autorm ? "removed" : "next-exit",
+                           &afd, &aresp, &wfd, &wresp, &err) < 0)
     return cli_fail(&err);
-  _cleanup_close_ int wfd = wait_open(c, id, autorm ? "removed" : "next-exit", &wresp, &err);
-  if (wfd < 0) {
-    raw_resp_free(&aresp);
-    return cli_fail(&err);
-  }
   if (a.tty && a.stdin_)
     session_raw_terminal();
   r = start_one(c, id, &err);

@@ -36,11 +36,9 @@ static int write_all(int fd, const char *p, size_t n)
   return 0;
 }
 
-int raw_request(struct client *c, const char *method, const char *path, const char *json_body,
-                bool upgrade, struct raw_resp *resp, struct berr *err)
+int raw_send(struct client *c, const char *method, const char *path, const char *json_body,
+             bool upgrade, struct berr *err)
 {
-  memset(resp, 0, sizeof(*resp));
-  resp->content_length = -1;
   _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return berr_errno(err, "socket");
@@ -66,6 +64,14 @@ int raw_request(struct client *c, const char *method, const char *path, const ch
   int r = write_all(fd, req, (size_t)n);
   if (r < 0)
     return berr_set(err, -r, "write request");
+  return steal_fd(&fd);
+}
+
+int raw_recv(int fd, const char *path, bool upgrade, struct raw_resp *resp, struct berr *err)
+{
+  memset(resp, 0, sizeof(*resp));
+  resp->content_length = -1;
+  int r;
   /* Read until the blank line ending the headers. */
   size_t cap = 4096, len = 0;
   _cleanup_free_ char *buf = malloc(cap);
@@ -126,7 +132,19 @@ int raw_request(struct client *c, const char *method, const char *path, const ch
   }
   if (upgrade && resp->status != 101)
     return berr_set(err, 0, "unable to upgrade to tcp, received %d", resp->status);
-  return steal_fd(&fd);
+  return 0;
+}
+
+int raw_request(struct client *c, const char *method, const char *path, const char *json_body,
+                bool upgrade, struct raw_resp *resp, struct berr *err)
+{
+  _cleanup_close_ int fd = raw_send(c, method, path, json_body, upgrade, err);
+  if (fd < 0) {
+    memset(resp, 0, sizeof(*resp));
+    return fd;
+  }
+  int r = raw_recv(fd, path, upgrade, resp, err);
+  return r < 0 ? r : steal_fd(&fd);
 }
 
 int raw_read_body(int fd, struct raw_resp *resp, char **body, size_t *len, struct berr *err)

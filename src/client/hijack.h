@@ -28,6 +28,12 @@ void raw_resp_free(struct raw_resp *r);
  * >= 400 is read to the end and turned into a daemon error (HTTP_EDAEMON). */
 int raw_request(struct client *c, const char *method, const char *path, const char *json_body,
                 bool upgrade, struct raw_resp *resp, struct berr *err);
+/* raw_request in two halves, so that several requests can be in flight at once: send
+ * returns the connected fd; recv reads the status line and headers on it (0, or < 0 as
+ * raw_request; the caller closes fd either way). */
+int raw_send(struct client *c, const char *method, const char *path, const char *json_body,
+             bool upgrade, struct berr *err);
+int raw_recv(int fd, const char *path, bool upgrade, struct raw_resp *resp, struct berr *err);
 /* Read the rest of a non-upgraded response to EOF (de-chunked). */
 int raw_read_body(int fd, struct raw_resp *resp, char **body, size_t *len, struct berr *err);
 
