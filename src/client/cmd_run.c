@@ -261,6 +261,20 @@ static int attach_and_wait_open(struct client *c, const char *id, bool attach, b
   return 0;
 }
 
+/* A run whose start failed (no such command, ...) leaves nothing behind: the container
+ * it created goes, with its anonymous volumes. docker run leaves it "Created"; a container
+ * that never ran is of no use, and `berth create` + `berth start` still keep theirs. */
+static void remove_unstarted(struct client *c, const char *id)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "/containers/%s?force=1&v=1", id) < 0)
+    return;
+  struct http_resp resp;
+  struct berr ignored = {0};
+  http_do(c, "DELETE", path, NULL, &resp, &ignored);
+  http_resp_free(&resp);
+}
+
 int cmd_run(struct client *c, int argc, char **argv)
 {
   struct run_opts o;
@@ -322,6 +336,8 @@ int cmd_run(struct client *c, int argc, char **argv)
     if (json_is_true(json_object_get(json_object_get(body, "HostConfig"), "AutoRemove"))) {
       struct berr werr = {0};
       wait_finish(wfd, &wresp, &werr); /* the daemon removes it; wait for that, as docker */
+    } else {
+      remove_unstarted(c, id);
     }
     raw_resp_free(&aresp);
     raw_resp_free(&wresp);

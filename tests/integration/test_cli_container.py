@@ -196,9 +196,28 @@ def test_exec(berth, busybox_image):
     assert berth("exec", "ex", "cat", "/tmp/bg").stdout == "bg\n"
 
 
-def test_exit_codes_for_daemon_errors(berth, busybox_image):
+def test_exit_codes_for_daemon_errors(berthd, berth, busybox_image):
     res = berth("run", "--rm", busybox_image, "/no/such/binary")
     assert res.returncode == 127, res
+    # without --rm too, a run that could not start leaves no container behind
+    res = berth("run", "--name", "never-ran", busybox_image, "/no/such/binary")
+    assert res.returncode == 127, res
+    assert "no such file or directory" in res.stderr
+    assert berth("ps", "-aq", "--filter", "name=never-ran").stdout == ""
+    # create + start keeps the container, as Docker does
+    cid = cid_of(berth("create", "--name", "kept-created", busybox_image, "/no/such/binary"))
+    assert berth("start", "kept-created").returncode != 0
+    assert berth("ps", "-aq", "--no-trunc", "--filter", "name=kept-created").stdout.split() == [cid]
+    # and no failed start left a shim or a mounted rootfs
+    with open("/proc/self/mountinfo") as f:
+        assert str(berthd.data_root) not in f.read()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                assert str(berthd.exec_root).encode() not in f.read() or pid == str(
+                    berthd.proc.pid), f"process {pid} of this daemon still runs"
+        except FileNotFoundError:
+            pass
     res = berth("run", "--rm", busybox_image, "/etc")
     assert res.returncode == 126, res
     res = berth("run", "nosuchimage:never")
