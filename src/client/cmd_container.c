@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "format.h"
+#include "inspect.h"
 #include "list_parse.h"
 #include "hijack.h"
 #include "units.h"
@@ -863,50 +864,6 @@ static const char container_inspect_usage[] =
     "  -f, --format string   Format output using a custom template\n"
     "  -s, --size            Display total file sizes\n";
 
-/* Print the collected objects as docker does: an indented JSON array, or one template
- * rendering per object. */
-int inspect_print(json_t *items, const char *format)
-{
-  if (!format || !*format || strcmp(format, "json") == 0) {
-    if (json_array_size(items) == 0)
-      printf("[]\n");
-    else
-      print_json_indented(stdout, items);
-    return 0;
-  }
-  struct berr err = {0};
-  _cleanup_tmpl_ struct tmpl *t = NULL;
-  char *fmt = strdup(format);
-  /* \t and \n in a --format value mean tab and newline, as in docker */
-  for (char *p = fmt, *q = fmt;; p++) {
-    if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n')) {
-      *q++ = p[1] == 't' ? '\t' : '\n';
-      p++;
-    } else {
-      *q++ = *p;
-      if (!*p)
-        break;
-    }
-  }
-  int r = tmpl_parse(fmt, &t, &err);
-  free(fmt);
-  if (r < 0) {
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  size_t i;
-  json_t *it;
-  json_array_foreach(items, i, it)
-  {
-    if (tmpl_render(t, it, NULL, stdout, &err) < 0) {
-      fprintf(stderr, "%s\n", err.msg);
-      return 1;
-    }
-    fputc('\n', stdout);
-  }
-  return 0;
-}
-
 int cmd_container_inspect(struct client *c, int argc, char **argv)
 {
   static const struct option longopts[] = {
@@ -927,28 +884,6 @@ int cmd_container_inspect(struct client *c, int argc, char **argv)
   if (optind >= argc)
     return cli_args_error("container inspect", container_inspect_usage,
                           "requires at least 1 argument");
-  json_auto_t *items = json_array();
-  int rc = 0;
-  for (int i = optind; i < argc; i++) {
-    _cleanup_free_ char *esc = url_escape(argv[i]);
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "/containers/%s/json%s", esc, size ? "?size=1" : "") < 0)
-      return 1;
-    json_t *j = NULL;
-    struct berr err = {0};
-    long status = 0;
-    if (http_json(c, "GET", path, NULL, &j, &status, &err) < 0) {
-      if (err.code == EHOSTDOWN)
-        return cli_fail(&err);
-      rc = 1;
-      if (status == 404)
-        fprintf(stderr, "Error: No such container: %s\n", argv[i]);
-      else
-        cli_print_error(&err);
-      continue;
-    }
-    json_array_append_new(items, j);
-  }
-  int r = inspect_print(items, format);
-  return rc ? rc : r;
+  return inspect_objects(c, argv + optind, argc - optind, "/containers/",
+                         size ? "/json?size=1" : "/json", true, "container", format);
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "format.h"
+#include "inspect.h"
 #include "units.h"
 
 #define HELP_OPT                                                                                   \
@@ -20,7 +21,6 @@
 
 int add_filter(json_t *filters, const char *kv, const char *cmd);
 char *filters_json(json_t *filters);
-int inspect_print(json_t *items, const char *format);
 
 static const char images_usage[] =
     "Usage:  berth images [OPTIONS] [REPOSITORY[:TAG]]\n\nList images\n\nOptions:\n"
@@ -283,29 +283,9 @@ int cmd_image_inspect(struct client *c, int argc, char **argv)
   }
   if (optind >= argc)
     return cli_args_error("image inspect", image_inspect_usage, "requires at least 1 argument");
-  json_auto_t *items = json_array();
-  int rc = 0;
-  for (int i = optind; i < argc; i++) {
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "/images/%s/json", argv[i]) < 0)
-      return 1;
-    json_t *j = NULL;
-    struct berr err = {0};
-    long status = 0;
-    if (http_json(c, "GET", path, NULL, &j, &status, &err) < 0) {
-      if (err.code == EHOSTDOWN)
-        return cli_fail(&err);
-      rc = 1;
-      if (status == 404)
-        fprintf(stderr, "Error: No such image: %s\n", argv[i]);
-      else
-        cli_print_error(&err);
-      continue;
-    }
-    json_array_append_new(items, j);
-  }
-  int r = inspect_print(items, format);
-  return rc ? rc : r;
+  /* image references go into the path as they are (docker does not escape them) */
+  return inspect_objects(c, argv + optind, argc - optind, "/images/", "/json", false, "image",
+                         format);
 }
 
 static const char history_usage[] =

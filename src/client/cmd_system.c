@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "format.h"
+#include "inspect.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -21,7 +22,6 @@
 
 int add_filter(json_t *filters, const char *kv, const char *cmd);
 char *filters_json(json_t *filters);
-int inspect_print(json_t *items, const char *format);
 
 static const char *go_arch(void)
 {
