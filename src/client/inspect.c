@@ -56,8 +56,8 @@ int inspect_print(json_t *items, const char *format)
   return 0;
 }
 
-int inspect_objects(struct client *c, char **names, int n, const char *prefix,
-                    const char *suffix, bool escape, const char *noun, const char *format)
+int inspect_objects(struct client *c, char **names, int n, const char *prefix, const char *suffix,
+                    bool escape, const char *noun, const char *format)
 {
   json_auto_t *items = json_array();
   int rc = 0;

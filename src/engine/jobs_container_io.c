@@ -324,9 +324,7 @@ static int job_container_resize(struct job *job)
   } else if (c->state != CTR_RUNNING || c->shim_fd < 0) {
     r = job_fail(job, 409, "container %s is not running", c->id);
   } else {
-    json_t *m = json_pack("{s:s,s:I,s:I}", "op", "resize", "h", (json_int_t)h, "w", (json_int_t)w);
-    r = sup_send(c, m, -1, &job->err);
-    json_decref(m);
+    r = sup_resize(c, NULL, h, w, &job->err);
     if (r == 0)
       events_emit(&e->events, "container", "resize", c->id, lifecycle_attrs(c));
   }

@@ -300,10 +300,7 @@ static int job_exec_resize(struct job *job)
   } else if (!c || c->shim_fd < 0 || !x->running) {
     r = job_fail(job, 409, "exec %s is not running", x->id);
   } else {
-    json_t *m = json_pack("{s:s,s:s,s:I,s:I}", "op", "resize", "exec_id", x->id, "h", (json_int_t)h,
-                          "w", (json_int_t)w);
-    r = sup_send(c, m, -1, &job->err);
-    json_decref(m);
+    r = sup_resize(c, x->id, h, w, &job->err);
   }
   pthread_mutex_unlock(&e->lock);
   return r;

@@ -53,6 +53,16 @@ int sup_send(struct container *c, json_t *msg, int fd, struct berr *err)
   return r < 0 ? berr_set(err, -r, "talk to the container's shim") : 0;
 }
 
+int sup_resize(struct container *c, const char *exec_id, long long h, long long w, struct berr *err)
+{
+  json_t *m = json_pack("{s:s,s:I,s:I}", "op", "resize", "h", (json_int_t)h, "w", (json_int_t)w);
+  if (m && exec_id)
+    json_object_set_new(m, "exec_id", json_string(exec_id));
+  int r = m ? sup_send(c, m, -1, err) : berr_set(err, ENOMEM, "resize");
+  json_decref(m);
+  return r;
+}
+
 static int connect_shim(const char *bundle, struct berr *err)
 {
   /* Through the directory's fd: the full path may not fit in a sockaddr_un. */

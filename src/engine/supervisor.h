@@ -25,6 +25,9 @@ int sup_reconnect(struct engine *e, struct container *c, struct berr *err);
 
 /* Send a message (and optionally an fd) to the container's shim. */
 int sup_send(struct container *c, json_t *msg, int fd, struct berr *err);
+/* The pty of the container's init (exec_id NULL) or of one exec gets h rows, w columns. */
+int sup_resize(struct container *c, const char *exec_id, long long h, long long w,
+               struct berr *err);
 
 /* Read <bundle>/exit.json left by a shim: 0 and the code, or -ENOENT. */
 int sup_read_exit(struct engine *e, const char *id, int *code, bool *oom, char *finished,
