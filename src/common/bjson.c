@@ -126,3 +126,53 @@ int bjson_strv(json_t *arr, char ***out, const char *where, struct berr *err)
   *out = v;
   return 0;
 }
+
+void bjson_write_string(FILE *f, const char *s)
+{
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"':
+      fputs("\\\"", f);
+      break;
+    case '\\':
+      fputs("\\\\", f);
+      break;
+    case '\n':
+      fputs("\\n", f);
+      break;
+    case '\r':
+      fputs("\\r", f);
+      break;
+    case '\t':
+      fputs("\\t", f);
+      break;
+    case '\b':
+      fputs("\\b", f);
+      break;
+    case '\f':
+      fputs("\\f", f);
+      break;
+    default:
+      if (*p < 0x20)
+        fprintf(f, "\\u%04x", *p);
+      else
+        fputc(*p, f);
+    }
+  }
+  fputc('"', f);
+}
+
+void bjson_write_value(FILE *f, json_t *v)
+{
+  if (json_is_object(v) && json_object_size(v) == 0)
+    fputs("{}", f);
+  else if (json_is_array(v) && json_array_size(v) == 0)
+    fputs("[]", f);
+  else if (json_is_string(v))
+    bjson_write_string(f, json_string_value(v));
+  else if (!v)
+    fputs("null", f);
+  else
+    json_dumpf(v, f, JSON_COMPACT | JSON_ENCODE_ANY);
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,3 +33,9 @@ int bjson_get_typed(json_t *obj, const char *key, json_type type, bool required,
 
 /* A NULL-terminated strv from a JSON array of strings (NULL array gives an empty strv). */
 int bjson_strv(json_t *arr, char ***out, const char *where, struct berr *err);
+
+/* Writing JSON text straight to a stream, for long lists built without a tree: a string
+ * (quoted, escaped as jansson escapes), and any value (compact; empty objects and arrays
+ * without a call into jansson). */
+void bjson_write_string(FILE *f, const char *s);
+void bjson_write_value(FILE *f, json_t *v);

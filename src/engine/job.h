@@ -37,7 +37,10 @@ struct job {
   const char *api_version; /* negotiated, e.g. "1.50" */
 
   /* Results. */
-  json_t *result;  /* response body, or NULL */
+  json_t *result; /* response body, or NULL */
+  /* Or the body already serialized (malloc'd JSON text, no trailing newline): for long
+   * lists, where building a tree only to dump it cost more than the job. */
+  char *result_text;
   int status;      /* HTTP status on success: 200 (default), 201, 204, 304 */
   int http_error;  /* explicit status on failure (e.g. 409); 0 derives it from err.code */
   struct berr err; /* on failure */

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/bjson.h"
 #include "common/cleanup.h"
 #include "common/fileutil.h"
 #include "engine_internal.h"
@@ -16,41 +18,74 @@
 #include "libcontainer/container.h"
 #include "repository.h"
 
-static json_t *summary(const struct container *c)
+/* One element of GET /containers/json, written as text: building a jansson tree per
+ * container only to dump it was most of `ps -a` with a thousand containers. */
+static void summary_write(const struct container *c, long long created_ns, FILE *f)
 {
   json_t *doc = c->doc, *config = json_object_get(doc, "Config");
-  char status[128], cmd[4096] = "", slash[300];
+  char status[128], slash[300];
   ctr_status_text(c, status, sizeof(status));
-  size_t used = 0;
-  const char *path = json_string_value(json_object_get(doc, "Path"));
-  if (path)
-    used += (size_t)snprintf(cmd, sizeof(cmd), "%s", path);
-  size_t i;
-  json_t *a;
-  json_array_foreach(json_object_get(doc, "Args"), i, a)
-  {
-    /* As moby: an argument with a space is shown in single quotes. */
-    const char *s = json_string_value(a) ?: "";
-    if (used < sizeof(cmd))
-      used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, strchr(s, ' ') ? " '%s'" : " %s", s);
-  }
   snprintf(slash, sizeof(slash), "/%s", c->name);
+  fputs("{\"Id\":", f);
+  bjson_write_string(f, c->id);
+  fputs(",\"Names\":[", f);
+  bjson_write_string(f, slash);
+  fputs("],\"Image\":", f);
+  bjson_write_string(f, json_string_value(json_object_get(config, "Image")) ?: "");
+  fputs(",\"ImageID\":", f);
+  bjson_write_value(f, json_object_get(doc, "Image"));
+  /* As moby: the path and the arguments, one with a space shown in single quotes. */
+  char *cmd = NULL;
+  size_t cmdlen = 0;
+  FILE *cf = open_memstream(&cmd, &cmdlen);
+  if (cf) {
+    const char *path = json_string_value(json_object_get(doc, "Path"));
+    fputs(path ? path : "", cf);
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(doc, "Args"), i, a)
+    {
+      const char *s = json_string_value(a) ?: "";
+      fprintf(cf, strchr(s, ' ') ? " '%s'" : " %s", s);
+    }
+    fclose(cf);
+  }
+  fputs(",\"Command\":", f);
+  bjson_write_string(f, cmd ? cmd : "");
+  free(cmd);
+  fprintf(f, ",\"Created\":%lld,\"Ports\":", created_ns / 1000000000LL);
+  json_t *ports = json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary");
+  if (json_is_array(ports))
+    bjson_write_value(f, ports);
+  else
+    fputs("[]", f);
+  fputs(",\"Labels\":", f);
   json_t *labels = json_object_get(config, "Labels");
+  if (json_is_object(labels))
+    bjson_write_value(f, labels);
+  else
+    fputs("{}", f);
+  fputs(",\"State\":", f);
+  bjson_write_string(f, ctr_state_name(c->state));
+  fputs(",\"Status\":", f);
+  bjson_write_string(f, status);
   const char *netmode =
       json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
+  fputs(",\"HostConfig\":{\"NetworkMode\":", f);
+  bjson_write_string(f, netmode ?: "default");
+  fputs("},\"NetworkSettings\":{\"Networks\":", f);
   json_t *networks = json_object_get(json_object_get(doc, "NetworkSettings"), "Networks");
-  json_t *ports = json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary");
-  return json_pack(
-      "{s:s,s:[s],s:s,s:O,s:s,s:I,s:O,s:O,s:s,s:s,s:{s:s},s:{s:O},s:O}", "Id", c->id, "Names",
-      slash, "Image", json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
-      json_object_get(doc, "Image"), "Command", cmd, "Created",
-      (json_int_t)(ctr_time_ns(json_string_value(json_object_get(doc, "Created"))) / 1000000000LL),
-      "Ports", json_is_array(ports) ? ports : json_array(), "Labels",
-      json_is_object(labels) ? labels : json_object(), "State", ctr_state_name(c->state), "Status",
-      status, "HostConfig", "NetworkMode", netmode ?: "default", "NetworkSettings", "Networks",
-      json_is_object(networks) ? networks : json_object(), "Mounts",
-      json_is_array(json_object_get(doc, "Mounts")) ? json_object_get(doc, "Mounts")
-                                                    : json_array());
+  if (json_is_object(networks))
+    bjson_write_value(f, networks);
+  else
+    fputs("{}", f);
+  fputs("},\"Mounts\":", f);
+  json_t *mounts = json_object_get(doc, "Mounts");
+  if (json_is_array(mounts))
+    bjson_write_value(f, mounts);
+  else
+    fputs("[]", f);
+  fputc('}', f);
 }
 
 static bool any_match(json_t *values, bool (*pred)(const struct container *, const char *),
@@ -129,14 +164,18 @@ static bool match_ancestor(const struct container *c, const char *v)
   return hex && strlen(vhex) >= 4 && strncmp(hex, vhex, strlen(vhex)) == 0;
 }
 
+struct listed {
+  long long created; /* ns, parsed once per list rather than per comparison */
+  struct container *c;
+};
+
 static int cmp_created(const void *a, const void *b)
 {
-  const struct container *x = *(struct container *const *)a, *y = *(struct container *const *)b;
-  const char *cx = json_string_value(json_object_get(x->doc, "Created"));
-  const char *cy = json_string_value(json_object_get(y->doc, "Created"));
-  return strcmp(cy ? cy : "", cx ? cx : ""); /* RFC 3339 UTC sorts as text: newest first */
+  const struct listed *x = a, *y = b;
+  if (x->created != y->created)
+    return x->created < y->created ? 1 : -1; /* newest first */
+  return strcmp(x->c->id, y->c->id);
 }
-
 static int job_container_list(struct job *job)
 {
   struct engine *e = job->engine;
@@ -192,21 +231,28 @@ static int job_container_list(struct job *job)
     *(pass == 0 ? &since_ns : &before_ns) = t;
     all = true;
   }
-  struct container **list = malloc((e->n_ctrs + 1) * sizeof(*list));
+  struct listed *list = malloc((e->n_ctrs + 1) * sizeof(*list));
   size_t n = 0;
   for (size_t i = 0; list && i < e->n_ctrs; i++)
-    list[n++] = e->ctrs[i];
+    list[n++] = (struct listed){
+        ctr_time_ns(json_string_value(json_object_get(e->ctrs[i]->doc, "Created"))), e->ctrs[i]};
   if (list)
     qsort(list, n, sizeof(*list), cmp_created);
-  json_t *out = json_array();
-  for (size_t i = 0; list && i < n; i++) {
-    struct container *c = list[i];
-    if (limit > 0 && (long long)json_array_size(out) >= limit)
+  char *text = NULL;
+  size_t text_len = 0, shown = 0;
+  FILE *out = open_memstream(&text, &text_len);
+  if (out) {
+    __fsetlocking(out, FSETLOCKING_BYCALLER); /* one thread writes it: no lock per byte */
+    fputc('[', out);
+  }
+  for (size_t i = 0; list && out && i < n; i++) {
+    struct container *c = list[i].c;
+    long long created = list[i].created;
+    if (limit > 0 && (long long)shown >= limit)
       break;
     if (!all && limit <= 0 && c->state != CTR_RUNNING && c->state != CTR_PAUSED &&
         c->state != CTR_RESTARTING)
       continue;
-    long long created = ctr_time_ns(json_string_value(json_object_get(c->doc, "Created")));
     if ((since_ns >= 0 && created <= since_ns) || (before_ns >= 0 && created >= before_ns))
       continue;
     if (!any_match(status, match_status, c) ||
@@ -224,12 +270,18 @@ static int job_container_list(struct job *job)
     }
     if (!labels_ok)
       continue;
-    json_array_append_new(out, summary(c));
+    if (shown++)
+      fputc(',', out);
+    summary_write(c, created, out);
   }
   pthread_mutex_unlock(&e->lock);
   free(list);
   json_decref(filters);
-  job->result = out;
+  if (!out || (fputc(']', out), fclose(out)) != 0) {
+    free(text);
+    return job_fail(job, 500, "list containers: out of memory");
+  }
+  job->result_text = text;
   return 0;
 }
 

@@ -110,6 +110,7 @@ static void sreq_free(struct sreq *r)
   }
   json_decref(r->job.args);
   json_decref(r->job.result);
+  free(r->job.result_text);
   free(r->content_type);
   json_decref(r->headers);
   if (r->pipe_rd >= 0)
@@ -611,6 +612,17 @@ static enum MHD_Result respond_job(struct sreq *r)
   if (r->is_ping) {
     char *ok = strdup("OK");
     return queue_body(r, status, ok, ok ? 2 : 0, "text/plain; charset=utf-8");
+  }
+  if (job->result_text) {
+    /* moby's WriteJSON ends the body with a newline */
+    size_t n = strlen(job->result_text);
+    char *body = realloc(job->result_text, n + 2);
+    if (!body)
+      return queue_body(r, 500, NULL, 0, NULL);
+    job->result_text = NULL;
+    body[n] = '\n';
+    body[n + 1] = '\0';
+    return queue_body(r, status, body, n + 1, "application/json");
   }
   return queue_json(r, status, job->result);
 }

@@ -69,14 +69,16 @@ def test_create_start_stop_with_timeout(docker, dimage, berthd):
 
 def test_stop_timeout_escalates_to_sigkill(docker, dimage):
     ok(docker("run", "-d", "--name", "stubborn", dimage, "sh", "-c",
-              "trap '' TERM; while true; do sleep 0.1; done"))
+              "trap '' TERM; echo ready; while true; do sleep 0.1; done"))
+    wait_until(lambda: "ready" in ok(docker("logs", "stubborn")), "the trap to be set")
     ok(docker("stop", "-t", "1", "stubborn"))
     assert inspect(docker, "stubborn")["State"]["ExitCode"] == 137
 
 
 def test_stop_with_signal(docker, dimage):
     ok(docker("run", "-d", "--name", "sig", dimage, "sh", "-c",
-              "trap 'exit 12' INT; while true; do sleep 0.1; done"))
+              "trap 'exit 12' INT; echo ready; while true; do sleep 0.1; done"))
+    wait_until(lambda: "ready" in ok(docker("logs", "sig")), "the trap to be set")
     ok(docker("stop", "-s", "SIGINT", "-t", "30", "sig"))
     assert inspect(docker, "sig")["State"]["ExitCode"] == 12
 

@@ -121,7 +121,8 @@ def test_run_init_is_pid_1_and_reaps(docker, dimage):
 
 def test_run_init_forwards_stop_signal(docker, dimage):
     ok(docker("run", "-d", "--init", "--name", "inited", dimage, "sh", "-c",
-              "trap 'exit 42' TERM; while true; do sleep 0.1; done"))
+              "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done"))
+    wait_until(lambda: "ready" in ok(docker("logs", "inited")), "the trap to be set")
     ok(docker("stop", "-t", "20", "inited"))
     assert inspect(docker, "inited")["State"]["ExitCode"] == 42
 

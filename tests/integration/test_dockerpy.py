@@ -119,8 +119,13 @@ def test_exec_run(client, image):
 
 
 def test_stop_kill_remove(client, image):
-    c = client.containers.run(image, ["sh", "-c", "trap 'exit 11' TERM; while true; do sleep 0.1; done"],
-                              detach=True)
+    c = client.containers.run(
+        image, ["sh", "-c", "trap 'exit 11' TERM; echo ready; while true; do sleep 0.1; done"],
+        detach=True)
+    # stop only once the trap is set: a TERM before it would kill sh outright
+    end = time.monotonic() + DEADLINE
+    while b"ready" not in c.logs() and time.monotonic() < end:
+        time.sleep(0.05)
     c.stop(timeout=30)
     c.reload()
     assert c.attrs["State"]["ExitCode"] == 11
