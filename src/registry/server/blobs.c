@@ -88,6 +88,13 @@ void blobs_upload_begin(struct reg_req *r)
       reg_fail(r, 400, "DIGEST_INVALID", "invalid digest");
       return;
     }
+    uint64_t max = r->srv->cfg->max_upload_bytes;
+    int64_t cl = content_length(r);
+    if (max && cl > 0 && (uint64_t)cl > max) {
+      reg_fail(r, 413, "SIZE_INVALID", "blob larger than the limit of %" PRIu64 " bytes", max);
+      reg_reply_error(r, 413, "SIZE_INVALID", "%s", r->fail_msg);
+      return;
+    }
     if (store_upload_create(st, r->name, r->upload_id, &err) < 0) {
       reg_fail(r, 500, "UNKNOWN", "%s", err.msg);
       return;

@@ -16,8 +16,8 @@
 #include "common/cleanup.h"
 #include "common/fileutil.h"
 
-/* Bytes of a rejected body we read and drop so the client sees the answer rather than a
- * reset; past this the answer goes out at once and the connection closes. */
+/* Bytes past the limit of a rejected body we read and drop so the client sees the answer
+ * rather than a reset; past this the connection is closed. */
 #define DRAIN_MAX (1u << 20)
 
 void reg_header(struct reg_req *r, const char *name, const char *fmt, ...)
@@ -56,10 +56,12 @@ static enum MHD_Result queue(struct reg_req *r, unsigned status, struct MHD_Resp
   MHD_add_response_header(resp, "Docker-Distribution-API-Version", "registry/2.0");
   if (ctype)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-  r->status = status;
-  r->resp_bytes = len;
   enum MHD_Result res = MHD_queue_response(r->conn, status, resp);
   MHD_destroy_response(resp);
+  if (res == MHD_YES) {
+    r->status = status;
+    r->resp_bytes = len;
+  }
   return res;
 }
 
@@ -274,21 +276,29 @@ static void begin(struct reg_req *r)
     blobs_upload_begin(r);
 }
 
-static void consume(struct reg_req *r, const char *data, size_t size)
+/* false: give up on the connection (a rejected body too large to drain). MHD cannot queue
+ * an answer while a body is arriving, so a rejected body is read and dropped, then answered. */
+static bool consume(struct reg_req *r, const char *data, size_t size)
 {
   if (r->status)
-    return;
+    return true;
   r->body_len += size;
-  if (r->failed) {
-    if (r->body_len > DRAIN_MAX)
-      reply_error_text(r, r->fail_status, r->fail_code, r->fail_msg);
-    return;
-  }
+  if (r->failed)
+    return r->body_len <= r->body_limit + DRAIN_MAX;
   if (r->body_limit && r->body_len > r->body_limit) {
     reg_fail(r, 413, "SIZE_INVALID", "body larger than the limit of %llu bytes",
              (unsigned long long)r->body_limit);
-    reply_error_text(r, r->fail_status, r->fail_code, r->fail_msg);
-    return;
+    if (r->body_fd >= 0) {
+      close(r->body_fd);
+      r->body_fd = -1;
+    }
+    /* an upload this request made holds nothing worth keeping: gone before the answer */
+    if (r->new_upload) {
+      struct berr e;
+      store_upload_cancel(&r->srv->store, r->name, r->upload_id, &e);
+      r->new_upload = false;
+    }
+    return true;
   }
   if (r->body_mem) {
     if (r->mem_len + size + 1 > r->mem_cap) {
@@ -298,7 +308,7 @@ static void consume(struct reg_req *r, const char *data, size_t size)
       char *nm = realloc(r->mem, nc);
       if (!nm) {
         reg_fail(r, 500, "UNKNOWN", "out of memory");
-        return;
+        return true;
       }
       r->mem = nm;
       r->mem_cap = nc;
@@ -310,6 +320,7 @@ static void consume(struct reg_req *r, const char *data, size_t size)
     if (bf_write_all(r->body_fd, data, size) < 0)
       reg_fail(r, 500, "UNKNOWN", "write upload: %s", strerror(errno));
   }
+  return true;
 }
 
 /* GET /token?service=…&scope=…: each scope parameter (repeatable, or space-separated). */
@@ -413,9 +424,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return MHD_YES;
   }
   if (*upload_data_size) {
-    consume(r, upload_data, *upload_data_size);
+    bool keep = consume(r, upload_data, *upload_data_size);
     *upload_data_size = 0;
-    return MHD_YES;
+    return keep ? MHD_YES : MHD_NO;
   }
   if (r->status)
     return MHD_YES;
