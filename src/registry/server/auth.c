@@ -335,16 +335,23 @@ unsigned reg_auth_allowed(struct reg_auth *a, const char *user, bool authenticat
   return authenticated ? REG_PULL | REG_PUSH : 0;
 }
 
-void reg_auth_challenge(struct reg_auth *a, const char *repo, unsigned actions, char *out,
-                        size_t len)
+void reg_auth_challenge(struct reg_auth *a, const char *repo, unsigned actions, const char *host,
+                        char *out, size_t len)
 {
   const struct reg_config *cfg = a->cfg;
   if (!cfg->token_realm) {
     snprintf(out, len, "Basic realm=\"%s\"", cfg->realm ? cfg->realm : "berth-registry");
     return;
   }
-  int n = snprintf(out, len, "Bearer realm=\"%s\",service=\"%s\"", cfg->token_realm,
-                   cfg->token_service ? cfg->token_service : "berth-registry");
+  int n;
+  if (cfg->token_realm[0] == '/')
+    n = snprintf(out, len, "Bearer realm=\"%s://%s%s\"", cfg->tls_cert ? "https" : "http",
+                 host ? host : "localhost", cfg->token_realm);
+  else
+    n = snprintf(out, len, "Bearer realm=\"%s\"", cfg->token_realm);
+  if (n > 0 && (size_t)n < len)
+    n += snprintf(out + n, len - (size_t)n, ",service=\"%s\"",
+                  cfg->token_service ? cfg->token_service : "berth-registry");
   if (repo && n > 0 && (size_t)n < len)
     snprintf(out + n, len - (size_t)n, ",scope=\"repository:%s:%s\"", repo,
              (actions & REG_PUSH) ? "pull,push" : "pull");

@@ -91,7 +91,7 @@ static enum MHD_Result reply_error_text(struct reg_req *r, unsigned status, cons
     unsigned need = (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
                         ? REG_PULL
                         : REG_PULL | REG_PUSH;
-    reg_auth_challenge(r->srv->auth, r->name, need, chal, sizeof(chal));
+    reg_auth_challenge(r->srv->auth, r->name, need, reg_hdr_in(r, "Host"), chal, sizeof(chal));
     reg_header(r, "WWW-Authenticate", "%s", chal);
   }
   _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -145,6 +145,16 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
   return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
+/* The path part of the token realm: ours is served on this server. */
+static const char *token_path(const char *realm)
+{
+  const char *p = strstr(realm, "://");
+  if (!p)
+    return realm;
+  p = strchr(p + 3, '/');
+  return p ? p : "/";
+}
+
 /* /v2/<name>/{blobs/<d>, blobs/uploads/[<id>], manifests/<ref>, tags/list, referrers/<d>}.
  * References hold no '/', so the last segment is the reference and the name is what is left
  * before the keyword: a name may itself contain "blobs" or "manifests" as components. */
@@ -155,7 +165,7 @@ static void route(struct reg_req *r)
     r->route = R_BASE;
     return;
   }
-  if (strcmp(u, "/token") == 0 && r->srv->cfg->token_realm) {
+  if (r->srv->cfg->token_realm && strcmp(u, token_path(r->srv->cfg->token_realm)) == 0) {
     r->route = R_TOKEN;
     return;
   }

@@ -134,9 +134,10 @@ int reg_auth_identify(struct reg_auth *a, const char *authorization, char *user,
 /* Actions (REG_PULL|REG_PUSH) the identity may do on repo. */
 unsigned reg_auth_allowed(struct reg_auth *a, const char *user, bool authenticated,
                           json_t *token_access, const char *repo);
-/* The WWW-Authenticate value for a 401 on repo (NULL repo for /v2/). */
-void reg_auth_challenge(struct reg_auth *a, const char *repo, unsigned actions, char *out,
-                        size_t len);
+/* The WWW-Authenticate value for a 401 on repo (NULL repo for /v2/). A token realm that is
+ * a path ("/token") is made absolute with the request's Host. */
+void reg_auth_challenge(struct reg_auth *a, const char *repo, unsigned actions, const char *host,
+                        char *out, size_t len);
 /* The token endpoint: answers a GET /token?service=&scope=… */
 int reg_auth_issue_token(struct reg_auth *a, const char *user, bool authenticated, char **scopes,
                          size_t n_scopes, char **json_out, struct berr *err);
