@@ -142,6 +142,21 @@ def test_end4a_end6_post_then_put(reg):
     assert reg.upload_dirs("lib/p") == []
 
 
+def test_sha512_blobs(reg):
+    import hashlib
+
+    data = b"a blob named by sha512"
+    d = "sha512:" + hashlib.sha512(data).hexdigest()
+    r = reg.request("POST", f"/v2/lib/s512/blobs/uploads/?digest={d}", body=data)
+    assert r.status == 201 and r.header("Docker-Content-Digest") == d
+    r = reg.request("GET", f"/v2/lib/s512/blobs/{d}")
+    assert r.status == 200 and r.body == data
+    bad = "sha512:" + hashlib.sha512(b"other").hexdigest()
+    r = reg.request("POST", f"/v2/lib/s512/blobs/uploads/?digest={bad}", body=data)
+    assert r.status == 400 and r.error_codes() == ["DIGEST_INVALID"]
+    assert d in reg.blob_files() and bad not in reg.blob_files()
+
+
 def test_end4b_monolithic_post(reg):
     data = b"single post"
     r = reg.request("POST", f"/v2/lib/m/blobs/uploads/?digest={sha256(data)}", body=data, headers={"Content-Type": "application/octet-stream"})

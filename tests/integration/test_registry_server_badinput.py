@@ -221,3 +221,40 @@ def test_bad_digests_and_tags(reg):
     r = reg.request("PUT", "/v2/lib/a/blobs/" + sha256(b"x"))
     assert r.status == 405 and r.error_codes() == ["UNSUPPORTED"]
     still_serving(reg)
+
+
+def test_too_many_requests(berth_binary, tmp_path):
+    """With limits.requests = 1, a second request while one is being served gets 429
+    TOOMANYREQUESTS with Retry-After; once the first ends, requests are served again."""
+    import time
+
+    reg = Registry(berth_binary("berth-registry"), tmp_path, config={"limits": {"requests": 1}})
+    try:
+        loc = reg.request("POST", "/v2/lib/slow/blobs/uploads/").header("Location")
+        conn = reg.connection()
+        conn.putrequest("PATCH", loc)
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        conn.send(b"5\r\nhello\r\n")  # the body is not finished: the request stays open
+        deadline = time.monotonic() + 60
+        r = None
+        while time.monotonic() < deadline:
+            r = reg.request("GET", "/v2/")
+            if r.status == 429:
+                break
+            time.sleep(0.05)
+        assert r.status == 429 and r.error_codes() == ["TOOMANYREQUESTS"]
+        assert r.header("Retry-After") == "1"
+        conn.send(b"0\r\n\r\n")
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        assert resp.status == 202
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and r.status != 200:
+            r = reg.request("GET", "/v2/")
+            time.sleep(0.05)
+        assert r.status == 200
+        assert reg.request("GET", loc).header("Range") == "0-4"
+    finally:
+        reg.stop()

@@ -3,7 +3,7 @@
  *    "auth": {"htpasswd": FILE, "realm": R,
  *             "token": {"realm": "https://host:port/token", "service": S, "expires_in": 300}},
  *    "tls": {"cert": FILE, "key": FILE},
- *    "limits": {"manifest_bytes": N, "upload_bytes": N},
+ *    "limits": {"manifest_bytes": N, "upload_bytes": N, "requests": N},
  *    "access": [{"repository": GLOB, "anonymous": "pull", "authenticated": "pull",
  *                "users": {"alice": "pull,push"}}]} */
 #include "registry.h"
@@ -135,10 +135,13 @@ int reg_config_load(const char *path, struct reg_config *cfg, struct berr *err)
   }
   if (limits) {
     int64_t mb = (int64_t)cfg->max_manifest_bytes, ub = (int64_t)cfg->max_upload_bytes;
+    int64_t rq = cfg->max_requests;
     if ((r = bjson_get_int(limits, "manifest_bytes", false, &mb, "limits", err)) < 0 ||
-        (r = bjson_get_int(limits, "upload_bytes", false, &ub, "limits", err)) < 0)
+        (r = bjson_get_int(limits, "upload_bytes", false, &ub, "limits", err)) < 0 ||
+        (r = bjson_get_int(limits, "requests", false, &rq, "limits", err)) < 0)
       return r;
-    if (mb < 0 || ub < 0)
+    cfg->max_requests = (long)rq;
+    if (mb < 0 || ub < 0 || rq < 0)
       return berr_set(err, 0, "limits must not be negative");
     cfg->max_manifest_bytes = (uint64_t)mb;
     cfg->max_upload_bytes = (uint64_t)ub;

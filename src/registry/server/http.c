@@ -263,6 +263,15 @@ static void authorize(struct reg_req *r)
 
 static void begin(struct reg_req *r)
 {
+  long max = r->srv->cfg->max_requests;
+  if (max > 0) {
+    r->counted = true;
+    if (__atomic_add_fetch(&r->srv->inflight, 1, __ATOMIC_SEQ_CST) > max) {
+      reg_header(r, "Retry-After", "1");
+      reg_fail(r, 429, "TOOMANYREQUESTS", "too many requests at once, try again");
+      return;
+    }
+  }
   route(r);
   if (r->route == R_NONE) {
     reg_fail(r, 404, "NAME_UNKNOWN", "no such endpoint");
@@ -471,6 +480,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
           r->user[0] ? r->user : "-", r->method, r->url ? r->url : "-", r->status,
           (unsigned long long)r->body_len, (unsigned long long)r->resp_bytes, ms,
           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+  if (r->counted)
+    __atomic_sub_fetch(&r->srv->inflight, 1, __ATOMIC_SEQ_CST);
   if (r->body_fd >= 0)
     close(r->body_fd);
   /* an upload this request opened and did not finish (client gone mid-body) goes away */

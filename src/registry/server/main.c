@@ -28,7 +28,7 @@ static const char usage_serve[] =
     "  --root DIR         storage root (default /var/lib/berth-registry)\n"
     "  --config FILE      JSON configuration: addr, root, auth {htpasswd, realm,\n"
     "                     token {realm, service, expires_in}}, tls {cert, key},\n"
-    "                     limits {manifest_bytes, upload_bytes},\n"
+    "                     limits {manifest_bytes, upload_bytes, requests},\n"
     "                     access [{repository, anonymous, authenticated, users}]\n"
     "  -h, --help         show this help\n"
     "\n"

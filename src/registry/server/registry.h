@@ -37,6 +37,7 @@ struct reg_config {
   char *tls_key;
   uint64_t max_manifest_bytes;
   uint64_t max_upload_bytes; /* 0 = unlimited */
+  long max_requests;         /* requests served at once; past it 429 (0 = unlimited) */
   struct reg_rule *rules;
   size_t n_rules;
 };
@@ -149,6 +150,7 @@ struct reg_server {
   struct reg_store store;
   struct reg_auth *auth;
   struct MHD_Daemon *mhd;
+  long inflight; /* requests being served (atomic) */
 };
 
 enum reg_route {
@@ -200,6 +202,7 @@ struct reg_req {
   unsigned status;
   uint64_t resp_bytes;
   struct timespec started;
+  bool counted; /* in srv->inflight */
 };
 
 int reg_server_start(struct reg_server *srv, struct berr *err);
