@@ -111,13 +111,48 @@ enum MHD_Result reg_reply_error(struct reg_req *r, unsigned status, const char *
   return reply_error_text(r, status, code, msg);
 }
 
+struct fd_body {
+  int fd;
+  uint64_t off;
+};
+
+static ssize_t read_fd_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  struct fd_body *b = cls;
+  ssize_t n;
+  do
+    n = pread(b->fd, buf, max, (off_t)(b->off + pos));
+  while (n < 0 && errno == EINTR);
+  /* a blob never shrinks: running short of its size is an error, not an end */
+  return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void free_fd_body(void *cls)
+{
+  struct fd_body *b = cls;
+  close(b->fd);
+  free(b);
+}
+
 enum MHD_Result reg_reply_fd(struct reg_req *r, unsigned status, int fd, uint64_t off, uint64_t len,
                              const char *ctype)
 {
-  /* MHD owns fd from here and sends it with sendfile where it can */
-  struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
-  if (!resp)
+  /* pread into a 256 KiB buffer (it stays in cache) rather than MHD's sendfile path: in A/B
+   * runs of a 64 MiB blob over loopback (wrk -t2 -c4) on the 2-CPU test machine, MHD's
+   * sendfile (2 MiB, then a poll, per round) gave about 0.75x the MB/s of a 1 MiB pread
+   * buffer, and 1 MiB about 0.7x of 256 KiB; small blobs are one read either way */
+  struct fd_body *b = malloc(sizeof(*b));
+  if (!b) {
     close(fd);
+    return reg_reply_error(r, 500, "UNKNOWN", "out of memory");
+  }
+  b->fd = fd;
+  b->off = off;
+  size_t block = len < (256u << 10) ? (size_t)(len ? len : 1) : (256u << 10);
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(len, block, read_fd_body, b, free_fd_body);
+  if (!resp)
+    free_fd_body(b);
   return queue(r, status, resp, ctype, len);
 }
 
