@@ -380,3 +380,56 @@ def test_concurrent_pushes(reg):
         for b in blobs:
             assert sha256(reg.request("GET", f"/v2/par/repo{i}/blobs/{b}").body) == b
     assert len(reg.request("GET", "/v2/_catalog").json()["repositories"]) == 20
+
+
+def test_skopeo_docker_schema2_and_distribution_peer(reg, busybox_oci, tmp_path):
+    """skopeo converts to Docker schema 2 on the way in; and an image moves between Debian's
+    docker-registry (distribution 2.8) and berth-registry with its digest unchanged."""
+    import socket
+    import time
+
+    skopeo = require_tool("skopeo")
+    dreg = require_tool("docker-registry")
+    digestfile = tmp_path / "digest"
+    subprocess.run(
+        [skopeo, "copy", "--format", "v2s2", "--digestfile", str(digestfile), "--dest-tls-verify=false",
+         f"oci:{busybox_oci}:latest", f"docker://{reg.addr}/lib/docker2:latest"],
+        check=True, capture_output=True, timeout=300,
+    )
+    r = reg.request("GET", "/v2/lib/docker2/manifests/latest")
+    assert r.header("Content-Type") == MT_DOCKER_MANIFEST
+    assert sha256(r.body) == digestfile.read_text().strip() == r.header("Docker-Content-Digest")
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dport = s.getsockname()[1]
+    cfg = tmp_path / "distribution.yml"
+    cfg.write_text(
+        f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/distribution\n"
+        f"http:\n  addr: 127.0.0.1:{dport}\n"
+    )
+    with open(tmp_path / "distribution.log", "w") as log:
+        dist = subprocess.Popen([dreg, "serve", str(cfg)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            p = subprocess.run([skopeo, "copy", "--dest-tls-verify=false", f"oci:{busybox_oci}:latest", f"docker://127.0.0.1:{dport}/peer/busybox:v1"], capture_output=True, timeout=300)
+            if p.returncode == 0:
+                break
+            time.sleep(0.2)
+        assert p.returncode == 0, p.stderr
+        subprocess.run(
+            [skopeo, "copy", "--src-tls-verify=false", "--dest-tls-verify=false", f"docker://127.0.0.1:{dport}/peer/busybox:v1", f"docker://{reg.addr}/peer/busybox:v1"],
+            check=True, capture_output=True, timeout=300,
+        )
+        subprocess.run(
+            [skopeo, "copy", "--src-tls-verify=false", "--dest-tls-verify=false", f"docker://{reg.addr}/peer/busybox:v1", f"docker://127.0.0.1:{dport}/peer/back:v1"],
+            check=True, capture_output=True, timeout=300,
+        )
+    finally:
+        dist.terminate()
+        dist.wait(timeout=60)
+    want = json.loads((busybox_oci / "index.json").read_text())["manifests"][0]["digest"]
+    assert reg.request("HEAD", "/v2/peer/busybox/manifests/v1").header("Docker-Content-Digest") == want
+    back = tmp_path / "distribution/docker/registry/v2/repositories/peer/back/_manifests/tags/v1/current/link"
+    assert back.read_text().strip() == want
