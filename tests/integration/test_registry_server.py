@@ -433,3 +433,23 @@ def test_skopeo_docker_schema2_and_distribution_peer(reg, busybox_oci, tmp_path)
     assert reg.request("HEAD", "/v2/peer/busybox/manifests/v1").header("Docker-Content-Digest") == want
     back = tmp_path / "distribution/docker/registry/v2/repositories/peer/back/_manifests/tags/v1/current/link"
     assert back.read_text().strip() == want
+
+
+@pytest.mark.parametrize(
+    "config,expect",
+    [
+        ("{not json", "config"),
+        ('{"access": [{"repository": "x", "anonymous": "fly"}]}', "access[0]"),
+        ('{"auth": {"htpasswd": "/nonexistent/htpasswd"}}', "/nonexistent/htpasswd"),
+        ('{"tls": {"cert": "/nonexistent/cert.pem"}}', "tls"),
+        ('{"limits": {"upload_bytes": -1}}', "limits"),
+        ('{"addr": "127.0.0.1:notaport"}', "port"),
+    ],
+)
+def test_bad_config_is_one_clear_error(registry_binary, tmp_path, config, expect):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(config)
+    p = subprocess.run([registry_binary, "serve", "--config", str(cfg), "--root", str(tmp_path / "root")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("berth-registry: ") and expect in lines[0], p.stderr

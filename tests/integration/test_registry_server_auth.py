@@ -146,6 +146,9 @@ def test_token_flow(token_reg):
     payload, sig = tok.split(".")
     assert reg.request("GET", "/v2/alice/img/manifests/v1", auth=payload + "." + sig[::-1]).status == 401
     assert reg.request("GET", "/v2/alice/img/manifests/v1", auth="garbage").status == 401
+    # Basic credentials still work next to tokens
+    assert reg.request("GET", "/v2/alice/img/manifests/v1", auth=ALICE).status == 200
+    assert reg.request("GET", "/v2/alice/img/manifests/v1", auth=BOB).status == 403
     # wrong password at the token endpoint
     assert reg.request("GET", "/token?scope=repository:alice/img:pull", auth=("alice", "bad")).status == 401
 
