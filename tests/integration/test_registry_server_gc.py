@@ -145,3 +145,20 @@ def test_gc_help_and_errors(binary, tmp_path):
     assert p.returncode == 2 and "--root is required" in p.stderr
     p = subprocess.run([binary, "gc", "--root", str(tmp_path / "r"), "--grace", "soon"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
+
+
+def test_gc_removes_stale_temp_files(reg, binary):
+    """A writer killed between create and rename leaves .tmp-* next to its target: gc removes
+    the stale ones and leaves a fresh one (a write in progress) alone."""
+    reg.push_image("lib/t", "v1")
+    stale = [reg.root / "blobs/sha256/.tmp-AAAAAA", reg.root / "repos/lib/t/_manifests/tags/.tmp-BBBBBB"]
+    fresh = reg.root / "blobs/sha256/.tmp-CCCCCC"
+    t = time.time() - 7200
+    for p in stale:
+        p.write_bytes(b"half written")
+        os.utime(p, (t, t))
+    fresh.write_bytes(b"being written")
+    out = gc(binary, reg.root)
+    assert "temp files removed: 2" in out, out
+    assert not any(p.exists() for p in stale) and fresh.exists()
+    assert reg.request("GET", "/v2/lib/t/tags/list").json()["tags"] == ["v1"]

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,22 @@ static void sweep_uploads(struct sweep_ctx *c, const char *repo, time_t upload_c
   }
 }
 
+/* Temp files a writer killed mid-write left behind (".tmp-XXXXXX" next to their target). */
+static time_t tmp_cutoff;
+static size_t tmp_removed;
+static bool tmp_dry_run;
+
+static int sweep_tmp(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+  const char *base = path + ftw->base;
+  if (type == FTW_F && strncmp(base, ".tmp-", 5) == 0 && sb->st_mtime < tmp_cutoff) {
+    if (!tmp_dry_run)
+      unlink(path);
+    tmp_removed++;
+  }
+  return 0;
+}
+
 int reg_gc(const char *root, long grace_seconds, long upload_grace_seconds, bool dry_run,
            struct reg_gc_stats *stats, struct berr *err)
 {
@@ -216,6 +233,14 @@ int reg_gc(const char *root, long grace_seconds, long upload_grace_seconds, bool
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/blobs", root);
     r = for_each_digest(dir, sweep_blob, &c);
+  }
+  if (r == 0) {
+    /* gc runs one at a time (the exclusive lock), so the walk's globals are ours */
+    tmp_cutoff = now - grace_seconds;
+    tmp_removed = 0;
+    tmp_dry_run = dry_run;
+    nftw(root, sweep_tmp, 32, FTW_PHYS | FTW_MOUNT);
+    stats->temps_removed = tmp_removed;
   }
   for (size_t i = 0; i < m.n; i++)
     free(m.v[i]);

@@ -191,9 +191,10 @@ static int cmd_gc(int argc, char **argv)
     reg_config_free(&cfg);
     return 1;
   }
-  printf("%sblobs kept: %zu, blobs removed: %zu, links removed: %zu, uploads removed: %zu\n",
+  printf("%sblobs kept: %zu, blobs removed: %zu, links removed: %zu, uploads removed: %zu, "
+         "temp files removed: %zu\n",
          dry ? "(dry run) " : "", st.blobs_kept, st.blobs_removed, st.links_removed,
-         st.uploads_removed);
+         st.uploads_removed, st.temps_removed);
   reg_config_free(&cfg);
   return 0;
 }

@@ -117,7 +117,7 @@ int store_referrers(struct reg_store *st, const char *name, const char *digest, 
 /* ---- garbage collection (gc.c) ---- */
 
 struct reg_gc_stats {
-  size_t blobs_kept, blobs_removed, links_removed, uploads_removed;
+  size_t blobs_kept, blobs_removed, links_removed, uploads_removed, temps_removed;
 };
 int reg_gc(const char *root, long grace_seconds, long upload_grace_seconds, bool dry_run,
            struct reg_gc_stats *stats, struct berr *err);
