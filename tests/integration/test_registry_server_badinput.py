@@ -125,10 +125,56 @@ def test_content_range_out_of_order(reg):
     # Content-Length that does not match the range
     r = reg.request("PATCH", loc, body=b"abc", headers={"Content-Range": "5-9"})
     assert r.status == 400 and r.error_codes() == ["SIZE_INVALID"]
+    # a chunked body (no Content-Length) longer than its Content-Range is undone
+    conn = reg.connection()
+    conn.putrequest("PATCH", loc)
+    conn.putheader("Content-Range", "5-9")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    conn.send(b"8\r\nabcdefgh\r\n0\r\n\r\n")
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    assert resp.status == 400 and json.loads(body)["errors"][0]["code"] == "SIZE_INVALID"
     status = reg.request("GET", loc)
     assert status.status == 204 and status.header("Range") == "0-4"
     upload = reg.root / "repos/lib/cr/_uploads" / loc.rsplit("/", 1)[1] / "data"
     assert upload.read_bytes() == b"12345"
+    still_serving(reg)
+
+
+def test_aborted_patch_keeps_nothing(berth_binary, tmp_path):
+    """A client that goes away mid-body: the upload keeps only what it had before."""
+    import time
+
+    reg = Registry(berth_binary("berth-registry"), tmp_path)  # no size limits here
+    try:
+        aborted_patch(reg)
+    finally:
+        reg.stop()
+
+
+def aborted_patch(reg):
+    import time
+
+    loc = reg.request("POST", "/v2/lib/ab/blobs/uploads/").header("Location")
+    assert reg.request("PATCH", loc, body=b"first").status == 202
+    conn = reg.connection()
+    conn.putrequest("PATCH", loc)
+    conn.putheader("Content-Length", "1000000")
+    conn.endheaders()
+    conn.send(b"y" * 400000)  # more than the server buffers before handing data on
+    data = reg.root / "repos/lib/ab/_uploads" / loc.rsplit("/", 1)[1] / "data"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and data.stat().st_size <= 5:
+        time.sleep(0.05)
+    assert data.stat().st_size > 5  # the server has written part of the body
+    conn.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and data.stat().st_size != 5:
+        time.sleep(0.05)
+    assert data.read_bytes() == b"first"
+    assert reg.request("GET", loc).header("Range") == "0-4"
     still_serving(reg)
 
 
@@ -199,6 +245,8 @@ def test_oversized_bodies(reg):
     finally:
         conn.close()
     assert reg.blob_files() == before
+    # the refused body left nothing in the upload
+    assert reg.request("GET", loc).header("Range") == "0-0"
     # manifests: limit 2048
     cd = reg.push_blob("lib/big", b"{}")
     m = image_manifest(cd, 2, [], extra={"annotations": {"pad": "p" * 3000}})

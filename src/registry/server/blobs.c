@@ -42,6 +42,7 @@ static void sink_into_upload(struct reg_req *r, uint64_t size_so_far)
     return;
   }
   r->body_fd = fd;
+  r->upload_start = size_so_far;
   uint64_t max = r->srv->cfg->max_upload_bytes;
   if (max) {
     r->body_limit = size_so_far >= max ? 1 : max - size_so_far;
@@ -133,6 +134,7 @@ void blobs_upload_begin(struct reg_req *r)
                (long long)size);
       return;
     }
+    r->range_len = (int64_t)(b - a + 1);
     int64_t cl = content_length(r);
     if (cl >= 0 && (uint64_t)cl != b - a + 1) {
       reg_fail(r, 400, "SIZE_INVALID", "Content-Length %lld does not match Content-Range %s",
@@ -159,9 +161,20 @@ static enum MHD_Result reply_blob_created(struct reg_req *r, const char *digest)
   return reg_reply(r, 201, NULL, "", 0);
 }
 
+/* A body that did not match its Content-Range (sent without Content-Length) is undone. */
+static bool body_matches_range(struct reg_req *r)
+{
+  if (r->range_len < 0 || r->body_len == (uint64_t)r->range_len)
+    return true;
+  reg_body_discard(r);
+  return false;
+}
+
 static enum MHD_Result commit(struct reg_req *r, const char *digest)
 {
   struct berr err;
+  if (!body_matches_range(r))
+    return reg_reply_error(r, 400, "SIZE_INVALID", "body length does not match Content-Range");
   if (r->body_fd >= 0) {
     close(r->body_fd); /* release the upload's lock: the commit takes it again */
     r->body_fd = -1;
@@ -230,6 +243,8 @@ enum MHD_Result uploads_handle(struct reg_req *r)
     return reg_reply(r, 204, NULL, "", 0);
   }
   if (is_method(r, "PATCH")) {
+    if (!body_matches_range(r))
+      return reg_reply_error(r, 400, "SIZE_INVALID", "body length does not match Content-Range");
     if (r->body_fd >= 0) {
       close(r->body_fd);
       r->body_fd = -1;

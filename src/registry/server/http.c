@@ -156,6 +156,16 @@ enum MHD_Result reg_reply_fd(struct reg_req *r, unsigned status, int fd, uint64_
   return queue(r, status, resp, ctype, len);
 }
 
+void reg_body_discard(struct reg_req *r)
+{
+  if (r->body_fd < 0)
+    return;
+  if (ftruncate(r->body_fd, (off_t)r->upload_start) < 0)
+    fprintf(stderr, "berth-registry: truncate upload %s: %s\n", r->upload_id, strerror(errno));
+  close(r->body_fd);
+  r->body_fd = -1;
+}
+
 void reg_fail(struct reg_req *r, unsigned status, const char *code, const char *fmt, ...)
 {
   if (r->failed)
@@ -342,10 +352,7 @@ static bool consume(struct reg_req *r, const char *data, size_t size)
   if (r->body_limit && r->body_len > r->body_limit) {
     reg_fail(r, 413, "SIZE_INVALID", "body larger than the limit of %llu bytes",
              (unsigned long long)r->body_limit);
-    if (r->body_fd >= 0) {
-      close(r->body_fd);
-      r->body_fd = -1;
-    }
+    reg_body_discard(r);
     /* an upload this request made holds nothing worth keeping: gone before the answer */
     if (r->new_upload) {
       struct berr e;
@@ -371,8 +378,10 @@ static bool consume(struct reg_req *r, const char *data, size_t size)
     r->mem_len += size;
     r->mem[r->mem_len] = '\0';
   } else if (r->body_fd >= 0) {
-    if (bf_write_all(r->body_fd, data, size) < 0)
+    if (bf_write_all(r->body_fd, data, size) < 0) {
       reg_fail(r, 500, "UNKNOWN", "write upload: %s", strerror(errno));
+      reg_body_discard(r);
+    }
   }
   return true;
 }
@@ -425,6 +434,7 @@ static enum MHD_Result handle_token(struct reg_req *r)
 static enum MHD_Result finish(struct reg_req *r)
 {
   if (r->failed) {
+    reg_body_discard(r);
     if (r->fail_status == 416 && r->upload_id[0]) {
       int64_t size = store_upload_size(&r->srv->store, r->name, r->upload_id);
       reg_header(r, "Location", "/v2/%s/blobs/uploads/%s", r->name, r->upload_id);
@@ -468,6 +478,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     r->srv = cls;
     r->conn = conn;
     r->body_fd = -1;
+    r->range_len = -1;
     snprintf(r->method, sizeof(r->method), "%s", method);
     r->url = strdup(url);
     clock_gettime(CLOCK_MONOTONIC, &r->started);
@@ -517,8 +528,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
   if (r->counted)
     __atomic_sub_fetch(&r->srv->inflight, 1, __ATOMIC_SEQ_CST);
-  if (r->body_fd >= 0)
-    close(r->body_fd);
+  /* still open: the body never completed (client gone); the upload keeps only what it had */
+  reg_body_discard(r);
   /* an upload this request opened and did not finish (client gone mid-body) goes away */
   if (r->new_upload && r->upload_id[0] &&
       (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || r->status >= 400)) {

@@ -185,7 +185,9 @@ struct reg_req {
   size_t mem_len, mem_cap;
   int body_fd;
   uint64_t body_len;
-  uint64_t body_limit; /* 0 = none */
+  uint64_t upload_start; /* the upload's size before this request's body */
+  int64_t range_len;     /* from Content-Range, -1 without */
+  uint64_t body_limit;   /* 0 = none */
   /* an error decided before the body was read: answered once the body is drained */
   bool failed;
   unsigned fail_status;
@@ -218,6 +220,8 @@ enum MHD_Result reg_reply_error(struct reg_req *r, unsigned status, const char *
                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 enum MHD_Result reg_reply_fd(struct reg_req *r, unsigned status, int fd, uint64_t off, uint64_t len,
                              const char *ctype);
+/* Undo what this request appended to its upload (a rejected or broken body) and release it. */
+void reg_body_discard(struct reg_req *r);
 /* Decide an error now, answer it after the body (so the client is not reset mid-send). */
 void reg_fail(struct reg_req *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
