@@ -45,6 +45,7 @@ class Registry:
 
     def __init__(self, binary, workdir, root=None, config=None, tls_ca=None, extra_args=()):
         self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.root = Path(root) if root else self.workdir / "root"
         self.log_path = self.workdir / "registry.log"
         args = [binary, "serve", "--addr", "127.0.0.1:0", "--root", str(self.root)]

@@ -453,3 +453,39 @@ def test_bad_config_is_one_clear_error(registry_binary, tmp_path, config, expect
     assert p.returncode == 1
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("berth-registry: ") and expect in lines[0], p.stderr
+
+
+def test_killed_mid_upload_restarts_consistent(registry_binary, tmp_path):
+    """SIGKILL while a blob streams in: after a restart on the same root the finished image
+    is whole, the half blob is not in the store, and its upload can be cancelled."""
+    import signal
+    import time
+
+    reg = Registry(registry_binary, tmp_path)
+    digest, body, blobs = reg.push_image("lib/k", "v1")
+    loc = reg.request("POST", "/v2/lib/k/blobs/uploads/").header("Location")
+    conn = reg.connection()
+    conn.putrequest("PATCH", loc)
+    conn.putheader("Content-Length", "10000000")
+    conn.endheaders()
+    conn.send(b"h" * 1000000)
+    data = reg.root / "repos/lib/k/_uploads" / loc.rsplit("/", 1)[1] / "data"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and data.stat().st_size == 0:
+        time.sleep(0.05)
+    reg.proc.send_signal(signal.SIGKILL)
+    reg.proc.wait(timeout=60)
+    conn.close()
+    reg.stop()
+    before = reg.blob_files()
+
+    reg2 = Registry(registry_binary, tmp_path / "again", root=reg.root)
+    try:
+        assert reg2.blob_files() == before == set(blobs) | {digest}
+        assert reg2.request("GET", "/v2/lib/k/manifests/v1").body == body
+        for b in blobs:
+            assert sha256(reg2.request("GET", f"/v2/lib/k/blobs/{b}").body) == b
+        assert reg2.request("DELETE", loc).status == 204
+        assert reg2.upload_dirs("lib/k") == []
+    finally:
+        reg2.stop()
