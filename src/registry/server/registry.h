@@ -52,7 +52,7 @@ int reg_parse_actions(const char *s, unsigned *out);
 int reg_names_init(void);
 bool reg_name_valid(const char *name);
 bool reg_tag_valid(const char *tag);
-/* "sha256:<64 hex>" or "sha512:<128 hex>"; *alg_len is the length of the algorithm part. */
+/* "sha256:<64 lowercase hex>" or "sha512:<128 lowercase hex>". */
 bool reg_digest_valid(const char *digest);
 bool reg_upload_id_valid(const char *id);
 
@@ -129,7 +129,7 @@ int reg_auth_new(const struct reg_config *cfg, struct reg_auth **out, struct ber
 void reg_auth_free(struct reg_auth *a);
 bool reg_auth_enabled(const struct reg_auth *a);
 /* Who sent the request: fills user ("" for anonymous). Returns 0, or -EACCES for bad
- * credentials. For a Bearer token, *token_actions tells what it grants on repo. */
+ * credentials. For a Bearer token, *token_access is its access list (caller unrefs). */
 int reg_auth_identify(struct reg_auth *a, const char *authorization, char *user, size_t ulen,
                       json_t **token_access);
 /* Actions (REG_PULL|REG_PUSH) the identity may do on repo. */
