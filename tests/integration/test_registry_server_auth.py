@@ -131,6 +131,9 @@ def test_token_flow(token_reg):
     r = reg.request("POST", "/v2/alice/img/blobs/uploads/")
     assert r.status == 401
     assert r.header("WWW-Authenticate").endswith(',scope="repository:alice/img:pull,push"')
+    # a Host that would break out of the quoted realm is not echoed
+    r = reg.request("GET", "/v2/", headers={"Host": 'evil",x="y'})
+    assert r.status == 401 and "evil" not in r.header("WWW-Authenticate")
     tok = get_token(reg, ["repository:alice/img:pull,push"], auth=ALICE)
     assert reg.request("GET", "/v2/", auth=tok).status == 200
     digest, _, _ = reg.push_image("alice/img", "v1", auth=tok)

@@ -346,6 +346,11 @@ void reg_auth_challenge(struct reg_auth *a, const char *repo, unsigned actions, 
     return;
   }
   int n;
+  /* the Host goes into a quoted string: only a plain host[:port] is used */
+  if (host && (!*host || strlen(host) > 255 || strpbrk(host, "\" \t\\,;/")))
+    host = NULL;
+  if (!host)
+    host = cfg->addr;
   if (cfg->token_realm[0] == '/')
     n = snprintf(out, len, "Bearer realm=\"%s://%s%s\"", cfg->tls_cert ? "https" : "http",
                  host ? host : "localhost", cfg->token_realm);
