@@ -46,7 +46,11 @@ static int mount_in(const char *dir, const char *target, const char *opts)
 {
   struct mount_req m = {dir, target, opts, -EIO};
   pthread_t t;
-  int r = pthread_create(&t, NULL, mount_thread, &m);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 128 * 1024);
+  int r = pthread_create(&t, &attr, mount_thread, &m);
+  pthread_attr_destroy(&attr);
   if (r != 0)
     return -r;
   pthread_join(t, NULL);

@@ -15,9 +15,12 @@
 #include "common/cleanup.h"
 #include "graphdriver/strv.h"
 
+#define COPY_BUF (1 << 17)
+
 struct gd_tarw {
   struct archive *a;
   struct archive_entry_linkresolver *lr;
+  char *buf; /* COPY_BUF bytes for file contents */
 };
 
 int gd_tarw_open(int fd, struct gd_tarw **out, struct berr *err)
@@ -27,7 +30,8 @@ int gd_tarw_open(int fd, struct gd_tarw **out, struct berr *err)
     return berr_set(err, ENOMEM, "tar writer");
   w->a = archive_write_new();
   w->lr = archive_entry_linkresolver_new();
-  if (!w->a || !w->lr) {
+  w->buf = malloc(COPY_BUF);
+  if (!w->a || !w->lr || !w->buf) {
     gd_tarw_abort(w);
     return berr_set(err, ENOMEM, "tar writer");
   }
@@ -51,6 +55,7 @@ void gd_tarw_abort(struct gd_tarw *w)
     archive_entry_linkresolver_free(w->lr);
   if (w->a)
     archive_write_free(w->a);
+  free(w->buf);
   free(w);
 }
 
@@ -73,9 +78,11 @@ static int write_header(struct gd_tarw *w, struct archive_entry *e, const char *
 
 static int copy_data(struct gd_tarw *w, int fd, const char *path, struct berr *err)
 {
-  static __thread char buf[1 << 17];
+  /* The buffer belongs to the writer: a static __thread one put 128 KiB of TLS into every
+   * thread berthd makes, zeroed at each thread's start. */
+  char *buf = w->buf;
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
+    ssize_t n = read(fd, buf, COPY_BUF);
     if (n < 0) {
       if (errno == EINTR)
         continue;

@@ -112,7 +112,11 @@ int hijack_proxy_start(int client, const char *extra, size_t len, struct hijack_
     return berr_set(err, e, "hijack relay");
   }
   memcpy(p->extra, extra, len);
-  int r = pthread_create(&p->thread, NULL, relay_thread, p);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024); /* a copy loop */
+  int r = pthread_create(&p->thread, &attr, relay_thread, p);
+  pthread_attr_destroy(&attr);
   if (r != 0) {
     close(sv[0]);
     close(sv[1]);
