@@ -1,0 +1,69 @@
+/* One HTTP exchange with a registry (internal to the client): libcurl underneath, the
+ * repository's Authorization attached, and a 401 answered once by the auth challenge. */
+#pragma once
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "regclient.h"
+
+struct reg_repo {
+  char *base; /* "http://127.0.0.1:5000" */
+  char *host; /* "127.0.0.1:5000": the certs.d directory name */
+  char *path; /* "library/busybox" */
+  bool push;
+  bool loopback_only;
+  char *username, *password, *registrytoken;
+  char *ca_blob; /* system CAs + certs.d ca.crt, or NULL for curl's default */
+  size_t ca_len;
+  char *client_cert, *client_key;
+  pthread_mutex_t lock; /* authz and last_status are shared by download threads */
+  char *authz;          /* "Bearer …" / "Basic …" once a challenge was answered */
+  int last_status;
+};
+
+struct reg_req {
+  const char *method;
+  const char *url; /* absolute, or a path under base */
+  const char *accept;
+  const char *content_type;
+  const char *range;
+  const char *send_content_range; /* chunk uploads: "<start>-<end>" */
+  bool no_auth_retry;
+  /* request body: memory, or fd (pread from body_off, body_size bytes) */
+  const char *body;
+  size_t body_len;
+  int body_fd;
+  int64_t body_off, body_size;
+  bool has_body;
+  reg_progress_fn progress;
+  void *progress_ud;
+  int64_t progress_base, progress_total;
+  /* response: a 2xx body goes to sink (bounded by limit) when set, else to resp */
+  const struct reg_sink *sink;
+  int64_t limit;
+  int sink_err;
+  int64_t received;
+  long status;
+  char *resp;
+  size_t resp_len;
+  char *location, *ctype, *digest, *www_auth, *range_hdr, *content_range;
+  /* internal */
+  int64_t sent;
+  bool restarted; /* a Range request answered 200: the sink was reset */
+  CURLcode curl_rc;
+  char curl_msg[CURL_ERROR_SIZE];
+};
+
+/* Runs the request (answering one 401 challenge). Returns 0 when a response arrived (any
+ * status: look at q->status), or an error for transport failures. */
+int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err);
+void reg_req_free(struct reg_req *q);
+/* The registry's error body as one line ("manifest unknown: manifest unknown"), or the
+ * status text. */
+int reg_status_error(struct reg_repo *r, struct reg_req *q, const char *what, struct berr *err);
+
+/* WWW-Authenticate handling (auth.c): sets r->authz for the challenge. */
+int reg_auth_answer(struct reg_repo *r, const char *challenge, struct berr *err);
