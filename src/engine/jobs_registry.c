@@ -623,8 +623,8 @@ static int push_blob(struct engine *e, struct stream *s, struct reg_repo *repo, 
   if ((r = graph_blob_open(e->graph, digest, &fd, &size, err)) < 0)
     return r;
   struct up u = {.s = s, .id = short_id};
-  r = reg_blob_upload(repo, digest, fd, size, e->cfg.upload_chunk_size, short_id ? up_progress : NULL,
-                      &u, err);
+  r = reg_blob_upload(repo, digest, fd, size, e->cfg.upload_chunk_size,
+                      short_id ? up_progress : NULL, &u, err);
   if (r < 0)
     return r;
   if (short_id)

@@ -73,8 +73,8 @@ int graph_layers_present(struct graph *g, const char *config, size_t len, bool *
   for (size_t i = 0; i < k; i++) {
     graph_chain_id(i ? chain : NULL, ids[i], chain);
     int64_t known = 0;
-    if ((r = graph_db_query_int(g->db, &known, err, "SELECT COUNT(*) FROM layers WHERE chain_id = ?",
-                                1, chain)) < 0)
+    if ((r = graph_db_query_int(g->db, &known, err,
+                                "SELECT COUNT(*) FROM layers WHERE chain_id = ?", 1, chain)) < 0)
       break;
     p[i] = known > 0;
   }
@@ -207,9 +207,9 @@ static int build_manifest(struct graph *g, const char *id, char **out, size_t *l
                                             mt ? mt : "application/vnd.oci.image.layer.v1.tar",
                                             "digest", blob, "size", (json_int_t)size));
   }
-  json_auto_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2,
-                             "mediaType", MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG,
-                             "digest", id, "size", (json_int_t)clen, "layers", layers);
+  json_auto_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType",
+                             MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", id,
+                             "size", (json_int_t)clen, "layers", layers);
   char *s = m ? json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   if (!s)
     return berr_set(err, ENOMEM, "manifest");

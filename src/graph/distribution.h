@@ -18,8 +18,7 @@ int graph_blob_writer_begin(struct graph *g, struct graph_blob_writer **w, struc
 bool graph_blob_present(struct graph *g, const char *digest);
 int graph_blob_put(struct graph *g, const void *buf, size_t len, const char *expected,
                    struct berr *err);
-int graph_blob_open(struct graph *g, const char *digest, int *fd, int64_t *size,
-                    struct berr *err);
+int graph_blob_open(struct graph *g, const char *digest, int *fd, int64_t *size, struct berr *err);
 
 /* For each diff ID of config, whether its layer (by chain ID) is already unpacked. *present
  * is calloc'd (n entries), *diff_ids a strv. */

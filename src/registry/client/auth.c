@@ -111,8 +111,8 @@ static int fetch_token(struct reg_repo *r, const struct challenge *c, struct ber
     return berr_set(err, ENOMEM, "token");
   char *svc = curl_easy_escape(esc, c->service, 0);
   _cleanup_free_ char *url = NULL;
-  int rc = asprintf(&url, "%s%sservice=%s", c->realm, strchr(c->realm, '?') ? "&" : "?",
-                    svc ? svc : "");
+  int rc =
+      asprintf(&url, "%s%sservice=%s", c->realm, strchr(c->realm, '?') ? "&" : "?", svc ? svc : "");
   curl_free(svc);
   if (rc < 0) {
     url = NULL;
@@ -142,7 +142,8 @@ static int fetch_token(struct reg_repo *r, const struct challenge *c, struct ber
     set_authz(r, basic_value(r));
   else
     set_authz(r, NULL);
-  struct reg_req q = {.method = "GET", .url = url, .body_fd = -1, .no_auth_retry = true, .limit = -1};
+  struct reg_req q = {
+      .method = "GET", .url = url, .body_fd = -1, .no_auth_retry = true, .limit = -1};
   rc = reg_request(r, &q, err);
   if (rc < 0) {
     reg_req_free(&q);

@@ -21,8 +21,7 @@ static void host_only(const char *hostport, char *out, size_t n)
 {
   if (hostport[0] == '[') {
     const char *e = strchr(hostport, ']');
-    snprintf(out, n, "%.*s", e ? (int)(e - hostport - 1) : (int)strlen(hostport + 1),
-             hostport + 1);
+    snprintf(out, n, "%.*s", e ? (int)(e - hostport - 1) : (int)strlen(hostport + 1), hostport + 1);
     return;
   }
   const char *c = strrchr(hostport, ':');
@@ -135,8 +134,7 @@ oom:
 static int load_tls(struct reg_repo *r, const struct reg_config *cfg, struct berr *err)
 {
   char dir[1024], path[1100];
-  snprintf(dir, sizeof(dir), "%s/%s", cfg->certs_dir ? cfg->certs_dir : DEFAULT_CERTS_DIR,
-           r->host);
+  snprintf(dir, sizeof(dir), "%s/%s", cfg->certs_dir ? cfg->certs_dir : DEFAULT_CERTS_DIR, r->host);
   struct stat st;
   if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
     return 0;
@@ -189,8 +187,7 @@ void reg_repo_free(struct reg_repo *r)
 }
 
 int reg_repo_open(const struct reg_config *cfg, const char *base_url, const char *path,
-                  const struct reg_creds *creds, bool push, struct reg_repo **out,
-                  struct berr *err)
+                  const struct reg_creds *creds, bool push, struct reg_repo **out, struct berr *err)
 {
   struct reg_repo *r = calloc(1, sizeof(*r));
   if (!r)

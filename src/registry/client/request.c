@@ -361,9 +361,7 @@ int reg_status_error(struct reg_repo *r, struct reg_req *q, const char *what, st
   } else {
     snprintf(msg, sizeof(msg), "unexpected status %ld from %s request", q->status, q->method);
   }
-  int ec = q->status == 404 ? ENOENT
-           : q->status == 401 || q->status == 403 ? EACCES
-                                                   : EIO;
+  int ec = q->status == 404 ? ENOENT : q->status == 401 || q->status == 403 ? EACCES : EIO;
   berr_set(err, 0, "%s%s%s", what ? what : "", what ? ": " : "", msg);
   err->code = ec;
   return -ec;
