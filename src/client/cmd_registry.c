@@ -17,11 +17,10 @@
     "help", no_argument, NULL, 0x7ffe                                                              \
   }
 
-static const char push_usage[] =
-    "Usage:  berth push [OPTIONS] NAME[:TAG]\n\n"
-    "Upload an image to a registry\n\nOptions:\n"
-    "  -a, --all-tags   Push all tags of an image to the repository\n"
-    "  -q, --quiet      Suppress verbose output\n";
+static const char push_usage[] = "Usage:  berth push [OPTIONS] NAME[:TAG]\n\n"
+                                 "Upload an image to a registry\n\nOptions:\n"
+                                 "  -a, --all-tags   Push all tags of an image to the repository\n"
+                                 "  -q, --quiet      Suppress verbose output\n";
 
 int cmd_push(struct client *c, int argc, char **argv)
 {

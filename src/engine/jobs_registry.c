@@ -240,8 +240,8 @@ static int dl_write(void *ud, const void *buf, size_t len)
 {
   struct blob_dl *d = ud;
   struct berr e;
-  if (atomic_load(&d->p->stop))
-    return -ECANCELED;
+  /* a download in flight when another layer failed is finished, not cancelled: its
+   * verified blob stays in the store for the next pull */
   if (graph_blob_writer_write(d->w, buf, len, &e) < 0)
     return -EIO;
   d->done += (int64_t)len;

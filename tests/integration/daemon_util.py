@@ -108,10 +108,17 @@ def _unmount_under(path):
 
 
 @pytest.fixture
-def berthd(build_dir, tmp_path):
+def berthd(build_dir, tmp_path, request):
+    """A test may add daemon.json keys with @pytest.mark.berthd_config(dict or fn(request)
+    -> dict); the loopback-only registry setting stays whatever they are."""
     berth_bin = require_binary(build_dir / "berth")
     daemon_bin = require_binary(build_dir / "berthd")
-    d = Daemon(daemon_bin, tmp_path / "berthd")
+    marker = request.node.get_closest_marker("berthd_config")
+    config = None
+    if marker:
+        config = marker.args[0](request) if callable(marker.args[0]) else marker.args[0]
+        config = {**config, **SAFE_CONFIG}
+    d = Daemon(daemon_bin, tmp_path / "berthd", config)
     yield d
     # containers first: live restore keeps them running past the daemon otherwise
     try:

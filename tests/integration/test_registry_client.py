@@ -1,0 +1,271 @@
+"""berth's registry client against real peers on 127.0.0.1: Debian's docker-registry
+(distribution 2.8), skopeo, the docker CLI and docker-py through berthd. Pull and push with
+digests compared end to end, manifest lists, corrupted and interrupted downloads, Range
+resume, chunked uploads, mirrors, and the loopback-only guard of test daemons."""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import require_tool
+from daemon_util import DEADLINE, berth, berthd, busybox_image  # noqa: F401  (fixtures)
+from registry_util import (Proxy, layer_tar, push_image, registry,  # noqa: F401
+                           rootfs_tar, sha256)
+
+
+@pytest.fixture
+def cli(berth, tmp_path):
+    """berth with its own credentials dir and an empty Docker config (nothing of the host's)."""
+    (tmp_path / "berth-config").mkdir()
+    (tmp_path / "docker-config").mkdir()
+    env = {"BERTH_CONFIG": str(tmp_path / "berth-config"),
+           "DOCKER_CONFIG": str(tmp_path / "docker-config")}
+
+    def run(*args, **kw):
+        e = dict(env)
+        e.update(kw.pop("env", {}) or {})
+        return berth(*args, env=e, **kw)
+
+    run.env = env
+    return run
+
+
+def ok(res):
+    assert res.returncode == 0, f"rc={res.returncode}\nstdout={res.stdout}\nstderr={res.stderr}"
+    return res.stdout
+
+
+def image_ids(cli):
+    return sorted(set(ok(cli("images", "-q", "--no-trunc")).split()))
+
+
+def repo_digests(cli, ref):
+    return json.loads(ok(cli("image", "inspect", "--format", "{{json .RepoDigests}}", ref)))
+
+
+def test_push_then_pull_back_identical_digests(cli, busybox_image, registry):
+    target = f"{registry.host}/berth/busybox:v1"
+    image_id = ok(cli("image", "inspect", "--format", "{{.Id}}", busybox_image)).strip()
+    ok(cli("tag", busybox_image, target))
+    out = ok(cli("push", target))
+    m = re.search(r"v1: digest: (sha256:[0-9a-f]{64}) size: (\d+)", out)
+    assert m, out
+    digest = m.group(1)
+    # the registry holds exactly that manifest, and it names our config
+    reg_digest, body, _ = registry.manifest("berth/busybox", "v1")
+    assert reg_digest == digest
+    assert json.loads(body)["config"]["digest"] == image_id
+    assert f"{registry.host}/berth/busybox@{digest}" in repo_digests(cli, target)
+
+    ok(cli("rmi", target, busybox_image))
+    assert image_ids(cli) == []
+    out = ok(cli("pull", target))
+    assert f"Digest: {digest}" in out, out
+    assert "Pull complete" in out, out
+    assert ok(cli("image", "inspect", "--format", "{{.Id}}", target)).strip() == image_id
+    assert f"{registry.host}/berth/busybox@{digest}" in repo_digests(cli, target)
+    assert ok(cli("run", "--rm", target, "echo", "pulled-ok")).strip() == "pulled-ok"
+    # pulling again transfers nothing and says so
+    out = ok(cli("pull", target))
+    assert "Image is up to date" in out, out
+    # a pull by digest gives the same image
+    ok(cli("rmi", target))
+    ok(cli("pull", f"{registry.host}/berth/busybox@{digest}"))
+    assert image_ids(cli) == [image_id]
+
+
+def test_pull_of_what_skopeo_pushed_runs(cli, registry, busybox_oci):
+    skopeo = require_tool("skopeo")
+    res = subprocess.run([skopeo, "copy", "--dest-tls-verify=false", f"oci:{busybox_oci}:latest",
+                          f"docker://{registry.host}/sk/busybox:1"],
+                         capture_output=True, text=True, timeout=DEADLINE * 4)
+    assert res.returncode == 0, res.stderr
+    insp = json.loads(subprocess.run(
+        [skopeo, "inspect", "--tls-verify=false", f"docker://{registry.host}/sk/busybox:1"],
+        capture_output=True, text=True, timeout=DEADLINE, check=True).stdout)
+    out = ok(cli("pull", f"{registry.host}/sk/busybox:1"))
+    assert f"Digest: {insp['Digest']}" in out, out
+    assert f"{registry.host}/sk/busybox@{insp['Digest']}" in repo_digests(
+        cli, f"{registry.host}/sk/busybox:1")
+    layers = json.loads(ok(cli("image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                               f"{registry.host}/sk/busybox:1")))
+    raw = json.loads(subprocess.run(
+        [skopeo, "inspect", "--tls-verify=false", "--config",
+         f"docker://{registry.host}/sk/busybox:1"],
+        capture_output=True, text=True, timeout=DEADLINE, check=True).stdout)
+    assert layers == raw["rootfs"]["diff_ids"]
+    out = ok(cli("run", "--rm", f"{registry.host}/sk/busybox:1", "sh", "-c", "echo from-skopeo"))
+    assert out.strip() == "from-skopeo"
+
+
+def test_skopeo_reads_what_berth_pushed(cli, busybox_image, registry, tmp_path):
+    skopeo = require_tool("skopeo")
+    target = f"{registry.host}/berth/out:2"
+    ok(cli("tag", busybox_image, target))
+    out = ok(cli("push", target))
+    digest = re.search(r"2: digest: (sha256:[0-9a-f]{64})", out).group(1)
+    insp = json.loads(subprocess.run(
+        [skopeo, "inspect", "--tls-verify=false", f"docker://{target}"],
+        capture_output=True, text=True, timeout=DEADLINE, check=True).stdout)
+    assert insp["Digest"] == digest
+    # skopeo copies it out whole: every blob verified by skopeo, the manifest byte-identical
+    dest = tmp_path / "copied"
+    res = subprocess.run([skopeo, "copy", "--preserve-digests", "--src-tls-verify=false",
+                          f"docker://{target}",
+                          f"oci:{dest}:x"], capture_output=True, text=True, timeout=DEADLINE * 4)
+    assert res.returncode == 0, res.stderr
+    index = json.loads((dest / "index.json").read_text())
+    assert index["manifests"][0]["digest"] == digest
+    mbytes = (dest / "blobs/sha256" / digest.split(":")[1]).read_bytes()
+    assert sha256(mbytes) == digest
+
+
+def test_pull_picks_platform_from_an_index(cli, registry, busybox_rootfs):
+    tar = rootfs_tar(busybox_rootfs)
+    amd, amd_bytes, amd_cfg, _ = push_image(registry, "multi/img", "amd64-only", [tar],
+                                            arch="amd64", labels={"arch": "amd64"})
+    arm, arm_bytes, arm_cfg, _ = push_image(registry, "multi/img", "arm64-only", [tar],
+                                            arch="arm64", labels={"arch": "arm64"})
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm,
+             "size": len(arm_bytes), "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd,
+             "size": len(amd_bytes), "platform": {"os": "linux", "architecture": "amd64"}},
+        ],
+    }
+    from registry_util import put_manifest
+    idx_digest, _ = put_manifest(registry, "multi/img", "latest", index,
+                                 "application/vnd.oci.image.index.v1+json")
+    name = f"{registry.host}/multi/img"
+    out = ok(cli("pull", name))
+    assert f"Digest: {idx_digest}" in out, out
+    assert ok(cli("image", "inspect", "--format", "{{.Id}}", name)).strip() == amd_cfg
+    assert ok(cli("image", "inspect", "--format", "{{.Architecture}}", name)).strip() == "amd64"
+    ok(cli("pull", "--platform", "linux/arm64", name))
+    assert ok(cli("image", "inspect", "--format", "{{.Id}}", name)).strip() == arm_cfg
+    res = cli("pull", "--platform", "linux/s390x", name)
+    assert res.returncode != 0
+    assert "no matching manifest for linux/s390x" in res.stderr, res.stderr
+
+
+def test_corrupted_blob_is_refused_and_leaves_no_image(cli, registry, berthd):
+    layer = layer_tar({"hello.txt": b"hello from a layer\n" * 1000})
+    mdigest, _, _, (ldigest,) = push_image(registry, "bad/img", "1", [layer])
+    path = registry.blob_path(ldigest)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, different content
+    path.write_bytes(bytes(data))
+    res = cli("pull", f"{registry.host}/bad/img:1")
+    assert res.returncode != 0
+    assert "verification failed" in res.stderr or "digest" in res.stderr, res.stderr
+    assert image_ids(cli) == []
+    # nothing of it entered the content store
+    blobs = berthd.data_root / "blobs" / "sha256"
+    assert not (blobs / ldigest.split(":")[1]).exists()
+    assert not (blobs / mdigest.split(":")[1]).exists()
+
+
+def test_interrupted_pull_leaves_no_image_and_reuses_verified_layers(cli, registry,
+                                                                    busybox_rootfs):
+    base = rootfs_tar(busybox_rootfs)
+    extra = layer_tar({"extra.txt": os.urandom(300_000)})
+    _, _, cfg, (base_blob, extra_blob) = push_image(registry, "two/layers", "1", [base, extra],
+                                                    compress=False)
+    proxy = Proxy(registry)
+    try:
+        # every whole download of the second layer breaks; resuming is refused (no Range
+        # answered by cutting too): the pull fails
+        proxy.cut = {extra_blob: 1000}
+        proxy.cut_times = 100
+        proxy_range_refused(proxy)
+        res = cli("pull", f"{proxy.host}/two/layers:1")
+        assert res.returncode != 0, res.stdout
+        assert image_ids(cli) == []
+        # the complete first layer was kept (verified) and is not downloaded again
+        proxy.cut = {}
+        proxy.refuse_range = False
+        proxy.requests.clear()
+        out = ok(cli("pull", f"{proxy.host}/two/layers:1"))
+        fetched = [p for (m, p, _, _) in proxy.requests if m == "GET" and "/blobs/" in p]
+        assert not any(base_blob in p for p in fetched), fetched
+        assert any(extra_blob in p for p in fetched), fetched
+        assert ok(cli("image", "inspect", "--format", "{{.Id}}",
+                      f"{proxy.host}/two/layers:1")).strip() == cfg
+        assert "Pull complete" in out
+        out = ok(cli("run", "--rm", f"{proxy.host}/two/layers:1", "sh", "-c",
+                     "wc -c < /extra.txt"))
+        assert out.strip() == "300000"
+    finally:
+        proxy.stop()
+
+
+def proxy_range_refused(proxy):
+    """Make the proxy cut resumed (Range) downloads of cut blobs as well."""
+    proxy.refuse_range = True
+
+
+def test_broken_download_resumes_with_range(cli, registry):
+    blob_tar = layer_tar({"big.bin": os.urandom(2_000_000)})
+    _, _, cfg, (ldigest,) = push_image(registry, "resume/img", "1", [blob_tar], compress=False)
+    proxy = Proxy(registry)
+    try:
+        proxy.cut = {ldigest: 700_000}
+        proxy.cut_times = 1
+        ok(cli("pull", f"{proxy.host}/resume/img:1"))
+        gets = [(p, rng) for (m, p, rng, _) in proxy.requests if m == "GET" and ldigest in p]
+        assert len(gets) == 2, gets
+        assert gets[0][1] is None
+        assert gets[1][1] is not None and re.match(r"bytes=\d+-$", gets[1][1]), gets
+        assert int(gets[1][1][6:-1]) > 0
+        assert ok(cli("image", "inspect", "--format", "{{.Id}}",
+                      f"{proxy.host}/resume/img:1")).strip() == cfg
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.berthd_config({"registry-upload-chunk-size": 300_000})
+def test_chunked_push_round_trips(cli, busybox_image, registry):
+    target = f"{registry.host}/chunked/busybox:c"
+    ok(cli("tag", busybox_image, target))
+    out = ok(cli("push", target))
+    digest = re.search(r"c: digest: (sha256:[0-9a-f]{64})", out).group(1)
+    assert registry.manifest("chunked/busybox", "c")[0] == digest
+    image_id = ok(cli("image", "inspect", "--format", "{{.Id}}", target)).strip()
+    ok(cli("rmi", target, busybox_image))
+    ok(cli("pull", target))
+    assert ok(cli("image", "inspect", "--format", "{{.Id}}", target)).strip() == image_id
+
+
+def test_push_skips_blobs_the_registry_has(cli, busybox_image, registry):
+    ok(cli("tag", busybox_image, f"{registry.host}/a/one:1"))
+    ok(cli("tag", busybox_image, f"{registry.host}/a/one:2"))
+    ok(cli("push", f"{registry.host}/a/one:1"))
+    out = ok(cli("push", f"{registry.host}/a/one:2"))
+    assert "Layer already exists" in out, out
+    # no tag: all tags of the repository
+    res = cli("push", "--all-tags", f"{registry.host}/a/one")
+    ok(res)
+    assert "1: digest:" in res.stdout and "2: digest:" in res.stdout, res.stdout
+
+
+def test_unknown_images_fail_locally(cli, berthd):
+    for ref in ("no-such-image-here", "library/x:1", "example.com/a/b:c", "10.0.0.1:5000/x"):
+        res = cli("pull", ref, timeout=DEADLINE)
+        assert res.returncode != 0
+        assert "registry-loopback-only" in res.stderr, res.stderr
+    res = cli("run", "--rm", "no-such-image-here", "true", timeout=DEADLINE)
+    assert res.returncode != 0
+    assert "registry-loopback-only" in res.stderr, res.stderr
+    assert image_ids(cli) == []
+
+
+def test_pull_of_missing_tag_is_not_found(cli, registry):
+    res = cli("pull", f"{registry.host}/nothing/here:1")
+    assert res.returncode != 0
+    assert "not found" in res.stderr or "manifest unknown" in res.stderr, res.stderr
