@@ -139,6 +139,7 @@ static void creds_clear(struct creds *c)
 
 static void creds_from_json(json_t *j, struct creds *c)
 {
+  memset(c, 0, sizeof(*c));
   c->json = j;
   c->c.username = json_string_value(json_object_get(j, "username"));
   c->c.password = json_string_value(json_object_get(j, "password"));
