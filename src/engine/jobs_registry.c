@@ -607,8 +607,9 @@ static void up_progress(void *ud, int64_t done, int64_t total)
   }
 }
 
+/* sources: other repositories of the registry that should have the blob (mount them) */
 static int push_blob(struct engine *e, struct stream *s, struct reg_repo *repo, const char *digest,
-                     const char *short_id, struct berr *err)
+                     const char *short_id, char **sources, struct berr *err)
 {
   bool exists = false;
   int r = reg_blob_exists(repo, digest, &exists, err);
@@ -618,6 +619,15 @@ static int push_blob(struct engine *e, struct stream *s, struct reg_repo *repo, 
     if (short_id)
       emit_status(s, short_id, "Layer already exists");
     return 0;
+  }
+  for (char **src = sources; src && *src; src++) {
+    bool mounted = false;
+    struct berr merr;
+    if (reg_blob_mount(repo, digest, *src, &mounted, &merr) == 0 && mounted) {
+      if (short_id)
+        emit_status(s, short_id, "Mounted from %s", *src);
+      return 0;
+    }
   }
   _cleanup_close_ int fd = -1;
   int64_t size = 0;
@@ -633,8 +643,9 @@ static int push_blob(struct engine *e, struct stream *s, struct reg_repo *repo, 
   return 0;
 }
 
-static int push_tag(struct engine *e, struct stream *s, struct reg_repo *repo, const char *name,
-                    const char *tag, struct berr *err)
+static int push_tag(struct engine *e, struct stream *s, struct reg_repo *repo,
+                    const struct graph_ref *target, const char *name, const char *tag,
+                    struct berr *err)
 {
   char ref[1200];
   snprintf(ref, sizeof(ref), "%s:%s", name, tag);
@@ -660,11 +671,15 @@ static int push_tag(struct engine *e, struct stream *s, struct reg_repo *repo, c
     const char *d = json_string_value(json_object_get(l, "digest"));
     char sid[13];
     snprintf(sid, sizeof(sid), "%.12s", d ? graph_digest_hex(d) : "");
-    if (!d || (r = push_blob(e, s, repo, d, sid, err)) < 0)
+    _cleanup_strv_ char **sources = NULL;
+    struct berr serr;
+    if (graph_layer_sources(e->graph, id, i, target->domain, target->path, 3, &sources, &serr) < 0)
+      sources = NULL;
+    if (!d || (r = push_blob(e, s, repo, d, sid, sources, err)) < 0)
       return r < 0 ? r : berr_set(err, 0, "layer %zu without digest", i);
   }
   const char *cd = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-  if (!cd || (r = push_blob(e, s, repo, cd, NULL, err)) < 0)
+  if (!cd || (r = push_blob(e, s, repo, cd, NULL, NULL, err)) < 0)
     return r < 0 ? r : berr_set(err, 0, "manifest without config");
   if ((r = reg_manifest_put(repo, tag, manifest, len, mt, err)) < 0)
     return r;
@@ -744,7 +759,7 @@ static int job_image_push(struct job *job)
     goto out;
   }
   for (char **t = tags; *t; t++)
-    if ((rc = push_tag(e, &s, repo, name, *t, &err)) < 0) {
+    if ((rc = push_tag(e, &s, repo, &ref, name, *t, &err)) < 0) {
       rc = fail(&s, &err, 500);
       goto out;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/bjson.h"
 #include "common/cleanup.h"
@@ -19,6 +20,7 @@
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 
 int graph_blob_writer_begin(struct graph *g, struct graph_blob_writer **w, struct berr *err)
 {
@@ -180,6 +182,61 @@ static bool manifest_usable(struct graph *g, const char *buf, size_t len, const 
   return true;
 }
 
+static bool plain_tar_type(const char *mt)
+{
+  return !mt || !strcmp(mt, "application/vnd.oci.image.layer.v1.tar") ||
+         !strcmp(mt, "application/vnd.docker.image.rootfs.diff.tar");
+}
+
+/* gzip of a stored plain-tar layer into the store, as registries and Docker expect layers;
+ * mtime 0 and a fixed level make the result the same every time. */
+static int gzip_blob(struct graph *g, const char *digest, char out[GRAPH_DIGEST_LEN + 1],
+                     int64_t *size, struct berr *err)
+{
+  _cleanup_close_ int fd = -1;
+  int r = graph_store_open_blob(g->store, digest, &fd, err);
+  if (r < 0)
+    return r;
+  struct graph_blob_writer *w = NULL;
+  if ((r = graph_store_writer_new(g->store, &w, err)) < 0)
+    return r;
+  z_stream z = {0};
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    graph_blob_writer_abort(w);
+    return berr_set(err, ENOMEM, "gzip layer %s", digest);
+  }
+  gz_header hdr = {.os = 3};
+  deflateSetHeader(&z, &hdr);
+  _cleanup_free_ unsigned char *in = malloc(1 << 16), *outb = malloc(1 << 16);
+  if (!in || !outb)
+    r = berr_set(err, ENOMEM, "gzip layer %s", digest);
+  int flush = Z_NO_FLUSH;
+  while (r == 0 && flush != Z_FINISH) {
+    ssize_t n = read(fd, in, 1 << 16);
+    if (n < 0) {
+      r = berr_errno(err, "read layer %s", digest);
+      break;
+    }
+    flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
+    z.next_in = in;
+    z.avail_in = (uInt)n;
+    do {
+      z.next_out = outb;
+      z.avail_out = 1 << 16;
+      deflate(&z, flush);
+      size_t have = (1 << 16) - z.avail_out;
+      if (have && (r = graph_blob_writer_write(w, outb, have, err)) < 0)
+        break;
+    } while (z.avail_out == 0);
+  }
+  deflateEnd(&z);
+  if (r < 0) {
+    graph_blob_writer_abort(w);
+    return r;
+  }
+  return graph_blob_writer_commit(w, NULL, out, size, err);
+}
+
 static int build_manifest(struct graph *g, const char *id, char **out, size_t *len,
                           struct berr *err)
 {
@@ -203,9 +260,15 @@ static int build_manifest(struct graph *g, const char *id, char **out, size_t *l
     if (!blob || !graph_store_has(g->store, blob))
       return berr_set(err, ENOENT, "layer blob %s of image %s is not in the store",
                       blob ? blob : "(none)", id);
-    json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
-                                            mt ? mt : "application/vnd.oci.image.layer.v1.tar",
-                                            "digest", blob, "size", (json_int_t)size));
+    char gzd[GRAPH_DIGEST_LEN + 1];
+    if (plain_tar_type(mt)) {
+      if ((r = gzip_blob(g, blob, gzd, &size, err)) < 0)
+        return r;
+      blob = gzd;
+      mt = MT_OCI_LAYER_GZIP;
+    }
+    json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest", blob,
+                                            "size", (json_int_t)size));
   }
   json_auto_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType",
                              MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", id,
@@ -258,6 +321,48 @@ int graph_image_manifest(struct graph *g, const char *ref, char **manifest, size
   *manifest = buf;
   *len = l;
   *media_type = strdup(MT_OCI_MANIFEST);
+  return 0;
+}
+
+int graph_layer_sources(struct graph *g, const char *id, size_t idx, const char *domain,
+                        const char *exclude, size_t max, char ***paths, struct berr *err)
+{
+  char sidx[32];
+  snprintf(sidx, sizeof(sidx), "%zu", idx);
+  _cleanup_free_ char *pattern = join_key(domain, "/", "%@%");
+  if (!pattern)
+    return berr_set(err, ENOMEM, "sources");
+  size_t dl = strlen(domain) + 1;
+  graph_lock(g);
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  int r = graph_db_prepare(g->db, &st, err,
+                           "SELECT DISTINCT t.name FROM image_layers mine"
+                           " JOIN image_layers other ON other.chain_id = mine.chain_id"
+                           " JOIN tags t ON t.image_id = other.image_id"
+                           " WHERE mine.image_id = ? AND mine.idx = ? AND t.name LIKE ?",
+                           3, id, sidx, pattern);
+  if (r < 0) {
+    graph_unlock(g);
+    return r;
+  }
+  char **v = calloc(max + 1, sizeof(char *));
+  size_t n = 0;
+  while (v && n < max && sqlite3_step(st) == SQLITE_ROW) {
+    const char *k = (const char *)sqlite3_column_text(st, 0);
+    const char *at = k ? strchr(k, '@') : NULL;
+    if (!at || (size_t)(at - k) <= dl)
+      continue;
+    _cleanup_free_ char *path = strndup(k + dl, (size_t)(at - k) - dl);
+    bool dup = !path || (exclude && !strcmp(path, exclude));
+    for (size_t i = 0; !dup && i < n; i++)
+      dup = !strcmp(v[i], path);
+    if (!dup)
+      v[n++] = steal_ptr(path);
+  }
+  graph_unlock(g);
+  if (!v)
+    return berr_set(err, ENOMEM, "sources");
+  *paths = v;
   return 0;
 }
 

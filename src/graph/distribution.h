@@ -46,9 +46,16 @@ int graph_register_pulled(struct graph *g, const struct graph_pulled *p,
 
 /* The image's manifest for a push: its stored image manifest when every blob it names is
  * in the store, else a new OCI manifest built from config and layer blobs (then stored and
- * kept as the image's manifest). */
+ * kept as the image's manifest). Layers the store keeps as plain tars are gzip-compressed
+ * for it (deterministically: the same layer always gives the same blob). */
 int graph_image_manifest(struct graph *g, const char *ref, char **manifest, size_t *len,
                          char **media_type, char id[GRAPH_DIGEST_LEN + 1], struct berr *err);
+
+/* Repositories on registry `domain` (paths, at most max) known to hold layer idx of image
+ * id: those of digest references (name@digest, from a pull or push) of images sharing that
+ * layer, other than `exclude`. Candidates for a cross-repository mount. */
+int graph_layer_sources(struct graph *g, const char *id, size_t idx, const char *domain,
+                        const char *exclude, size_t max, char ***paths, struct berr *err);
 
 /* Records a RepoDigest (name@digest) for image id after a push. */
 int graph_add_repo_digest(struct graph *g, const char *name, const char *digest, const char *id,

@@ -269,3 +269,36 @@ def test_pull_of_missing_tag_is_not_found(cli, registry):
     res = cli("pull", f"{registry.host}/nothing/here:1")
     assert res.returncode != 0
     assert "not found" in res.stderr or "manifest unknown" in res.stderr, res.stderr
+
+
+def test_push_gzips_plain_layers_deterministically(cli, busybox_image, registry):
+    import gzip
+    import hashlib
+    target = f"{registry.host}/gz/busybox:1"
+    ok(cli("tag", busybox_image, target))
+    out = ok(cli("push", target))
+    digest = re.search(r"1: digest: (sha256:[0-9a-f]{64})", out).group(1)
+    _, body, _ = registry.manifest("gz/busybox", "1")
+    m = json.loads(body)
+    layer = m["layers"][0]
+    assert layer["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
+    blob = registry.blob_path(layer["digest"]).read_bytes()
+    assert blob[:2] == b"\x1f\x8b"
+    diff_ids = json.loads(ok(cli("image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                                 target)))
+    assert "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest() == diff_ids[0]
+    # the same image pushed to another repository gives the same manifest (same gzip bytes)
+    other = f"{registry.host}/gz/again:2"
+    ok(cli("tag", busybox_image, other))
+    out = ok(cli("push", other))
+    assert re.search(r"2: digest: (sha256:[0-9a-f]{64})", out).group(1) == digest
+
+
+def test_push_mounts_blobs_from_another_repository(cli, busybox_image, registry):
+    ok(cli("tag", busybox_image, f"{registry.host}/mnt/src:1"))
+    ok(cli("push", f"{registry.host}/mnt/src:1"))
+    ok(cli("tag", busybox_image, f"{registry.host}/mnt/dst:1"))
+    out = ok(cli("push", f"{registry.host}/mnt/dst:1"))
+    assert "Mounted from mnt/src" in out, out
+    d1 = registry.manifest("mnt/src", "1")[0]
+    assert registry.manifest("mnt/dst", "1")[0] == d1
