@@ -54,7 +54,8 @@ def sha256(data):
 
 
 class Registry:
-    def __init__(self, base, htpasswd=False):
+    def __init__(self, base, htpasswd=False, tls=None):
+        """tls: {"cert": path, "key": path, "clientca": path or None} serves HTTPS."""
         binary = require_tool("docker-registry")
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
@@ -75,6 +76,11 @@ class Registry:
             "http:",
             f"  addr: {self.host}",
         ]
+        self.tls = tls
+        if tls:
+            cfg += ["  tls:", f"    certificate: {tls['cert']}", f"    key: {tls['key']}"]
+            if tls.get("clientca"):
+                cfg += ["    clientcas:", f"      - {tls['clientca']}"]
         self.auth = None
         if htpasswd:
             require_tool("htpasswd")
@@ -92,15 +98,22 @@ class Registry:
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise AssertionError(f"docker-registry exited: {self.logs()}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                c.request("GET", "/v2/")
-                st = c.getresponse().status
-                c.close()
-                if st in (200, 401):
+            if tls:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
                     return
-            except OSError:
-                pass
+                except OSError:
+                    pass
+            else:
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                    c.request("GET", "/v2/")
+                    st = c.getresponse().status
+                    c.close()
+                    if st in (200, 401):
+                        return
+                except OSError:
+                    pass
             time.sleep(0.05)
         raise AssertionError(f"docker-registry did not listen on {self.host}: {self.logs()}")
 
