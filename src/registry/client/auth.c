@@ -11,13 +11,8 @@
 #include "common/cleanup.h"
 #include "request.h"
 
-struct challenge {
-  char scheme[16];
-  char realm[1024], service[512], scope[1024];
-};
-
 /* Bearer realm="https://auth/token",service="registry",scope="repository:x:pull" */
-static int parse_challenge(const char *s, struct challenge *c, struct berr *err)
+int reg_challenge_parse(const char *s, struct reg_challenge *c, struct berr *err)
 {
   memset(c, 0, sizeof(*c));
   size_t n = strcspn(s, " ");
@@ -102,7 +97,7 @@ static int append_scope(char **url, CURL *esc, const char *scope)
   return 0;
 }
 
-static int fetch_token(struct reg_repo *r, const struct challenge *c, struct berr *err)
+static int fetch_token(struct reg_repo *r, const struct reg_challenge *c, struct berr *err)
 {
   if (!c->realm[0])
     return berr_set(err, 0, "Bearer challenge without a realm");
@@ -179,8 +174,8 @@ static int fetch_token(struct reg_repo *r, const struct challenge *c, struct ber
 
 int reg_auth_answer(struct reg_repo *r, const char *header, struct berr *err)
 {
-  struct challenge c;
-  int rc = parse_challenge(header, &c, err);
+  struct reg_challenge c;
+  int rc = reg_challenge_parse(header, &c, err);
   if (rc < 0)
     return rc;
   if (!strcasecmp(c.scheme, "basic")) {

@@ -65,5 +65,12 @@ void reg_req_free(struct reg_req *q);
  * status text. */
 int reg_status_error(struct reg_repo *r, struct reg_req *q, const char *what, struct berr *err);
 
+/* One WWW-Authenticate challenge: scheme and the parameters the token flow uses. */
+struct reg_challenge {
+  char scheme[16];
+  char realm[1024], service[512], scope[1024];
+};
+int reg_challenge_parse(const char *header, struct reg_challenge *c, struct berr *err);
+
 /* WWW-Authenticate handling (auth.c): sets r->authz for the challenge. */
 int reg_auth_answer(struct reg_repo *r, const char *challenge, struct berr *err);
