@@ -414,7 +414,7 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
 
   rc = open_and_get(e, &ref, ref.path, &cr.c, want, &repo, &body, &len, &mt, pulled, &err);
   if (rc < 0) {
-    struct berr e2;
+    struct berr e2 = {0};
     if (err.code == EACCES || err.code == ENOENT) {
       if (ref.digest || strstr(err.msg, "manifest unknown"))
         berr_set(&e2, 0, "manifest for %s not found: %s", familiar ? familiar : image, err.msg);

@@ -350,7 +350,7 @@ int reg_status_error(struct reg_repo *r, struct reg_req *q, const char *what, st
   if (code) {
     char lc[128];
     size_t i = 0;
-    for (; code[i] && i < sizeof(lc) - 1; i++)
+    for (; i < sizeof(lc) - 1 && code[i]; i++)
       lc[i] = code[i] == '_' ? ' ' : (char)tolower((unsigned char)code[i]);
     lc[i] = '\0';
     snprintf(msg, sizeof(msg), "%s: %s", lc, m ? m : lc);
