@@ -4,7 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +31,11 @@ static char *config_path(const char *env, const char *dir)
 
 static char *b64(const void *buf, size_t len, bool url)
 {
-  char *o = malloc(4 * ((len + 2) / 3) + 1);
+  char *o = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
   if (!o)
     return NULL;
-  EVP_EncodeBlock((unsigned char *)o, buf, (int)len);
+  base64_encode_raw(o, len, buf);
+  o[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
   if (url)
     for (char *p = o; *p; p++)
       *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
@@ -90,12 +91,15 @@ static int lookup_in(const char *path, const char *key, char **user, char **pass
   if (!auth || !*auth)
     return 0;
   size_t n = strlen(auth);
-  _cleanup_free_ unsigned char *dec = malloc(n + 1);
+  _cleanup_free_ unsigned char *dec = malloc(BASE64_DECODE_LENGTH(n) + 1);
   if (!dec)
     return -ENOMEM;
-  int m = EVP_DecodeBlock(dec, (const unsigned char *)auth, (int)n);
-  if (m < 0)
+  struct base64_decode_ctx ctx;
+  base64_decode_init(&ctx);
+  size_t m = BASE64_DECODE_LENGTH(n);
+  if (!base64_decode_update(&ctx, &m, dec, n, auth) || !base64_decode_final(&ctx))
     return 0;
+  /* Docker trims NULs the same way */
   while (m > 0 && dec[m - 1] == '\0')
     m--;
   dec[m] = '\0';

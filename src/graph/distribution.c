@@ -14,6 +14,7 @@
 
 #include "common/bjson.h"
 #include "common/cleanup.h"
+#include "common/lazylib.h"
 #include "graph/reference.h"
 #include "graph_priv.h"
 
@@ -182,6 +183,20 @@ static bool manifest_usable(struct graph *g, const char *buf, size_t len, const 
   return true;
 }
 
+/* zlib is loaded on first use like libarchive (common/lazylib.h): only a push of a layer
+ * kept as a plain tar needs it. */
+static __typeof__(&deflateInit2_) z_deflate_init2;
+static __typeof__(&deflateSetHeader) z_deflate_set_header;
+static __typeof__(&deflate) z_deflate;
+static __typeof__(&deflateEnd) z_deflate_end;
+static const struct lazylib_sym zlib_syms[] = {
+    {"deflateInit2_", (void **)&z_deflate_init2},
+    {"deflateSetHeader", (void **)&z_deflate_set_header},
+    {"deflate", (void **)&z_deflate},
+    {"deflateEnd", (void **)&z_deflate_end},
+};
+static struct lazylib zlib_lib = LAZYLIB_INIT("libz.so.1", zlib_syms);
+
 static bool plain_tar_type(const char *mt)
 {
   return !mt || !strcmp(mt, "application/vnd.oci.image.layer.v1.tar") ||
@@ -194,6 +209,8 @@ static int gzip_blob(struct graph *g, const char *digest, char out[GRAPH_DIGEST_
                      int64_t *size, struct berr *err)
 {
   _cleanup_close_ int fd = -1;
+  if (!lazylib_load(&zlib_lib))
+    return berr_set(err, ELIBACC, "gzip layer %s: %s", digest, zlib_lib.error);
   int r = graph_store_open_blob(g->store, digest, &fd, err);
   if (r < 0)
     return r;
@@ -201,12 +218,13 @@ static int gzip_blob(struct graph *g, const char *digest, char out[GRAPH_DIGEST_
   if ((r = graph_store_writer_new(g->store, &w, err)) < 0)
     return r;
   z_stream z = {0};
-  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (z_deflate_init2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                      (int)sizeof(z)) != Z_OK) {
     graph_blob_writer_abort(w);
     return berr_set(err, ENOMEM, "gzip layer %s", digest);
   }
   gz_header hdr = {.os = 3};
-  deflateSetHeader(&z, &hdr);
+  z_deflate_set_header(&z, &hdr);
   _cleanup_free_ unsigned char *in = malloc(1 << 16), *outb = malloc(1 << 16);
   if (!in || !outb)
     r = berr_set(err, ENOMEM, "gzip layer %s", digest);
@@ -223,13 +241,13 @@ static int gzip_blob(struct graph *g, const char *digest, char out[GRAPH_DIGEST_
     do {
       z.next_out = outb;
       z.avail_out = 1 << 16;
-      deflate(&z, flush);
+      z_deflate(&z, flush);
       size_t have = (1 << 16) - z.avail_out;
       if (have && (r = graph_blob_writer_write(w, outb, have, err)) < 0)
         break;
     } while (z.avail_out == 0);
   }
-  deflateEnd(&z);
+  z_deflate_end(&z);
   if (r < 0) {
     graph_blob_writer_abort(w);
     return r;

@@ -101,6 +101,9 @@ static int fetch_token(struct reg_repo *r, const struct reg_challenge *c, struct
 {
   if (!c->realm[0])
     return berr_set(err, 0, "Bearer challenge without a realm");
+  int lr = reg_curl_load(err);
+  if (lr < 0)
+    return lr;
   CURL *esc = curl_easy_init();
   if (!esc)
     return berr_set(err, ENOMEM, "token");

@@ -2,7 +2,7 @@
  * choice in an OCI index or Docker manifest list. */
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +12,11 @@
 
 static void sha256_hex(const void *buf, size_t len, char out[72])
 {
-  unsigned char md[32];
-  unsigned int n = 0;
-  EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+  unsigned char md[SHA256_DIGEST_SIZE];
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, len, buf);
+  sha256_digest(&ctx, sizeof(md), md);
   strcpy(out, "sha256:");
   for (int i = 0; i < 32; i++)
     sprintf(out + 7 + 2 * i, "%02x", md[i]);

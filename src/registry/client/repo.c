@@ -2,7 +2,7 @@
  * material from certs.d, and a repository handle carrying the credentials. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,6 @@
 #include "request.h"
 
 #define DEFAULT_CERTS_DIR "/etc/berth/certs.d"
-#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 /* "127.0.0.1:5000" -> "127.0.0.1"; "[::1]:5000" -> "::1" */
 static void host_only(const char *hostport, char *out, size_t n)
@@ -139,24 +138,8 @@ static int load_tls(struct reg_repo *r, const struct reg_config *cfg, struct ber
   if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
     return 0;
   snprintf(path, sizeof(path), "%s/ca.crt", dir);
-  if (access(path, R_OK) == 0) {
-    /* Docker adds a registry's CA to the system pool: hand curl both */
-    _cleanup_free_ char *sys = NULL, *ca = NULL;
-    size_t sl = 0, cl = 0;
-    struct berr ignored;
-    if (bf_read_all(SYSTEM_CA_BUNDLE, &sys, &sl, &ignored) < 0)
-      sl = 0;
-    if (bf_read_all(path, &ca, &cl, err) < 0)
-      return berr_wrap(err, "certs.d");
-    r->ca_blob = malloc(sl + cl + 2);
-    if (!r->ca_blob)
-      return berr_set(err, ENOMEM, "certs.d");
-    if (sl)
-      memcpy(r->ca_blob, sys, sl);
-    r->ca_blob[sl] = '\n';
-    memcpy(r->ca_blob + sl + 1, ca, cl);
-    r->ca_len = sl + 1 + cl;
-  }
+  if (access(path, R_OK) == 0 && !(r->ca_file = strdup(path)))
+    return berr_set(err, ENOMEM, "certs.d");
   snprintf(path, sizeof(path), "%s/client.cert", dir);
   if (access(path, R_OK) == 0) {
     r->client_cert = strdup(path);
@@ -178,7 +161,7 @@ void reg_repo_free(struct reg_repo *r)
   free(r->username);
   free(r->password);
   free(r->registrytoken);
-  free(r->ca_blob);
+  free(r->ca_file);
   free(r->client_cert);
   free(r->client_key);
   free(r->authz);
@@ -241,48 +224,44 @@ int reg_ping(struct reg_repo *r, struct berr *err)
 
 char *reg_base64(const void *buf, size_t len)
 {
-  char *out = malloc(4 * ((len + 2) / 3) + 1);
-  if (out)
-    EVP_EncodeBlock((unsigned char *)out, buf, (int)len);
+  char *out = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
+  if (!out)
+    return NULL;
+  base64_encode_raw(out, len, buf);
+  out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
   return out;
 }
 
 int reg_base64_decode(const char *s, char **out, size_t *len)
 {
   size_t n = strlen(s);
+  /* X-Registry-Auth is base64url, often without padding: normalise to the standard
+   * alphabet and let the decoder take the rest */
   _cleanup_free_ char *t = malloc(n + 4);
   if (!t)
     return -ENOMEM;
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (c == '\n' || c == '\r' || c == ' ')
+    if (c == '\n' || c == '\r' || c == ' ')
       continue;
-    t[k++] = c;
+    t[k++] = c == '-' ? '+' : c == '_' ? '/' : c;
   }
   while (k % 4)
     t[k++] = '=';
-  t[k] = '\0';
-  char *o = malloc(k / 4 * 3 + 1);
+  char *o = malloc(BASE64_DECODE_LENGTH(k) + 1);
   if (!o)
     return -ENOMEM;
-  int m = EVP_DecodeBlock((unsigned char *)o, (unsigned char *)t, (int)k);
-  if (m < 0) {
+  struct base64_decode_ctx ctx;
+  base64_decode_init(&ctx);
+  size_t m = BASE64_DECODE_LENGTH(k);
+  if (!base64_decode_update(&ctx, &m, (uint8_t *)o, k, t) || !base64_decode_final(&ctx)) {
     free(o);
     return -EINVAL;
   }
-  /* EVP_DecodeBlock counts padding as zero bytes */
-  size_t eq = 0;
-  for (size_t i = k; i > 0 && t[i - 1] == '='; i--)
-    eq++;
-  m -= (int)eq;
   o[m] = '\0';
   *out = o;
   if (len)
-    *len = (size_t)m;
+    *len = m;
   return 0;
 }

@@ -18,12 +18,6 @@
 
 #define MAX_RESP (16 << 20)
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 void reg_req_free(struct reg_req *q)
 {
   free(q->resp);
@@ -186,7 +180,6 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
 static CURL *new_handle(struct reg_repo *r, struct reg_req *q, const char *url,
                         struct curl_slist **hdrs)
 {
-  pthread_once(&curl_once, curl_init_once);
   CURL *h = curl_easy_init();
   if (!h)
     return NULL;
@@ -206,9 +199,11 @@ static CURL *new_handle(struct reg_repo *r, struct reg_req *q, const char *url,
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, r);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  if (r->ca_blob) {
-    struct curl_blob b = {.data = r->ca_blob, .len = r->ca_len, .flags = CURL_BLOB_NOCOPY};
-    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+  if (r->ca_file) {
+    /* the registry's CA file and the system's CA directory, both trusted (as Docker adds a
+     * registry's CA to the system pool) */
+    curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
+    curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
   }
   if (r->client_cert && r->client_key) {
     curl_easy_setopt(h, CURLOPT_SSLCERT, r->client_cert);
@@ -271,6 +266,9 @@ static CURL *new_handle(struct reg_repo *r, struct reg_req *q, const char *url,
 
 static int perform(struct reg_repo *r, struct reg_req *q, struct berr *err)
 {
+  int lr = reg_curl_load(err);
+  if (lr < 0)
+    return lr;
   _cleanup_free_ char *url = NULL;
   if (strncmp(q->url, "http://", 7) == 0 || strncmp(q->url, "https://", 8) == 0)
     url = strdup(q->url);

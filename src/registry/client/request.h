@@ -2,11 +2,11 @@
  * repository's Authorization attached, and a 401 answered once by the auth challenge. */
 #pragma once
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lazy_curl.h"
 #include "regclient.h"
 
 struct reg_repo {
@@ -16,8 +16,7 @@ struct reg_repo {
   bool push;
   bool loopback_only;
   char *username, *password, *registrytoken;
-  char *ca_blob; /* system CAs + certs.d ca.crt, or NULL for curl's default */
-  size_t ca_len;
+  char *ca_file; /* certs.d ca.crt, trusted besides the system CAs */
   char *client_cert, *client_key;
   pthread_mutex_t lock; /* authz and last_status are shared by download threads */
   char *authz;          /* "Bearer …" / "Basic …" once a challenge was answered */
