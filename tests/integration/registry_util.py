@@ -280,6 +280,14 @@ class Proxy:
         self.cut_times = 1
         self.cuts_done = {}
         self.refuse_range = False
+        # blob GETs in flight: counted; with hold=n a GET of a blob in hold_digests waits
+        # until n are in flight together (or DEADLINE passes), which makes concurrency
+        # observable without timing
+        self.hold = 0
+        self.hold_digests = set()
+        self.inflight = 0
+        self.max_inflight = 0
+        self.cond = threading.Condition()
         self.token = token
         self.token_creds = token_creds
         self.requests = []
@@ -362,6 +370,22 @@ class Proxy:
             except OSError:
                 pass
             return
+        blob_get = h.command == "GET" and "/blobs/sha256:" in h.path
+        if blob_get:
+            with self.cond:
+                self.inflight += 1
+                self.max_inflight = max(self.max_inflight, self.inflight)
+                self.cond.notify_all()
+                if self.hold and digest in self.hold_digests:
+                    self.cond.wait_for(lambda: self.inflight >= self.hold, timeout=DEADLINE)
+        try:
+            self._forward(h, body, digest)
+        finally:
+            if blob_get:
+                with self.cond:
+                    self.inflight -= 1
+
+    def _forward(self, h, body, digest):
         headers = {k: v for k, v in h.headers.items()
                    if k.lower() not in ("host", "authorization", "content-length",
                                         "transfer-encoding", "connection")}

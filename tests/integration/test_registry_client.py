@@ -302,3 +302,34 @@ def test_push_mounts_blobs_from_another_repository(cli, busybox_image, registry)
     assert "Mounted from mnt/src" in out, out
     d1 = registry.manifest("mnt/src", "1")[0]
     assert registry.manifest("mnt/dst", "1")[0] == d1
+
+
+def _layers(n):
+    return [layer_tar({f"f{i}.bin": os.urandom(50_000)}) for i in range(n)]
+
+
+def test_layers_download_three_at_a_time(cli, registry):
+    _, _, cfg, blobs = push_image(registry, "par/img", "1", _layers(6))
+    proxy = Proxy(registry)
+    try:
+        proxy.hold = 3  # each layer GET waits until three are in flight together
+        proxy.hold_digests = set(blobs)
+        ok(cli("pull", f"{proxy.host}/par/img:1"))
+        assert proxy.max_inflight == 3
+        assert ok(cli("image", "inspect", "--format", "{{.Id}}",
+                      f"{proxy.host}/par/img:1")).strip() == cfg
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.berthd_config({"max-concurrent-downloads": 1})
+def test_max_concurrent_downloads_is_honoured(cli, registry):
+    push_image(registry, "ser/img", "1", _layers(4))
+    proxy = Proxy(registry)
+    try:
+        ok(cli("pull", f"{proxy.host}/ser/img:1"))
+        gets = [p for (m, p, _, _) in proxy.requests if m == "GET" and "/blobs/" in p]
+        assert len(gets) == 5  # config + 4 layers
+        assert proxy.max_inflight == 1
+    finally:
+        proxy.stop()
