@@ -285,6 +285,9 @@ class Proxy:
         # observable without timing
         self.hold = 0
         self.hold_digests = set()
+        # GETs of these blobs wait until `release` is set (or DEADLINE passes)
+        self.stall = set()
+        self.release = threading.Event()
         self.inflight = 0
         self.max_inflight = 0
         self.cond = threading.Condition()
@@ -378,6 +381,8 @@ class Proxy:
                 self.cond.notify_all()
                 if self.hold and digest in self.hold_digests:
                     self.cond.wait_for(lambda: self.inflight >= self.hold, timeout=DEADLINE)
+        if h.command == "GET" and digest in self.stall:
+            self.release.wait(timeout=DEADLINE)
         try:
             self._forward(h, body, digest)
         finally:

@@ -333,3 +333,43 @@ def test_max_concurrent_downloads_is_honoured(cli, registry):
         assert proxy.max_inflight == 1
     finally:
         proxy.stop()
+
+
+def test_berthd_killed_mid_pull_leaves_no_image(cli, registry, berthd, build_dir):
+    import signal
+    import time
+
+    from conftest import require_binary
+    _, _, cfg, (first, second) = push_image(registry, "kill/img", "1", _layers(2))
+    proxy = Proxy(registry)
+    binary = require_binary(build_dir / "berth")
+    try:
+        proxy.stall = {second}
+        p = subprocess.Popen([binary, "-H", berthd.host, "pull", f"{proxy.host}/kill/img:1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end and not any(second in path for (_, path, _, _) in
+                                                 proxy.requests):
+            time.sleep(0.05)
+        assert any(second in path for (_, path, _, _) in proxy.requests)
+        berthd.proc.send_signal(signal.SIGKILL)
+        berthd.proc.wait()
+        p.communicate(timeout=DEADLINE)
+        assert p.returncode != 0
+        proxy.release.set()
+        berthd.log.write("---- restart ----\n")
+        berthd.log.flush()
+        berthd.proc = subprocess.Popen(
+            [require_binary(build_dir / "berthd"), "--data-root", str(berthd.data_root),
+             "--exec-root", str(berthd.exec_root), "-H", "unix://" + berthd.sock,
+             "--config-file", str(berthd.config_file)],
+            stdout=berthd.log, stderr=subprocess.STDOUT)
+        berthd._wait_ready()
+        assert image_ids(cli) == []
+        assert list((berthd.data_root / "tmp").glob("*")) == []
+        proxy.stall = set()
+        ok(cli("pull", f"{proxy.host}/kill/img:1"))
+        assert image_ids(cli) == [cfg]
+    finally:
+        proxy.release.set()
+        proxy.stop()

@@ -12,7 +12,7 @@
 
 #include "common/berr.h"
 
-#define LAZY_CURL_SYMBOLS(X)                                                                      \
+#define LAZY_CURL_SYMBOLS(X)                                                                       \
   X(curl_global_init)                                                                              \
   X(curl_easy_init)                                                                                \
   X(curl_easy_setopt)                                                                              \
