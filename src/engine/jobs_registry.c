@@ -752,8 +752,7 @@ static int job_image_push(struct job *job)
     rc = fail(&s, &err, err.code == ENOENT ? 404 : 500);
     goto out;
   }
-  emit_status(&s, NULL, "The push refers to repository [%s]",
-              strncmp(name, "docker.io/", 10) == 0 ? name : name);
+  emit_status(&s, NULL, "The push refers to repository [%s]", name);
   if ((rc = reg_repo_open(reg_cfg(e), eps[0], ref.path, &cr.c, true, &repo, &err)) < 0) {
     rc = fail(&s, &err, 500);
     goto out;
