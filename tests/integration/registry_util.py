@@ -39,6 +39,7 @@ MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 MT_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MT_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+MT_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
 
 def free_port():
@@ -216,10 +217,21 @@ def gz(data):
     return gzip.compress(data, mtime=0)
 
 
+def zstd(data):
+    return subprocess.run([require_tool("zstd"), "-q", "-c"], input=data, capture_output=True,
+                          check=True).stdout
+
+
 def push_image(reg, repo, tag, layer_tars, arch="amd64", compress=True, labels=None):
-    """Pushes an OCI image of the given uncompressed layer tars; returns (manifest digest,
-    manifest bytes, config digest, [layer blob digests])."""
-    blobs = [gz(t) if compress else t for t in layer_tars]
+    """Pushes an OCI image of the given uncompressed layer tars (compress: True/"gzip",
+    "zstd" or False); returns (manifest digest, manifest bytes, config digest, [layer blob
+    digests])."""
+    if compress == "zstd":
+        blobs, mt = [zstd(t) for t in layer_tars], MT_LAYER_ZSTD
+    elif compress:
+        blobs, mt = [gz(t) for t in layer_tars], MT_LAYER_GZIP
+    else:
+        blobs, mt = list(layer_tars), MT_LAYER_TAR
     config = {
         "architecture": arch,
         "os": "linux",
@@ -235,8 +247,8 @@ def push_image(reg, repo, tag, layer_tars, arch="amd64", compress=True, labels=N
         "schemaVersion": 2,
         "mediaType": MT_OCI_MANIFEST,
         "config": {"mediaType": MT_OCI_CONFIG, "digest": cdigest, "size": len(cbytes)},
-        "layers": [{"mediaType": MT_LAYER_GZIP if compress else MT_LAYER_TAR, "digest": d,
-                    "size": len(b)} for d, b in zip(ldigests, blobs)],
+        "layers": [{"mediaType": mt, "digest": d, "size": len(b)}
+                   for d, b in zip(ldigests, blobs)],
     }
     mbytes = json.dumps(manifest).encode()
     mdigest, _ = put_manifest(reg, repo, tag, mbytes, MT_OCI_MANIFEST)

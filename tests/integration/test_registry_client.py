@@ -373,3 +373,20 @@ def test_berthd_killed_mid_pull_leaves_no_image(cli, registry, berthd, build_dir
     finally:
         proxy.release.set()
         proxy.stop()
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd", False])
+def test_pull_layers_of_each_compression(cli, registry, busybox_rootfs, compression):
+    base = rootfs_tar(busybox_rootfs)
+    extra = layer_tar({"etc/flavour": f"{compression}\n".encode()})
+    mdigest, _, cfg, _ = push_image(registry, "comp/img", "1", [base, extra],
+                                    compress=compression)
+    ref = f"{registry.host}/comp/img:1"
+    out = ok(cli("pull", ref))
+    assert f"Digest: {mdigest}" in out
+    assert image_ids(cli) == [cfg]
+    assert ok(cli("run", "--rm", ref, "cat", "/etc/flavour")).strip() == str(compression)
+    # what berth pushes back is byte-identical to what it pulled (the stored manifest)
+    ok(cli("tag", ref, f"{registry.host}/comp/back:1"))
+    out = ok(cli("push", f"{registry.host}/comp/back:1"))
+    assert f"1: digest: {mdigest}" in out, out
