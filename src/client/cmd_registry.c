@@ -53,7 +53,6 @@ int cmd_push(struct client *c, int argc, char **argv)
   struct query q = {0};
   if (!all)
     query_add(&q, "tag", tag ? tag : "latest");
-  _cleanup_free_ char *esc = NULL;
   _cleanup_free_ char *base = NULL;
   if (asprintf(&base, "/images/%s/push", repo) < 0)
     return 1;

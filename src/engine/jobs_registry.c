@@ -399,6 +399,11 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
   _cleanup_free_ char *familiar = key ? graph_ref_familiar(key) : NULL;
   _cleanup_free_ char *fam_name = name ? graph_ref_familiar(name) : NULL;
   const char *want = ref.digest ? ref.digest : ref.tag;
+  if (!name || !key || !familiar || !fam_name) {
+    graph_ref_clear(&ref);
+    berr_set(&err, ENOMEM, "pull");
+    return fail(s, &err, 500);
+  }
   struct creds cr;
   creds_from_job(job, &cr);
   struct reg_repo *repo = NULL;
