@@ -204,11 +204,11 @@ static void jsonstream_tty_line(struct jsonstream *js, json_t *m)
     js->ids[i] = xstrdup(id);
     js->id_line[i] = js->lines;
     js->nids++;
-    fprintf(js->out, "%s: %s %s\n", id, status, progress ? progress : "");
+    fprintf(js->out, "%s: %s%s%s\n", id, status, progress ? " " : "", progress ? progress : "");
     js->lines++;
   } else {
     int up = js->lines - js->id_line[i];
-    fprintf(js->out, "\033[%dA\r\033[2K%s: %s %s\033[%dB\r", up, id, status,
+    fprintf(js->out, "\033[%dA\r\033[2K%s: %s%s%s\033[%dB\r", up, id, status, progress ? " " : "",
             progress ? progress : "", up);
   }
   fflush(js->out);

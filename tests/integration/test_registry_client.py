@@ -390,3 +390,36 @@ def test_pull_layers_of_each_compression(cli, registry, busybox_rootfs, compress
     ok(cli("tag", ref, f"{registry.host}/comp/back:1"))
     out = ok(cli("push", f"{registry.host}/comp/back:1"))
     assert f"1: digest: {mdigest}" in out, out
+
+
+def test_berth_run_and_create_pull_a_missing_image(cli, busybox_image, registry):
+    target = f"{registry.host}/auto/run:1"
+    ok(cli("tag", busybox_image, target))
+    ok(cli("push", target))
+    ok(cli("rmi", target, busybox_image))
+    res = cli("run", "--rm", target, "echo", "auto-pulled")
+    assert ok(res).strip() == "auto-pulled"
+    assert f"Unable to find image '{target}' locally" in res.stderr, res.stderr
+    ok(cli("rmi", target))
+    res = cli("create", "--name", "made", target, "true")
+    ok(res)
+    assert "Pull complete" in res.stderr, res.stderr
+    ok(cli("rm", "made"))
+
+
+def test_progress_redraws_layer_lines_on_a_terminal(cli, registry, build_dir, berthd):
+    import shutil
+    script = shutil.which("script")
+    if not script:
+        pytest.skip("script (util-linux) not installed")
+    push_image(registry, "tty/img", "1", _layers(2))
+    cmd = f"{build_dir / 'berth'} -H {berthd.host} pull {registry.host}/tty/img:1"
+    res = subprocess.run([script, "-qec", cmd, "/dev/null"], capture_output=True,
+                         timeout=DEADLINE, env={**os.environ, **cli.env})
+    assert res.returncode == 0, res.stdout + res.stderr
+    # a layer's line is rewritten in place: cursor up, carriage return, clear line
+    assert re.search(rb"\x1b\[\d+A\r\x1b\[2K[0-9a-f]{12}: Pull complete", res.stdout), res.stdout
+    assert b"Digest: sha256:" in res.stdout
+    # not a terminal: plain lines, no escape sequences
+    out = ok(cli("pull", f"{registry.host}/tty/img:1"))
+    assert "\x1b[" not in out
