@@ -297,6 +297,9 @@ class Proxy:
         # observable without timing
         self.hold = 0
         self.hold_digests = set()
+        # blob GET/HEAD answered with a 307 to this origin ("http://host:port"), as a
+        # registry with its blobs in other storage does
+        self.redirect_blobs_to = None
         # GETs of these blobs wait until `release` is set (or DEADLINE passes)
         self.stall = set()
         self.release = threading.Event()
@@ -377,6 +380,9 @@ class Proxy:
                 return self._send(h, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                                   {"WWW-Authenticate": chal, "Content-Type": "application/json"})
         digest = h.path.rsplit("/", 1)[-1]
+        if (self.redirect_blobs_to and h.command in ("GET", "HEAD")
+                and "/blobs/sha256:" in h.path):
+            return self._send(h, 307, b"", {"Location": self.redirect_blobs_to + h.path})
         if (self.refuse_range and h.command == "GET" and "/blobs/" in h.path
                 and digest in self.cut and h.headers.get("Range")):
             h.close_connection = True

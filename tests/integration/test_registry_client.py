@@ -423,3 +423,26 @@ def test_progress_redraws_layer_lines_on_a_terminal(cli, registry, build_dir, be
     # not a terminal: plain lines, no escape sequences
     out = ok(cli("pull", f"{registry.host}/tty/img:1"))
     assert "\x1b[" not in out
+
+
+def test_blob_redirects_are_followed_without_our_credentials(cli, registry):
+    _, _, cfg, _ = push_image(registry, "redir/img", "1", _layers(2))
+    front = Proxy(registry, token="front-token")
+    storage = Proxy(registry)
+    try:
+        front.redirect_blobs_to = f"http://{storage.host}"
+        ok(cli("pull", f"{front.host}/redir/img:1"))
+        assert image_ids(cli) == [cfg]
+        fetched = [(p, a) for (m, p, _, a) in storage.requests if m == "GET"]
+        assert len(fetched) == 3, fetched  # config + 2 layers, all from the storage side
+        assert all(a is None for (_, a) in fetched), fetched  # the token stayed at the front
+        # a redirect off this machine is refused before any name lookup
+        ok(cli("rmi", f"{front.host}/redir/img:1"))
+        front.redirect_blobs_to = "http://blobs.example.invalid"
+        res = cli("pull", f"{front.host}/redir/img:1")
+        assert res.returncode != 0
+        assert "registry-loopback-only" in res.stderr, res.stderr
+        assert image_ids(cli) == []
+    finally:
+        front.stop()
+        storage.stop()

@@ -27,7 +27,7 @@ static void host_only(const char *hostport, char *out, size_t n)
   snprintf(out, n, "%.*s", c ? (int)(c - hostport) : (int)strlen(hostport), hostport);
 }
 
-static bool host_is_loopback(const char *hostport)
+bool reg_host_is_loopback(const char *hostport)
 {
   char h[256];
   host_only(hostport, h, sizeof(h));
@@ -43,7 +43,7 @@ static bool host_is_loopback(const char *hostport)
 }
 
 /* "http://127.0.0.1:5000/" -> "127.0.0.1:5000" */
-static void url_host(const char *url, char *out, size_t n)
+void reg_url_host(const char *url, char *out, size_t n)
 {
   const char *p = strstr(url, "://");
   p = p ? p + 3 : url;
@@ -96,8 +96,8 @@ int reg_endpoints(const struct reg_config *cfg, const char *domain, bool push, c
   if (hub && !push)
     for (char **m = cfg->mirrors; m && *m; m++) {
       char h[256];
-      url_host(*m, h, sizeof(h));
-      if (cfg->loopback_only && !host_is_loopback(h))
+      reg_url_host(*m, h, sizeof(h));
+      if (cfg->loopback_only && !reg_host_is_loopback(h))
         continue;
       size_t l = strlen(*m);
       while (l && (*m)[l - 1] == '/')
@@ -106,8 +106,8 @@ int reg_endpoints(const struct reg_config *cfg, const char *domain, bool push, c
         goto oom;
     }
   const char *host = hub ? "registry-1.docker.io" : domain;
-  if (!cfg->loopback_only || host_is_loopback(host)) {
-    bool plain = !has_certs(cfg, host) && (host_is_loopback(host) || is_insecure(cfg, host));
+  if (!cfg->loopback_only || reg_host_is_loopback(host)) {
+    bool plain = !has_certs(cfg, host) && (reg_host_is_loopback(host) || is_insecure(cfg, host));
     char *u = NULL;
     if (asprintf(&u, "%s://%s", plain ? "http" : "https", host) < 0)
       u = NULL;
@@ -177,7 +177,7 @@ int reg_repo_open(const struct reg_config *cfg, const char *base_url, const char
     return berr_set(err, ENOMEM, "registry");
   pthread_mutex_init(&r->lock, NULL);
   char h[256];
-  url_host(base_url, h, sizeof(h));
+  reg_url_host(base_url, h, sizeof(h));
   r->base = strdup(base_url);
   r->host = strdup(h);
   r->path = strdup(path ? path : "");

@@ -211,10 +211,8 @@ static CURL *new_handle(struct reg_repo *r, struct reg_req *q, const char *url,
   }
   const char *m = q->method;
   if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
-    /* blobs may live behind a redirect to storage; curl drops our Authorization header
-     * when the redirect goes to another host */
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    /* redirects (blobs in storage elsewhere) are followed by reg_request, which checks
+     * each target before curl sees it */
     if (!strcmp(m, "HEAD"))
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (q->has_body) {
@@ -254,7 +252,7 @@ static CURL *new_handle(struct reg_repo *r, struct reg_req *q, const char *url,
     l = curl_slist_append(l, line);
   }
   pthread_mutex_lock(&r->lock);
-  if (r->authz) {
+  if (r->authz && !q->no_authz) {
     snprintf(line, sizeof(line), "Authorization: %s", r->authz);
     l = curl_slist_append(l, line);
   }
@@ -276,6 +274,15 @@ static int perform(struct reg_repo *r, struct reg_req *q, struct berr *err)
     url = NULL;
   if (!url)
     return berr_set(err, ENOMEM, "request");
+  char host[512];
+  reg_url_host(url, host, sizeof(host));
+  if (r->loopback_only && !reg_host_is_loopback(host)) {
+    /* refused before any name lookup: a test daemon never asks DNS about the outside */
+    berr_set(err, 0, "%s \"%s\": refusing to contact %s (registry-loopback-only)", q->method, url,
+             host);
+    err->code = EACCES;
+    return -EACCES;
+  }
   reg_req_free(q);
   q->status = 0;
   q->received = q->sent = 0;
@@ -314,8 +321,44 @@ static int perform(struct reg_repo *r, struct reg_req *q, struct berr *err)
   return 0;
 }
 
+/* Location resolved against the URL it answered. */
+static char *redirect_target(struct reg_repo *r, const char *current, const char *loc)
+{
+  char *u = NULL;
+  if (!strncmp(loc, "http://", 7) || !strncmp(loc, "https://", 8))
+    return strdup(loc);
+  const char *cur = current;
+  _cleanup_free_ char *abs = NULL;
+  if (strncmp(cur, "http://", 7) && strncmp(cur, "https://", 8)) {
+    if (asprintf(&abs, "%s%s", r->base, cur) < 0)
+      return NULL;
+    cur = abs;
+  }
+  const char *hs = strstr(cur, "://") + 3;
+  size_t origin = (size_t)(hs - cur) + strcspn(hs, "/");
+  if (loc[0] == '/') {
+    if (asprintf(&u, "%.*s%s", (int)origin, cur, loc) < 0)
+      return NULL;
+    return u;
+  }
+  const char *q = strchr(cur, '?');
+  size_t end = q ? (size_t)(q - cur) : strlen(cur);
+  while (end > origin && cur[end - 1] != '/')
+    end--;
+  if (asprintf(&u, "%.*s%s%s", (int)end, cur, end > origin ? "" : "/", loc) < 0)
+    return NULL;
+  return u;
+}
+
+static bool is_redirect(long st)
+{
+  return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
 int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err)
 {
+  const char *orig = q->url;
+  _cleanup_free_ char *hop = NULL;
   int rc = perform(r, q, err);
   if (rc < 0)
     return rc;
@@ -329,6 +372,27 @@ int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err)
       return berr_set(err, EIO, "cannot restart the download after authentication");
     rc = perform(r, q, err);
   }
+  bool fetch = !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD");
+  for (int hops = 0; rc == 0 && fetch && is_redirect(q->status) && q->location; hops++) {
+    if (hops == 5) {
+      rc = berr_set(err, 0, "%s %s: too many redirects", q->method, orig);
+      break;
+    }
+    char *next = redirect_target(r, q->url, q->location);
+    if (!next) {
+      rc = berr_set(err, ENOMEM, "redirect");
+      break;
+    }
+    free(hop);
+    hop = next;
+    q->url = hop;
+    char host[512];
+    reg_url_host(hop, host, sizeof(host));
+    q->no_authz = strcmp(host, r->host) != 0;
+    rc = perform(r, q, err);
+  }
+  q->url = orig;
+  q->no_authz = false;
   if (q->status >= 400) {
     pthread_mutex_lock(&r->lock);
     r->last_status = (int)q->status;

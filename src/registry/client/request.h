@@ -31,6 +31,7 @@ struct reg_req {
   const char *range;
   const char *send_content_range; /* chunk uploads: "<start>-<end>" */
   bool no_auth_retry;
+  bool no_authz; /* a redirect to another host: our Authorization is not sent there */
   /* request body: memory, or fd (pread from body_off, body_size bytes) */
   const char *body;
   size_t body_len;
@@ -56,8 +57,14 @@ struct reg_req {
   char curl_msg[CURL_ERROR_SIZE];
 };
 
-/* Runs the request (answering one 401 challenge). Returns 0 when a response arrived (any
- * status: look at q->status), or an error for transport failures. */
+/* "127.0.0.1:5000", "[::1]:5000", "localhost": an address of this machine (repo.c). */
+bool reg_host_is_loopback(const char *hostport);
+/* The host[:port] of a URL. */
+void reg_url_host(const char *url, char *out, size_t n);
+
+/* Runs the request (answering one 401 challenge, following up to 5 redirects of a GET or
+ * HEAD, each checked against loopback_only before any name is looked up). Returns 0 when a response
+ * arrived (any status: look at q->status), or an error for transport failures. */
 int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err);
 void reg_req_free(struct reg_req *q);
 /* The registry's error body as one line ("manifest unknown: manifest unknown"), or the
