@@ -140,8 +140,26 @@ static void test_endpoints(void)
   rmdir(dir);
 }
 
+static void test_loopback(void)
+{
+  CHECK(reg_host_is_loopback("127.0.0.1:5000"));
+  CHECK(reg_host_is_loopback("127.1.2.3"));
+  CHECK(reg_host_is_loopback("localhost:80"));
+  CHECK(reg_host_is_loopback("[::1]:5000"));
+  CHECK(!reg_host_is_loopback("128.0.0.1:5000"));
+  CHECK(!reg_host_is_loopback("registry-1.docker.io"));
+  CHECK(!reg_host_is_loopback("127.0.0.1.example.com"));
+  CHECK(!reg_host_is_loopback("[::2]:5000"));
+  char h[64];
+  reg_url_host("https://a.example:444/v2/x?y=1", h, sizeof(h));
+  CHECK_STREQ(h, "a.example:444");
+  reg_url_host("http://[::1]:5000", h, sizeof(h));
+  CHECK_STREQ(h, "[::1]:5000");
+}
+
 int main(void)
 {
+  test_loopback();
   test_challenge();
   test_index_pick();
   test_base64();
