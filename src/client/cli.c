@@ -1,6 +1,7 @@
 /* Shared CLI plumbing: error reporting as docker prints it, option-parsing errors,
  * reference normalization and JSON-message stream rendering. */
 #include "cli.h"
+#include "credentials.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "template.h"
@@ -136,6 +138,8 @@ char *ref_familiar(const char *name)
 }
 #pragma GCC diagnostic pop
 
+static void jsonstream_tty_line(struct jsonstream *js, json_t *m);
+
 static void jsonstream_line(struct jsonstream *js, const char *line, size_t len)
 {
   json_auto_t *m = json_loadb(line, len, 0, NULL);
@@ -156,6 +160,10 @@ static void jsonstream_line(struct jsonstream *js, const char *line, size_t len)
     fflush(js->out);
     return;
   }
+  if (js->tty) {
+    jsonstream_tty_line(js, m);
+    return;
+  }
   const char *status = json_string_value(json_object_get(m, "status"));
   if (!status)
     return;
@@ -169,6 +177,54 @@ static void jsonstream_line(struct jsonstream *js, const char *line, size_t len)
     fprintf(js->out, "%s: ", id);
   fprintf(js->out, "%s\n", status);
   fflush(js->out);
+}
+
+/* Terminal rendering: each layer id keeps its line, rewritten in place (cursor up, clear,
+ * write, cursor back down), like docker's jsonmessage on a TTY. */
+static void jsonstream_tty_line(struct jsonstream *js, json_t *m)
+{
+  const char *status = json_string_value(json_object_get(m, "status"));
+  const char *id = json_string_value(json_object_get(m, "id"));
+  const char *progress = json_string_value(json_object_get(m, "progress"));
+  if (!status)
+    return;
+  if (!id || !*id) {
+    fprintf(js->out, "%s\n", status);
+    js->lines++;
+    fflush(js->out);
+    return;
+  }
+  size_t i = 0;
+  for (; i < js->nids; i++)
+    if (!strcmp(js->ids[i], id))
+      break;
+  if (i == js->nids) {
+    js->ids = xrealloc(js->ids, (js->nids + 1) * sizeof(char *));
+    js->id_line = xrealloc(js->id_line, (js->nids + 1) * sizeof(int));
+    js->ids[i] = xstrdup(id);
+    js->id_line[i] = js->lines;
+    js->nids++;
+    fprintf(js->out, "%s: %s%s%s\n", id, status, progress ? " " : "", progress ? progress : "");
+    js->lines++;
+  } else {
+    int up = js->lines - js->id_line[i];
+    fprintf(js->out, "\033[%dA\r\033[2K%s: %s%s%s\033[%dB\r", up, id, status, progress ? " " : "",
+            progress ? progress : "", up);
+  }
+  fflush(js->out);
+}
+
+void jsonstream_free(struct jsonstream *js)
+{
+  for (size_t i = 0; i < js->nids; i++)
+    free(js->ids[i]);
+  free(js->ids);
+  free(js->id_line);
+  free(js->buf);
+  js->ids = NULL;
+  js->id_line = NULL;
+  js->buf = NULL;
+  js->nids = 0;
 }
 
 int jsonstream_sink(void *ud, const char *data, size_t len)
@@ -217,12 +273,17 @@ int image_pull(struct client *c, const char *image, const char *platform, FILE *
   else if (digest)
     query_add(&q, "tag", digest);
   _cleanup_free_ char *path = query_build("/images/create", &q);
-  struct jsonstream js = {.out = out};
+  struct jsonstream js = {.out = out, .tty = isatty(fileno(out))};
   struct http_resp resp;
+  _cleanup_free_ char *domain = cred_image_domain(image);
+  _cleanup_free_ char *key = domain ? cred_server_key(domain) : NULL;
+  _cleanup_free_ char *auth = key ? cred_header(key) : NULL;
+  c->extra_header = auth;
   r = http_stream(c, "POST", path, NULL, NULL, jsonstream_sink, &js, &resp, err);
+  c->extra_header = NULL;
   if (js.len)
     jsonstream_line(&js, js.buf, js.len);
-  free(js.buf);
+  jsonstream_free(&js);
   http_resp_free(&resp);
   if (r < 0)
     return r;

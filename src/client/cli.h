@@ -45,7 +45,14 @@ struct jsonstream {
   struct berr err;
   bool failed;
   int code;
+  /* on a terminal: one line per layer id, redrawn in place as docker does */
+  bool tty;
+  char **ids;
+  int *id_line;
+  size_t nids;
+  int lines;
 };
+void jsonstream_free(struct jsonstream *js);
 int jsonstream_sink(void *ud, const char *data, size_t len);
 
 /* Read one JSON request body value for inspect-like printing: [ ... ] indented by 4. */
@@ -82,6 +89,9 @@ int cmd_save(struct client *c, int argc, char **argv);
 int cmd_import(struct client *c, int argc, char **argv);
 int cmd_image_prune(struct client *c, int argc, char **argv);
 int cmd_pull(struct client *c, int argc, char **argv);
+int cmd_push(struct client *c, int argc, char **argv);
+int cmd_login(struct client *c, int argc, char **argv);
+int cmd_logout(struct client *c, int argc, char **argv);
 
 /* Shared by run/create and start -a: pull an image through POST /images/create,
  * rendering progress to `out`. */

@@ -179,6 +179,8 @@ static int send_request(struct client *c, const char *method, const char *path, 
                    "%s %s%s HTTP/1.1\r\nHost: api.moby.localhost\r\n"
                    "User-Agent: berth/" BERTH_VERSION " (linux)\r\n",
                    method, strncmp(path, "/_ping", 6) == 0 ? "" : BERTH_API_PREFIX, path);
+  if (c->extra_header && strlen(c->extra_header) < sizeof(head) - (size_t)n - 256)
+    n += snprintf(head + n, sizeof(head) - (size_t)n, "%s\r\n", c->extra_header);
   if (upload)
     n += snprintf(head + n, sizeof(head) - (size_t)n,
                   "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",

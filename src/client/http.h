@@ -20,6 +20,8 @@ struct client {
   char host[4200]; /* unix:///path as given */
   char sock_path[4096];
   int fd; /* the kept-alive connection, -1 when none */
+  /* one more request header ("X-Registry-Auth: …") for the next requests, or NULL */
+  const char *extra_header;
 };
 
 struct http_resp {

@@ -14,3 +14,11 @@ static inline void *xrealloc(void *p, size_t n)
   }
   return q;
 }
+
+static inline char *xstrdup(const char *s)
+{
+  size_t n = __builtin_strlen(s) + 1;
+  char *d = xrealloc(NULL, n);
+  __builtin_memcpy(d, s, n);
+  return d;
+}

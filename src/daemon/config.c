@@ -13,20 +13,28 @@
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "usage: berthd [options]\n\n"
-          "The berth daemon: serves the Docker Engine API on a Unix socket.\n\n"
-          "  --data-root DIR        persistent state (default /var/lib/berth)\n"
-          "  --exec-root DIR        runtime state: sockets, shims (default /run/berth)\n"
-          "  -H, --host unix://PATH the API socket (default unix:///run/berth/berth.sock)\n"
-          "  --config-file FILE     daemon.json (default /etc/berth/daemon.json)\n"
-          "  --log-level LEVEL      error|warn|info|debug (default warn)\n"
-          "  -D, --debug            --log-level debug\n"
-          "  --pidfile FILE         (default <exec-root>/berthd.pid)\n"
-          "  -s, --storage-driver D overlay2 (default) or vfs\n"
-          "  -G, --group GROUP      group owning the socket (default berth, when it exists)\n"
-          "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
-          "  -v, --version          print the version\n");
+  fprintf(
+      out,
+      "usage: berthd [options]\n\n"
+      "The berth daemon: serves the Docker Engine API on a Unix socket.\n\n"
+      "  --data-root DIR        persistent state (default /var/lib/berth)\n"
+      "  --exec-root DIR        runtime state: sockets, shims (default /run/berth)\n"
+      "  -H, --host unix://PATH the API socket (default unix:///run/berth/berth.sock)\n"
+      "  --config-file FILE     daemon.json (default /etc/berth/daemon.json)\n"
+      "  --log-level LEVEL      error|warn|info|debug (default warn)\n"
+      "  -D, --debug            --log-level debug\n"
+      "  --pidfile FILE         (default <exec-root>/berthd.pid)\n"
+      "  -s, --storage-driver D overlay2 (default) or vfs\n"
+      "  -G, --group GROUP      group owning the socket (default berth, when it exists)\n"
+      "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
+      "  -v, --version          print the version\n\n"
+      "Registry keys of daemon.json: insecure-registries [\"host:port\"] (plain HTTP; loopback\n"
+      "registries always are), registry-mirrors [\"http://127.0.0.1:5000\"] (tried first for\n"
+      "docker.io), max-concurrent-downloads N (default 3), registry-certs-dir DIR (default\n"
+      "/etc/berth/certs.d: HOST:PORT/ca.crt, client.cert, client.key),\n"
+      "registry-upload-chunk-size BYTES (push in chunks; 0 = one upload), and\n"
+      "registry-loopback-only true: no registry off this machine is ever contacted (docker.io\n"
+      "then works only through a loopback mirror; test daemons use this).\n");
 }
 
 static int set(char **dst, const char *v)
@@ -59,6 +67,7 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       {"pidfile", offsetof(struct daemon_config, pidfile)},
       {"storage-driver", offsetof(struct daemon_config, storage_driver)},
       {"group", offsetof(struct daemon_config, group)},
+      {"registry-certs-dir", offsetof(struct daemon_config, registry_certs_dir)},
   };
   const char *key;
   json_t *v;
@@ -85,8 +94,33 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       else
         cfg->debug = json_is_true(v);
       known = true;
+    } else if (strcmp(key, "insecure-registries") == 0 || strcmp(key, "registry-mirrors") == 0) {
+      char ***dst = key[0] == 'i' ? &cfg->insecure_registries : &cfg->registry_mirrors;
+      char **sv = NULL;
+      if (!json_is_array(v) || bjson_strv(v, &sv, key, err) < 0)
+        return berr_set(err, 0, "%s: %s must be an array of strings", cfg->config_file, key);
+      strvfreep(dst);
+      *dst = sv;
+      known = true;
+    } else if (strcmp(key, "max-concurrent-downloads") == 0 ||
+               strcmp(key, "registry-upload-chunk-size") == 0) {
+      if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return berr_set(err, 0, "%s: %s must be a non-negative integer", cfg->config_file, key);
+      if (key[0] == 'm') {
+        if (json_integer_value(v) < 1 || json_integer_value(v) > 32)
+          return berr_set(err, 0, "%s: max-concurrent-downloads must be 1..32", cfg->config_file);
+        cfg->max_concurrent_downloads = (int)json_integer_value(v);
+      } else {
+        cfg->registry_upload_chunk_size = json_integer_value(v);
+      }
+      known = true;
+    } else if (strcmp(key, "registry-loopback-only") == 0) {
+      if (!json_is_boolean(v))
+        return berr_set(err, 0, "%s: %s must be true or false", cfg->config_file, key);
+      cfg->registry_loopback_only = json_is_true(v);
+      known = true;
     }
-    /* Keys of later features (runtimes, registries, networks) are read by their parts. */
+    /* Keys of later features (runtimes, networks) are read by their parts. */
     (void)known;
   }
   return 0;
@@ -209,4 +243,7 @@ void daemon_config_free(struct daemon_config *cfg)
   free(cfg->pidfile);
   free(cfg->storage_driver);
   free(cfg->group);
+  free(cfg->registry_certs_dir);
+  strvfreep(&cfg->insecure_registries);
+  strvfreep(&cfg->registry_mirrors);
 }

@@ -18,6 +18,7 @@
 #include "engine/daemon_state.h"
 #include "engine/engine.h"
 #include "graph/graph.h"
+#include "registry/client/regclient.h"
 #include "server/server.h"
 
 /* One berthd per data root: an flock held for the daemon's life. */
@@ -101,11 +102,18 @@ int main(int argc, char **argv)
     return 1;
   }
   bf_mkdir_p(spool, 0700, &err);
+  struct reg_config rcfg = {.insecure = cfg.insecure_registries,
+                            .mirrors = cfg.registry_mirrors,
+                            .certs_dir = cfg.registry_certs_dir,
+                            .loopback_only = cfg.registry_loopback_only};
   struct engine_config ecfg = {.data_root = cfg.data_root,
                                .exec_root = cfg.exec_root,
                                .storage_driver = cfg.storage_driver,
                                .shim_path = shim,
-                               .live_restore = cfg.live_restore};
+                               .live_restore = cfg.live_restore,
+                               .registry = &rcfg,
+                               .max_concurrent_downloads = cfg.max_concurrent_downloads,
+                               .upload_chunk_size = cfg.registry_upload_chunk_size};
   struct engine *engine = NULL;
   if (engine_new(&ecfg, &engine, &err) < 0 || engine_daemon_init(engine, graph, &err) < 0) {
     fprintf(stderr, "berthd: engine: %s\n", err.msg);

@@ -35,6 +35,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   jobs_system_register(e);
   jobs_network_register(e);
   jobs_volume_register(e);
+  jobs_registry_register(e);
   lifecycle_recover(e);
   sweep_leftovers(e);
   return 0;

@@ -9,12 +9,18 @@
 
 typedef int (*job_handler)(struct job *job);
 
+struct reg_config;
+
 struct engine_config {
   const char *data_root;      /* /var/lib/berth */
   const char *exec_root;      /* /run/berth */
   const char *storage_driver; /* overlay2 | vfs */
   const char *shim_path;      /* berth-shim binary */
   bool live_restore;
+  /* registry client settings (daemon.json); borrowed: must outlive the engine */
+  const struct reg_config *registry;
+  int max_concurrent_downloads; /* layers fetched at once per pull (0: 3, as Docker) */
+  long long upload_chunk_size;  /* push: PATCH chunks of this size; 0 = one monolithic PUT */
 };
 
 struct engine;

@@ -391,13 +391,8 @@ static int job_image_create(struct job *job)
       job->result = json_pack("{s:s}", "status", id);
     return 0;
   }
-  if (from_image) {
-    /* Pulling comes with the registry client; until then nothing leaves this machine. */
-    return job_fail(job, 404,
-                    "pull access denied for %s, repository does not exist or may require "
-                    "'docker login': no registry is configured",
-                    from_image);
-  }
+  if (from_image)
+    return jobs_registry_pull(job);
   return job_fail(job, 400, "fromImage or fromSrc is required");
 }
 

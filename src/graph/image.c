@@ -497,6 +497,30 @@ static int untag(struct graph *g, const char *key, json_t *records, struct berr 
   return 0;
 }
 
+/* When a tag goes and no other tag of its repository names the image, the image's digest
+ * references in that repository (from a pull or push) go too, as moby does: they alone
+ * would keep an image the user asked to remove. */
+static int untag_orphan_digests(struct graph *g, const char *key, char **refs, json_t *records,
+                                struct berr *err)
+{
+  if (strchr(key, '@'))
+    return 0;
+  const char *slash = strrchr(key, '/');
+  const char *colon = strrchr(slash ? slash : key, ':');
+  size_t nl = colon ? (size_t)(colon - key) : strlen(key);
+  for (char **p = refs; p && *p; p++)
+    if (!strchr(*p, '@') && strncmp(*p, key, nl) == 0 && (*p)[nl] == ':')
+      return 0;
+  for (char **p = refs; p && *p; p++) {
+    const char *at = strchr(*p, '@');
+    int r;
+    if (at && (size_t)(at - *p) == nl && strncmp(*p, key, nl) == 0 &&
+        (r = untag(g, *p, records, err)) < 0)
+      return r;
+  }
+  return 0;
+}
+
 /* Removes the image rows and the layers only it used; files go after the commit. */
 static int delete_image(struct graph *g, const char *id, json_t *records, int64_t *reclaimed,
                         struct berr *err)
@@ -690,6 +714,11 @@ int graph_image_delete(struct graph *g, const char *ref, const struct graph_dele
         }
       }
       if ((r = untag(g, key, records, err)) < 0)
+        goto out;
+      strvfreep(&refs);
+      if ((r = image_refs(g, id, &refs, err)) < 0)
+        goto out;
+      if ((r = untag_orphan_digests(g, key, refs, records, err)) < 0)
         goto out;
       strvfreep(&refs);
       if ((r = image_refs(g, id, &refs, err)) < 0)

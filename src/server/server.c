@@ -549,6 +549,10 @@ static void sreq_route(struct sreq *r, const char *url, const char *method)
     set_early(r, 400, "invalid query: parameters must be UTF-8");
   }
   r->upgrade_requested = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Upgrade") != NULL;
+  /* pull, push: the client's registry credentials (base64url AuthConfig JSON) */
+  const char *reg_auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Registry-Auth");
+  if (reg_auth)
+    json_object_set_new(r->job.args, "registry_auth", json_string(reg_auth));
 
   r->job.name = r->route->job;
   r->job.api_version = r->api_version;

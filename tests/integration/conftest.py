@@ -158,3 +158,7 @@ def read_state(run_runtime, cid):
     res = run_runtime("state", cid)
     assert res.returncode == 0, f"state {cid}: {res.stderr}"
     return json.loads(res.stdout)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "berthd_config(cfg): extra daemon.json keys for the test's berthd")

@@ -8,6 +8,7 @@ Fixtures (import them into a test module: `from daemon_util import berthd, berth
   busybox_image -> "busybox:latest", loaded into the daemon (once per test)
 """
 
+import json
 import os
 import shutil
 import signal
@@ -24,8 +25,14 @@ from conftest import require_binary
 DEADLINE = 30  # seconds: turns a hang into a failure; never a timing assertion
 
 
+# Every test daemon contacts registries on loopback only ("registry-loopback-only"): an
+# unknown image (and the docker CLI's auto-pull on "No such image") fails here at once
+# instead of going to docker.io.
+SAFE_CONFIG = {"registry-loopback-only": True}
+
+
 class Daemon:
-    def __init__(self, binary, base):
+    def __init__(self, binary, base, config=None):
         self.base = Path(base)
         self.data_root = self.base / "data"
         # Unix socket paths are limited to 108 bytes: keep the exec root (API and shim
@@ -33,10 +40,12 @@ class Daemon:
         self.exec_root = Path(tempfile.mkdtemp(prefix="bx-", dir="/tmp"))
         self.sock = str(self.exec_root / "berth.sock")
         self.data_root.mkdir(parents=True)
+        self.config_file = self.base / "daemon.json"
+        self.config_file.write_text(json.dumps({**SAFE_CONFIG, **(config or {})}))
         self.log = open(self.base / "berthd.log", "w+")
         self.proc = subprocess.Popen(
             [binary, "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-             "-H", "unix://" + self.sock],
+             "-H", "unix://" + self.sock, "--config-file", str(self.config_file)],
             stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
@@ -99,10 +108,17 @@ def _unmount_under(path):
 
 
 @pytest.fixture
-def berthd(build_dir, tmp_path):
+def berthd(build_dir, tmp_path, request):
+    """A test may add daemon.json keys with @pytest.mark.berthd_config(dict or fn(request)
+    -> dict); the loopback-only registry setting stays whatever they are."""
     berth_bin = require_binary(build_dir / "berth")
     daemon_bin = require_binary(build_dir / "berthd")
-    d = Daemon(daemon_bin, tmp_path / "berthd")
+    marker = request.node.get_closest_marker("berthd_config")
+    config = None
+    if marker:
+        config = marker.args[0](request) if callable(marker.args[0]) else marker.args[0]
+        config = {**config, **SAFE_CONFIG}
+    d = Daemon(daemon_bin, tmp_path / "berthd", config)
     yield d
     # containers first: live restore keeps them running past the daemon otherwise
     try:

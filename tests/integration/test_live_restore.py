@@ -51,7 +51,7 @@ def restart(daemon, binary):
     daemon.log.flush()
     daemon.proc = subprocess.Popen(
         [binary, "--data-root", str(daemon.data_root), "--exec-root", str(daemon.exec_root),
-         "-H", "unix://" + daemon.sock],
+         "-H", "unix://" + daemon.sock, "--config-file", str(daemon.config_file)],
         stdout=daemon.log, stderr=subprocess.STDOUT)
     daemon._wait_ready()
 

@@ -1,0 +1,65 @@
+/* What a registry pull and push need from the image store: verified blobs in (downloads go
+ * through the content store's writer), an image registered from manifest + config + layer
+ * blobs, and an image's manifest and blobs out. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/berr.h"
+#include "graph/digest.h"
+#include "graph/graph.h"
+#include "graph/store.h"
+
+/* Writers and lookups of the graph's content store (a committed blob always matches its
+ * digest; unreferenced ones are kept for a later pull until the daemon restarts). */
+int graph_blob_writer_begin(struct graph *g, struct graph_blob_writer **w, struct berr *err);
+bool graph_blob_present(struct graph *g, const char *digest);
+int graph_blob_put(struct graph *g, const void *buf, size_t len, const char *expected,
+                   struct berr *err);
+int graph_blob_open(struct graph *g, const char *digest, int *fd, int64_t *size, struct berr *err);
+
+/* For each diff ID of config, whether its layer (by chain ID) is already unpacked. *present
+ * is calloc'd (n entries), *diff_ids a strv. */
+int graph_layers_present(struct graph *g, const char *config, size_t len, bool **present,
+                         char ***diff_ids, size_t *n, struct berr *err);
+
+struct graph_pulled {
+  const char *manifest; /* the platform's image manifest, exact bytes */
+  size_t manifest_len;
+  const char *config;
+  size_t config_len;
+  const char *const *layer_digests; /* in the store, one per diff ID */
+  const char *const *layer_media_types;
+  size_t nlayers;
+  const char *name;          /* normalized repository "127.0.0.1:5000/x" */
+  const char *tag;           /* tag to set, or NULL */
+  const char *pulled_digest; /* digest the user pulled (index or manifest): a RepoDigest */
+};
+
+/* Registers (or finds) the image and points name:tag and name@pulled_digest at it, all in
+ * one transaction: an interrupted pull leaves no image. *existed when it was there before
+ * with that tag already. */
+int graph_register_pulled(struct graph *g, const struct graph_pulled *p,
+                          char id[GRAPH_DIGEST_LEN + 1], bool *existed, struct berr *err);
+
+/* The image's manifest for a push: its stored image manifest when every blob it names is
+ * in the store, else a new OCI manifest built from config and layer blobs (then stored and
+ * kept as the image's manifest). Layers the store keeps as plain tars are gzip-compressed
+ * for it (deterministically: the same layer always gives the same blob). */
+int graph_image_manifest(struct graph *g, const char *ref, char **manifest, size_t *len,
+                         char **media_type, char id[GRAPH_DIGEST_LEN + 1], struct berr *err);
+
+/* Repositories on registry `domain` (paths, at most max) known to hold layer idx of image
+ * id: those of digest references (name@digest, from a pull or push) of images sharing that
+ * layer, other than `exclude`. Candidates for a cross-repository mount. */
+int graph_layer_sources(struct graph *g, const char *id, size_t idx, const char *domain,
+                        const char *exclude, size_t max, char ***paths, struct berr *err);
+
+/* Records a RepoDigest (name@digest) for image id after a push. */
+int graph_add_repo_digest(struct graph *g, const char *name, const char *digest, const char *id,
+                          struct berr *err);
+
+/* The tags of repository name (normalized, "127.0.0.1:5000/x"): a strv of tags ("latest"). */
+int graph_repo_tags(struct graph *g, const char *name, char ***tags, struct berr *err);
