@@ -18,6 +18,15 @@
 #include "libcontainer/container.h"
 #include "repository.h"
 
+/* v when it is of the type, else an empty one of the type. */
+static void write_typed(FILE *f, json_t *v, json_type type)
+{
+  if (v && json_typeof(v) == type)
+    bjson_write_value(f, v);
+  else
+    fputs(type == JSON_OBJECT ? "{}" : "[]", f);
+}
+
 /* One element of GET /containers/json, written as text: building a jansson tree per
  * container only to dump it was most of `ps -a` with a thousand containers. */
 static void summary_write(const struct container *c, long long created_ns, FILE *f)
@@ -54,17 +63,10 @@ static void summary_write(const struct container *c, long long created_ns, FILE 
   bjson_write_string(f, cmd ? cmd : "");
   free(cmd);
   fprintf(f, ",\"Created\":%lld,\"Ports\":", created_ns / 1000000000LL);
-  json_t *ports = json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary");
-  if (json_is_array(ports))
-    bjson_write_value(f, ports);
-  else
-    fputs("[]", f);
+  write_typed(f, json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary"),
+              JSON_ARRAY);
   fputs(",\"Labels\":", f);
-  json_t *labels = json_object_get(config, "Labels");
-  if (json_is_object(labels))
-    bjson_write_value(f, labels);
-  else
-    fputs("{}", f);
+  write_typed(f, json_object_get(config, "Labels"), JSON_OBJECT);
   fputs(",\"State\":", f);
   bjson_write_string(f, ctr_state_name(c->state));
   fputs(",\"Status\":", f);
@@ -74,17 +76,9 @@ static void summary_write(const struct container *c, long long created_ns, FILE 
   fputs(",\"HostConfig\":{\"NetworkMode\":", f);
   bjson_write_string(f, netmode ?: "default");
   fputs("},\"NetworkSettings\":{\"Networks\":", f);
-  json_t *networks = json_object_get(json_object_get(doc, "NetworkSettings"), "Networks");
-  if (json_is_object(networks))
-    bjson_write_value(f, networks);
-  else
-    fputs("{}", f);
+  write_typed(f, json_object_get(json_object_get(doc, "NetworkSettings"), "Networks"), JSON_OBJECT);
   fputs("},\"Mounts\":", f);
-  json_t *mounts = json_object_get(doc, "Mounts");
-  if (json_is_array(mounts))
-    bjson_write_value(f, mounts);
-  else
-    fputs("[]", f);
+  write_typed(f, json_object_get(doc, "Mounts"), JSON_ARRAY);
   fputc('}', f);
 }
 
