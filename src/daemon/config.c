@@ -25,6 +25,9 @@ static void usage(FILE *out)
           "  --pidfile FILE         (default <exec-root>/berthd.pid)\n"
           "  -s, --storage-driver D overlay2 (default) or vfs\n"
           "  -G, --group GROUP      group owning the socket (default berth, when it exists)\n"
+          "  -b, --bridge NAME      the default bridge network's device (default berth0),\n"
+          "                         or none for no default bridge\n"
+          "  --bip CIDR             the default bridge's address, e.g. 172.18.0.1/16\n"
           "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
           "  -v, --version          print the version\n");
 }
@@ -59,6 +62,8 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       {"pidfile", offsetof(struct daemon_config, pidfile)},
       {"storage-driver", offsetof(struct daemon_config, storage_driver)},
       {"group", offsetof(struct daemon_config, group)},
+      {"bridge", offsetof(struct daemon_config, bridge)},
+      {"bip", offsetof(struct daemon_config, bip)},
   };
   const char *key;
   json_t *v;
@@ -86,6 +91,13 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
         cfg->debug = json_is_true(v);
       known = true;
     }
+    if (strcmp(key, "default-address-pools") == 0) {
+      if (!json_is_array(v))
+        return berr_set(err, 0, "%s: default-address-pools must be an array", cfg->config_file);
+      free(cfg->address_pools);
+      cfg->address_pools = json_dumps(v, JSON_COMPACT);
+      known = true;
+    }
     /* Keys of later features (runtimes, registries, networks) are read by their parts. */
     (void)known;
   }
@@ -105,6 +117,8 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       {"storage-driver", required_argument, NULL, 's'},
       {"group", required_argument, NULL, 'G'},
       {"live-restore", optional_argument, NULL, 'L'},
+      {"bridge", required_argument, NULL, 'b'},
+      {"bip", required_argument, NULL, 'B'},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
@@ -120,7 +134,7 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
   bool explicit_file = false;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "H:Ds:G:vh", opts, NULL)) != -1)
+  while ((c = getopt_long(argc, argv, "H:Ds:G:b:vh", opts, NULL)) != -1)
     if (c == 'c') {
       set(&cfg->config_file, optarg);
       explicit_file = true;
@@ -130,7 +144,7 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
   optind = 0;
   opterr = 1;
   bool host_set = cfg->host != NULL, pid_set = cfg->pidfile != NULL;
-  while ((c = getopt_long(argc, argv, "H:Ds:G:vh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "H:Ds:G:b:vh", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
       set(&cfg->data_root, optarg);
@@ -159,6 +173,12 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       break;
     case 'G':
       set(&cfg->group, optarg);
+      break;
+    case 'b':
+      set(&cfg->bridge, optarg);
+      break;
+    case 'B':
+      set(&cfg->bip, optarg);
       break;
     case 'L':
       cfg->live_restore = !optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0;
@@ -209,4 +229,7 @@ void daemon_config_free(struct daemon_config *cfg)
   free(cfg->pidfile);
   free(cfg->storage_driver);
   free(cfg->group);
+  free(cfg->bridge);
+  free(cfg->bip);
+  free(cfg->address_pools);
 }

@@ -15,6 +15,9 @@ struct daemon_config {
   char *pidfile;
   char *storage_driver;
   char *group;
+  char *bridge;        /* -b / "bridge": the default bridge's device, or "none" */
+  char *bip;           /* --bip / "bip" */
+  char *address_pools; /* "default-address-pools", as JSON text */
   bool live_restore;
   bool debug;
 };

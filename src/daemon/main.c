@@ -105,7 +105,10 @@ int main(int argc, char **argv)
                                .exec_root = cfg.exec_root,
                                .storage_driver = cfg.storage_driver,
                                .shim_path = shim,
-                               .live_restore = cfg.live_restore};
+                               .live_restore = cfg.live_restore,
+                               .bridge = cfg.bridge,
+                               .bip = cfg.bip,
+                               .address_pools = cfg.address_pools};
   struct engine *engine = NULL;
   if (engine_new(&ecfg, &engine, &err) < 0 || engine_daemon_init(engine, graph, &err) < 0) {
     fprintf(stderr, "berthd: engine: %s\n", err.msg);

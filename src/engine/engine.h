@@ -15,6 +15,9 @@ struct engine_config {
   const char *storage_driver; /* overlay2 | vfs */
   const char *shim_path;      /* berth-shim binary */
   bool live_restore;
+  const char *bridge;        /* the default bridge's device: "berth0" (NULL), or "none" */
+  const char *bip;           /* its address, "172.18.0.1/16"; NULL picks a free subnet */
+  const char *address_pools; /* default-address-pools as JSON text, or NULL */
 };
 
 struct engine;

@@ -2,19 +2,22 @@
 busybox:latest loaded through `berth load`; everything it made is removed at teardown.
 
 Fixtures (import them into a test module: `from daemon_util import berthd, berth, ...`):
-  berthd        -> Daemon (sock path, data/exec roots); the daemon is stopped at teardown
+  berthd        -> Daemon (sock path, data/exec roots); the daemon is stopped at teardown.
+                   No default bridge (-b none) unless the module sets BERTHD_NETWORK = True
   berth         -> run(*args, input=None, timeout=60, env=None) -> CompletedProcess of the
                    berth CLI against that daemon (-H unix://SOCK), text mode, never raising
   busybox_image -> "busybox:latest", loaded into the daemon (once per test)
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,8 +27,38 @@ from conftest import require_binary
 DEADLINE = 30  # seconds: turns a hang into a failure; never a timing assertion
 
 
+def free_subnet24():
+    """A 10.x.y.0/24 that no route of this machine overlaps, for a test daemon's bridge."""
+    taken = []
+    with open("/proc/net/route") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            dst, mask = int(fields[1], 16), int(fields[7], 16)
+            if mask:
+                taken.append((socket.ntohl(dst), socket.ntohl(mask)))
+    rnd = random.SystemRandom()
+    while True:
+        net = (10 << 24) | (rnd.randrange(200, 255) << 16) | (rnd.randrange(0, 256) << 8)
+        if all((net & m) != (d & m) and (net & 0xFFFFFF00) != (d & 0xFFFFFF00)
+               for d, m in taken):
+            return f"10.{(net >> 16) & 255}.{(net >> 8) & 255}"
+
+
 class Daemon:
-    def __init__(self, binary, base):
+    """network=False: no default bridge (-b none), containers in bridge mode get loopback
+    only, as most suites need; network=True: a bridge and /24 of this daemon's own
+    (self.bridge, self.subnet_prefix "10.x.y"), so suites never share one."""
+
+    def __init__(self, binary, base, network=False):
+        self.binary = binary
+        if network:
+            self.bridge = "bt" + uuid.uuid4().hex[:10]
+            self.subnet_prefix = free_subnet24()
+            self.net_args = ["--bridge", self.bridge, "--bip", self.subnet_prefix + ".1/24"]
+        else:
+            self.bridge = None
+            self.net_args = ["--bridge", "none"]
         self.base = Path(base)
         self.data_root = self.base / "data"
         # Unix socket paths are limited to 108 bytes: keep the exec root (API and shim
@@ -34,10 +67,20 @@ class Daemon:
         self.sock = str(self.exec_root / "berth.sock")
         self.data_root.mkdir(parents=True)
         self.log = open(self.base / "berthd.log", "w+")
-        self.proc = subprocess.Popen(
-            [binary, "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-             "-H", "unix://" + self.sock],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def argv(self):
+        """The command line of this daemon (the same roots, socket and network settings
+        for a restart)."""
+        return [self.binary, "--data-root", str(self.data_root), "--exec-root",
+                str(self.exec_root), "-H", "unix://" + self.sock] + self.net_args
+
+    def restart(self):
+        """Start a new berthd in place of one that was killed or stopped."""
+        self.log.write("---- restart ----\n")
+        self.log.flush()
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
     @property
@@ -99,10 +142,12 @@ def _unmount_under(path):
 
 
 @pytest.fixture
-def berthd(build_dir, tmp_path):
+def berthd(build_dir, tmp_path, request):
+    """A module that sets BERTHD_NETWORK = True gets a daemon with a bridge of its own."""
     berth_bin = require_binary(build_dir / "berth")
     daemon_bin = require_binary(build_dir / "berthd")
-    d = Daemon(daemon_bin, tmp_path / "berthd")
+    d = Daemon(daemon_bin, tmp_path / "berthd",
+               network=getattr(request.module, "BERTHD_NETWORK", False))
     yield d
     # containers first: live restore keeps them running past the daemon otherwise
     try:

@@ -1,0 +1,142 @@
+"""Networking with berth's own CLI: a busybox httpd published on the host and fetched with
+curl on 127.0.0.1, UDP through a published port, --network none/host, port ranges and
+random ports, `berth port`, inspect's NetworkSettings, and a port in use refused. Each
+test runs its own berthd with its own bridge and subnet and leaves nothing behind."""
+
+import json
+import socket
+import subprocess
+
+from daemon_util import berth, berthd, busybox_image  # noqa: F401  (fixtures)
+from net_util import HTTPD, curl, net_clean, netd, until  # noqa: F401
+
+BERTHD_NETWORK = True
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run_ok(berth, *args):
+    r = berth(*args)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_published_httpd_answers_on_loopback(netd, berth, busybox_image):
+    port = free_port()
+    cid = run_ok(berth, "run", "-d", "--name", "web", "-p", f"{port}:80", busybox_image,
+                 "sh", "-c", HTTPD)
+    r = until(lambda: (lambda c: c if c.returncode == 0 else None)(
+        curl(f"http://127.0.0.1:{port}/")), "httpd through the published port")
+    assert r.stdout.strip() == "hello-" + cid[:12]
+    info = json.loads(run_ok(berth, "inspect", "web"))[0]
+    ns = info["NetworkSettings"]
+    assert ns["Ports"]["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": str(port)}]
+    assert ns["IPAddress"].startswith(netd.subnet_prefix + ".")
+    assert ns["Gateway"] == netd.subnet_prefix + ".1"
+    assert ns["Networks"]["bridge"]["IPAddress"] == ns["IPAddress"]
+    assert ns["MacAddress"].startswith("02:42:")
+    # the container's own address answers too (the direct path)
+    assert curl(f"http://{ns['IPAddress']}/").stdout.strip() == "hello-" + cid[:12]
+    assert run_ok(berth, "port", "web") == f"80/tcp -> 0.0.0.0:{port}"
+    # inside: eth0 with that address and the default route through the gateway
+    out = run_ok(berth, "exec", "web", "ip", "route")
+    assert f"default via {netd.subnet_prefix}.1 dev eth0" in out
+    run_ok(berth, "rm", "-f", "web")
+    assert curl(f"http://127.0.0.1:{port}/", timeout=2).returncode != 0
+
+
+def test_udp_through_published_port(netd, berth, busybox_image):
+    port = free_port(socket.SOCK_DGRAM)
+    # one datagram in, its text echoed back by a shell loop around busybox nc
+    run_ok(berth, "run", "-d", "--name", "udp", "-p", f"127.0.0.1:{port}:5353/udp",
+           busybox_image, "sh", "-c", "while :; do nc -u -l -p 5353 -w 1 > /tmp/got; done")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        def sent_and_seen():
+            s.sendto(b"ping-udp\n", ("127.0.0.1", port))
+            r = berth("exec", "udp", "cat", "/tmp/got")
+            return "ping-udp" in r.stdout
+        until(sent_and_seen, "a datagram through the published UDP port")
+    finally:
+        s.close()
+
+
+def test_random_and_range_ports(netd, berth, busybox_image):
+    run_ok(berth, "run", "-d", "--name", "r", "-p", "80", "-p", "127.0.0.1::81",
+           busybox_image, "sh", "-c", HTTPD)
+    out = run_ok(berth, "port", "r", "80/tcp")
+    host_port = int(out.split(":")[-1])
+    assert host_port > 0
+    until(lambda: curl(f"http://127.0.0.1:{host_port}/").returncode == 0, "random port")
+    info = json.loads(run_ok(berth, "inspect", "r"))[0]["NetworkSettings"]["Ports"]
+    assert info["81/tcp"][0]["HostIp"] == "127.0.0.1"
+    lo = free_port()
+    run_ok(berth, "run", "-d", "--name", "range", "-p", f"{lo}-{lo + 5}:80", busybox_image,
+           "sh", "-c", HTTPD)
+    p = int(run_ok(berth, "port", "range", "80").split(":")[-1])
+    assert lo <= p <= lo + 5
+
+
+def test_port_in_use_is_refused_and_leaves_nothing(netd, berth, busybox_image):
+    s = socket.socket()
+    s.bind(("0.0.0.0", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        r = berth("run", "-d", "--name", "busy", "-p", f"{port}:80", busybox_image, "sleep", "30")
+        assert r.returncode != 0
+        assert "port is already allocated" in r.stderr or "address already in use" in r.stderr.lower()
+        st = json.loads(run_ok(berth, "inspect", "busy"))[0]["State"]
+        assert st["Running"] is False
+        # its address went back: the next container gets .2, the first host address
+        run_ok(berth, "run", "-d", "--name", "next", busybox_image, "sleep", "30")
+        ip = json.loads(run_ok(berth, "inspect", "next"))[0]["NetworkSettings"]["IPAddress"]
+        assert ip == netd.subnet_prefix + ".2"
+    finally:
+        s.close()
+    nft = subprocess.run(["nft", "list", "table", "ip", f"berth_{netd.bridge}"],
+                         capture_output=True, text=True).stdout
+    assert f"dport {port}" not in nft
+
+
+def test_network_none_has_only_loopback(netd, berth, busybox_image):
+    out = run_ok(berth, "run", "--rm", "--network", "none", busybox_image, "ip", "-o", "link")
+    names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+    assert names == ["lo"]
+
+
+def test_network_host_sees_host_interfaces(netd, berth, busybox_image):
+    out = run_ok(berth, "run", "--rm", "--network", "host", busybox_image, "ip", "-o", "link")
+    names = {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+    assert netd.bridge in names
+    host = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert "eth0" not in host or "eth0" in names
+
+
+def test_container_network_mode_shares_namespace(netd, berth, busybox_image):
+    run_ok(berth, "run", "-d", "--name", "web", busybox_image, "sh", "-c", HTTPD)
+    # a second container in web's namespace reaches its httpd on localhost
+    out = run_ok(berth, "run", "--rm", "--network", "container:web", busybox_image, "sh", "-c",
+                 "for i in $(seq 50); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80 "
+                 "&& break; sleep 0.2; done")
+    assert "hello-" in out
+
+
+def test_dns_hosts_and_resolv_options(netd, berth, busybox_image):
+    out = run_ok(berth, "run", "--rm", "--hostname", "box1", "--add-host", "db:10.9.9.9",
+                 "--add-host", "gw:host-gateway", "--dns", "10.1.1.1", "--dns-search",
+                 "example.test", "--dns-option", "ndots:2", busybox_image, "sh", "-c",
+                 "cat /etc/hosts /etc/resolv.conf; hostname")
+    assert "10.9.9.9\tdb" in out
+    assert f"{netd.subnet_prefix}.1\tgw" in out
+    assert "nameserver 10.1.1.1" in out
+    assert "search example.test" in out
+    assert "options ndots:2" in out
+    assert out.splitlines()[-1] == "box1"
+    assert "\tbox1" in out
