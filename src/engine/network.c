@@ -165,8 +165,8 @@ static bool overlaps_host_route(const struct netdrv_cidr *c)
   while (fgets(line, sizeof(line), f)) {
     char ifname[32];
     unsigned dst, gw, flags, refcnt, use, metric, mask;
-    if (sscanf(line, "%31s %x %x %x %u %u %u %x", ifname, &dst, &gw, &flags, &refcnt, &use,
-               &metric, &mask) != 8 ||
+    if (sscanf(line, "%31s %x %x %x %u %u %u %x", ifname, &dst, &gw, &flags, &refcnt, &use, &metric,
+               &mask) != 8 ||
         mask == 0)
       continue;
     uint32_t m = ntohl(mask);
@@ -242,15 +242,15 @@ json_t *network_doc_new(const char *id, const char *name, const struct netdrv_ci
 {
   char created[64], sn[32], gw[16];
   ctr_now(created, sizeof(created));
-  json_t *cfg = json_pack("{s:s,s:s}", "Subnet", netdrv_cidr_str(subnet, sn, sizeof(sn)),
-                          "Gateway", netdrv_ip_str(gateway, gw, sizeof(gw)));
+  json_t *cfg = json_pack("{s:s,s:s}", "Subnet", netdrv_cidr_str(subnet, sn, sizeof(sn)), "Gateway",
+                          netdrv_ip_str(gateway, gw, sizeof(gw)));
   if (range && *range)
     json_object_set_new(cfg, "IPRange", json_string(range));
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:n,s:[o]},s:b,s:b,s:b,s:{s:s},s:b,s:O,s:O}",
-                   "Name", name, "Id", id, "Created", created, "Scope", "local", "Driver",
-                   "bridge", "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config",
-                   cfg, "Internal", internal, "Attachable", 0, "Ingress", 0, "ConfigFrom",
-                   "Network", "", "ConfigOnly", 0, "Options", options, "Labels", labels);
+                   "Name", name, "Id", id, "Created", created, "Scope", "local", "Driver", "bridge",
+                   "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", cfg,
+                   "Internal", internal, "Attachable", 0, "Ingress", 0, "ConfigFrom", "Network", "",
+                   "ConfigOnly", 0, "Options", options, "Labels", labels);
 }
 
 /* The built-in "bridge" network from the daemon's settings (bridge name, bip, pools):
@@ -310,14 +310,13 @@ static int ensure_default_network(struct engine *e, struct berr *err)
     snprintf(id, sizeof(id), "%s", old->id);
   else
     network_random_id(id);
-  json_t *opts = json_pack("{s:s,s:s,s:s,s:s,s:s}", "com.docker.network.bridge.default_bridge",
-                           "true", "com.docker.network.bridge.enable_icc", "true",
-                           "com.docker.network.bridge.enable_ip_masquerade", "true",
-                           "com.docker.network.bridge.name", brname,
-                           "com.docker.network.driver.mtu", "1500");
+  json_t *opts =
+      json_pack("{s:s,s:s,s:s,s:s,s:s}", "com.docker.network.bridge.default_bridge", "true",
+                "com.docker.network.bridge.enable_icc", "true",
+                "com.docker.network.bridge.enable_ip_masquerade", "true",
+                "com.docker.network.bridge.name", brname, "com.docker.network.driver.mtu", "1500");
   json_t *labels = json_object();
-  json_auto_t *doc =
-      network_doc_new(id, "bridge", &subnet, gateway, NULL, false, opts, labels);
+  json_auto_t *doc = network_doc_new(id, "bridge", &subnet, gateway, NULL, false, opts, labels);
   json_decref(opts);
   json_decref(labels);
   struct net *nt = NULL;
@@ -458,8 +457,7 @@ int network_settings_new(struct engine *e, json_t *body, json_t *host, json_t **
                          struct berr *err)
 {
   const char *mode = json_string_value(json_object_get(host, "NetworkMode")) ?: "bridge";
-  json_t *eps =
-      json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
+  json_t *eps = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
   json_auto_t *s = settings_skeleton();
   json_t *nets = json_object_get(s, "Networks");
   if (strcmp(mode, "host") == 0 || strcmp(mode, "none") == 0) {
@@ -507,15 +505,17 @@ int network_settings_new(struct engine *e, json_t *body, json_t *host, json_t **
         err->code = ENOENT;
         break;
       }
-      const char *ip = json_string_value(
-          json_object_get(json_object_get(primary, "IPAMConfig"), "IPv4Address"));
+      const char *ip =
+          json_string_value(json_object_get(json_object_get(primary, "IPAMConfig"), "IPv4Address"));
       if (nt->is_default && ip && *ip) {
-        r = berr_set(err, 0, "user specified IP address is supported on user defined networks only");
+        r = berr_set(err, 0,
+                     "user specified IP address is supported on user defined networks only");
         break;
       }
       if (nt->is_default && json_array_size(json_object_get(primary, "Aliases"))) {
-        r = berr_set(err, 0, "network-scoped alias is supported only for containers in user "
-                             "defined networks");
+        r = berr_set(err, 0,
+                     "network-scoped alias is supported only for containers in user "
+                     "defined networks");
         break;
       }
       uint32_t want;
@@ -614,9 +614,10 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
   network_random_id(ep->endpoint_id);
   const char *mac_s = json_string_value(json_object_get(epcfg, "MacAddress"));
   if (!mac_s || !*mac_s)
-    mac_s = gateway ? json_string_value(json_object_get(json_object_get(c->doc, "Config"),
-                                                        "MacAddress"))
-                    : NULL;
+    mac_s =
+        gateway
+            ? json_string_value(json_object_get(json_object_get(c->doc, "Config"), "MacAddress"))
+            : NULL;
   if (!mac_s || !*mac_s || parse_mac(mac_s, ep->mac) < 0)
     mac_for(ip, ep->mac);
   veth_name(c->id, nt->id, ep->veth);
@@ -645,8 +646,9 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
   json_t *s = network_endpoint_json(nt, epcfg);
   json_object_set_new(s, "IPAddress", json_string(netdrv_ip_str(ip, ipbuf, sizeof(ipbuf))));
   json_object_set_new(s, "IPPrefixLen", json_integer(nt->subnet.prefix));
-  json_object_set_new(s, "Gateway",
-                      json_string(nt->internal ? "" : netdrv_ip_str(nt->gateway, gwbuf, sizeof(gwbuf))));
+  json_object_set_new(
+      s, "Gateway",
+      json_string(nt->internal ? "" : netdrv_ip_str(nt->gateway, gwbuf, sizeof(gwbuf))));
   json_object_set_new(s, "MacAddress", json_string(macbuf));
   json_object_set_new(s, "EndpointID", json_string(ep->endpoint_id));
   if (!nt->is_default) {
@@ -796,8 +798,8 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
       network_netns_path(e, o->id, netns, len);
       if (access(netns, F_OK) < 0)
         snprintf(netns, len, "/proc/%lld/ns/net",
-                 (long long)json_integer_value(json_object_get(json_object_get(o->doc, "State"),
-                                                               "Pid")));
+                 (long long)json_integer_value(
+                     json_object_get(json_object_get(o->doc, "State"), "Pid")));
     }
     pthread_mutex_unlock(&e->lock);
     return r < 0 ? r : write_etc(e, c, 0, false, 0, err);
@@ -936,7 +938,7 @@ void network_container_stop(struct engine *e, struct container *c)
     json_object_set_new(v, "IPPrefixLen", json_integer(0));
     json_object_set_new(v, "DNSNames", json_null());
   }
-  static const char *const top[] = {"EndpointID", "Gateway", "IPAddress", "MacAddress",
+  static const char *const top[] = {"EndpointID", "Gateway",   "IPAddress", "MacAddress",
                                     "SandboxKey", "SandboxID", "Bridge"};
   for (size_t i = 0; ns && i < 7; i++)
     json_object_set_new(ns, top[i], json_string(""));

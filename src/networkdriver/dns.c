@@ -212,8 +212,7 @@ int netdrv_dns_new(netdrv_dns_lookup_fn fn, void *ctx, const char *host_resolv,
   return 0;
 }
 
-int netdrv_dns_add(struct netdrv_dns *d, const char *key, const char *netns_path,
-                   struct berr *err)
+int netdrv_dns_add(struct netdrv_dns *d, const char *key, const char *netns_path, struct berr *err)
 {
   pthread_mutex_lock(&d->lock);
   bool have = find_key(d, key) >= 0;
@@ -224,8 +223,8 @@ int netdrv_dns_add(struct netdrv_dns *d, const char *key, const char *netns_path
   if (netdrv_netns_enter(netns_path, &saved, err) < 0)
     return -err->code;
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53),
-                           .sin_addr.s_addr = htonl(0x7f00000b)};
+  struct sockaddr_in sa = {
+      .sin_family = AF_INET, .sin_port = htons(53), .sin_addr.s_addr = htonl(0x7f00000b)};
   int r = 0;
   if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
     r = berr_errno(err, "bind 127.0.0.11:53 in the container");

@@ -22,7 +22,6 @@ int netdrv_dns_new(netdrv_dns_lookup_fn fn, void *ctx, const char *host_resolv,
                    struct netdrv_dns **out, struct berr *err);
 /* Serve the namespace at netns_path for key (a container ID). Adding a key twice is a
  * no-op. */
-int netdrv_dns_add(struct netdrv_dns *d, const char *key, const char *netns_path,
-                   struct berr *err);
+int netdrv_dns_add(struct netdrv_dns *d, const char *key, const char *netns_path, struct berr *err);
 void netdrv_dns_remove(struct netdrv_dns *d, const char *key);
 void netdrv_dns_free(struct netdrv_dns *d);

@@ -22,8 +22,8 @@ struct netdrv_hosts {
 int netdrv_hosts_write(const char *path, const struct netdrv_hosts *h, struct berr *err);
 
 struct netdrv_resolv {
-  const char *host_resolv; /* path of the host's resolv.conf */
-  bool embedded;           /* nameserver 127.0.0.11 */
+  const char *host_resolv;        /* path of the host's resolv.conf */
+  bool embedded;                  /* nameserver 127.0.0.11 */
   json_t *dns, *search, *options; /* arrays of strings, or NULL */
 };
 

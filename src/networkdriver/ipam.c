@@ -25,8 +25,8 @@ int netdrv_ipam_init(sqlite3 *db, struct berr *err)
 static int insert(sqlite3 *db, const char *network, uint32_t ip, const char *owner)
 {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, "INSERT INTO ipam_addresses (network, ip, owner) VALUES (?, ?, ?)",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "INSERT INTO ipam_addresses (network, ip, owner) VALUES (?, ?, ?)", -1,
+                         &st, NULL) != SQLITE_OK)
     return SQLITE_ERROR;
   sqlite3_bind_text(st, 1, network, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, ip);

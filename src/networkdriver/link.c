@@ -112,8 +112,7 @@ bool netdrv_link_exists(const char *name)
   return if_nametoindex(name) != 0;
 }
 
-int netdrv_bridge_ensure(const char *name, uint32_t gateway, int prefix, int mtu,
-                         struct berr *err)
+int netdrv_bridge_ensure(const char *name, uint32_t gateway, int prefix, int mtu, struct berr *err)
 {
   _cleanup_nlsock_ struct nl_sock *sk = NULL;
   if (route_sock(&sk, err) < 0)

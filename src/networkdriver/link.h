@@ -10,8 +10,7 @@
 
 /* The bridge `name` exists, holds gateway/prefix and is up (created when missing).
  * route_localnet is set on it so 127.0.0.1 can be DNAT'ed to containers behind it. */
-int netdrv_bridge_ensure(const char *name, uint32_t gateway, int prefix, int mtu,
-                         struct berr *err);
+int netdrv_bridge_ensure(const char *name, uint32_t gateway, int prefix, int mtu, struct berr *err);
 bool netdrv_link_exists(const char *name);
 /* Delete a link of the host namespace; a missing one is not an error. */
 int netdrv_link_delete(const char *name, struct berr *err);

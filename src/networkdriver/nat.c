@@ -70,7 +70,8 @@ int netdrv_nat_apply(const char *table, const struct netdrv_nat_bridge *bridges,
             netdrv_ip_str(p->container_ip, cip, sizeof(cip)), p->container_port);
   }
   fprintf(f, "  }\n");
-  fprintf(f, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+  fprintf(f,
+          "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
   for (size_t i = 0; i < nb; i++) {
     const struct netdrv_nat_bridge *b = &bridges[i];
     /* The host's 127.0.0.1 must not reach a container as the source (it would answer

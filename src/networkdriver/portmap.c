@@ -119,8 +119,8 @@ fail:
 
 static int bind_one(struct netdrv_port *p, int port)
 {
-  int fd = socket(AF_INET, (strcmp(p->proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-                  0);
+  int fd =
+      socket(AF_INET, (strcmp(p->proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
   int one = 1;
@@ -198,9 +198,9 @@ json_t *netdrv_ports_json(const struct netdrv_port *p, size_t n, json_t *exposed
       list = json_array();
       json_object_set_new(o, k, list);
     }
-    json_array_append_new(list, json_pack("{s:s,s:s}", "HostIp",
-                                          netdrv_ip_str(p[i].host_ip, ip, sizeof(ip)), "HostPort",
-                                          port));
+    json_array_append_new(list,
+                          json_pack("{s:s,s:s}", "HostIp",
+                                    netdrv_ip_str(p[i].host_ip, ip, sizeof(ip)), "HostPort", port));
   }
   return o;
 }

@@ -11,7 +11,7 @@
 #include "common/berr.h"
 
 struct netdrv_port {
-  char proto[4];  /* tcp | udp */
+  char proto[4];      /* tcp | udp */
   uint32_t host_ip;   /* 0 = 0.0.0.0 */
   int host_port;      /* chosen */
   int host_port_last; /* a range to choose from: host_port..host_port_last (0: exact) */
