@@ -82,6 +82,8 @@ int cmd_save(struct client *c, int argc, char **argv);
 int cmd_import(struct client *c, int argc, char **argv);
 int cmd_image_prune(struct client *c, int argc, char **argv);
 int cmd_pull(struct client *c, int argc, char **argv);
+int cmd_network(struct client *c, int argc, char **argv); /* cmd_network.c */
+int cmd_port(struct client *c, int argc, char **argv);
 
 /* Shared by run/create and start -a: pull an image through POST /images/create,
  * rendering progress to `out`. */

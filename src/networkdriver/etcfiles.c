@@ -10,15 +10,16 @@
 #include "common/cleanup.h"
 #include "common/fileutil.h"
 
-static int write_text(const char *path, FILE *f, char *buf, size_t len, struct berr *err)
+/* buf/len belong to f (open_memstream): they are final only once it is closed. */
+static int write_text(const char *path, FILE *f, char **buf, size_t *len, struct berr *err)
 {
   if (fclose(f) != 0) {
-    free(buf);
+    free(*buf);
     return berr_errno(err, "write %s", path);
   }
   /* Made again from the container's record at each start: no fsync. */
-  int r = bf_write_atomic_volatile(path, buf, len, 0644, err);
-  free(buf);
+  int r = bf_write_atomic_volatile(path, *buf, *len, 0644, err);
+  free(*buf);
   return r;
 }
 
@@ -62,7 +63,7 @@ int netdrv_hosts_write(const char *path, const struct netdrv_hosts *h, struct be
     }
     fprintf(f, "\n");
   }
-  return write_text(path, f, buf, len, err);
+  return write_text(path, f, &buf, &len, err);
 }
 
 int netdrv_host_nameservers(const char *host_resolv, char out[3][64], struct berr *err)
@@ -132,5 +133,5 @@ int netdrv_resolv_write(const char *path, const struct netdrv_resolv *r, struct 
   } else if (host_options[0]) {
     fprintf(f, "options %s\n", host_options);
   }
-  return write_text(path, f, buf, len, err);
+  return write_text(path, f, &buf, &len, err);
 }

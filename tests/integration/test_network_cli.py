@@ -51,30 +51,66 @@ def test_published_httpd_answers_on_loopback(netd, berth, busybox_image):
     assert curl(f"http://127.0.0.1:{port}/", timeout=2).returncode != 0
 
 
-def test_udp_through_published_port(netd, berth, busybox_image):
+UDP_ECHO = r"""
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+int main(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(5353)};
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) return 1;
+  for (;;) {
+    char buf[512], out[600];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof(from);
+    ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+    if (n < 0) return 1;
+    int m = snprintf(out, sizeof(out), "echo:%.*s", (int)n, buf);
+    sendto(fd, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
+  }
+}
+"""
+
+
+def udp_echo_image(berth, tmp_path):
+    """An image holding one static UDP echo server (busybox has no UDP server applet)."""
+    src = tmp_path / "udpecho.c"
+    src.write_text(UDP_ECHO)
+    root = tmp_path / "udproot"
+    root.mkdir()
+    subprocess.run(["cc", "-static", "-O2", "-o", str(root / "udpecho"), str(src)], check=True)
+    tar = tmp_path / "udpecho.tar"
+    subprocess.run(["tar", "-C", str(root), "-cf", str(tar), "udpecho"], check=True)
+    run_ok(berth, "import", "-c", 'CMD ["/udpecho"]', str(tar), "udpecho:test")
+    return "udpecho:test"
+
+
+def test_udp_through_published_port(netd, berth, busybox_image, tmp_path):
+    image = udp_echo_image(berth, tmp_path)
     port = free_port(socket.SOCK_DGRAM)
-    # one datagram in, its text echoed back by a shell loop around busybox nc
-    run_ok(berth, "run", "-d", "--name", "udp", "-p", f"127.0.0.1:{port}:5353/udp",
-           busybox_image, "sh", "-c", "while :; do nc -u -l -p 5353 -w 1 > /tmp/got; done")
+    run_ok(berth, "run", "-d", "--name", "udp", "-p", f"127.0.0.1:{port}:5353/udp", image)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
     try:
-        def sent_and_seen():
-            s.sendto(b"ping-udp\n", ("127.0.0.1", port))
-            r = berth("exec", "udp", "cat", "/tmp/got")
-            return "ping-udp" in r.stdout
-        until(sent_and_seen, "a datagram through the published UDP port")
+        def round_trip():
+            s.sendto(b"ping-udp", ("127.0.0.1", port))
+            try:
+                return s.recvfrom(600)[0]
+            except socket.timeout:
+                return None
+        assert until(round_trip, "an answer through the published UDP port") == b"echo:ping-udp"
     finally:
         s.close()
 
 
 def test_random_and_range_ports(netd, berth, busybox_image):
-    run_ok(berth, "run", "-d", "--name", "r", "-p", "80", "-p", "127.0.0.1::81",
+    run_ok(berth, "run", "-d", "--name", "rnd", "-p", "80", "-p", "127.0.0.1::81",
            busybox_image, "sh", "-c", HTTPD)
-    out = run_ok(berth, "port", "r", "80/tcp")
+    out = run_ok(berth, "port", "rnd", "80/tcp")
     host_port = int(out.split(":")[-1])
     assert host_port > 0
     until(lambda: curl(f"http://127.0.0.1:{host_port}/").returncode == 0, "random port")
-    info = json.loads(run_ok(berth, "inspect", "r"))[0]["NetworkSettings"]["Ports"]
+    info = json.loads(run_ok(berth, "inspect", "rnd"))[0]["NetworkSettings"]["Ports"]
     assert info["81/tcp"][0]["HostIp"] == "127.0.0.1"
     lo = free_port()
     run_ok(berth, "run", "-d", "--name", "range", "-p", f"{lo}-{lo + 5}:80", busybox_image,
