@@ -95,10 +95,10 @@ static int cmd_network_create(struct client *c, int argc, char **argv)
       json_object_set_new(e, "IPRange", json_string(range));
     json_array_append_new(cfg, e);
   }
-  json_auto_t *body = json_pack("{s:s,s:s,s:{s:s,s:o,s:{}},s:b,s:b,s:O,s:O}", "Name",
-                                argv[optind], "Driver", driver, "IPAM", "Driver", "default",
-                                "Config", cfg, "Options", "Internal", internal, "Attachable",
-                                attachable, "Options", opts, "Labels", labels);
+  json_auto_t *body =
+      json_pack("{s:s,s:s,s:{s:s,s:o,s:{}},s:b,s:b,s:O,s:O}", "Name", argv[optind], "Driver",
+                driver, "IPAM", "Driver", "default", "Config", cfg, "Options", "Internal", internal,
+                "Attachable", attachable, "Options", opts, "Labels", labels);
   json_auto_t *rep = NULL;
   struct berr err = {0};
   if (http_json(c, "POST", "/networks/create", body, &rep, NULL, &err) < 0)
@@ -153,10 +153,10 @@ static int cmd_network_ls(struct client *c, int argc, char **argv)
     return cli_fail(&err);
   if (quiet && (!format || !*format))
     format = "{{.ID}}";
-  json_auto_t *headers = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name",
-                                   "NAME", "Driver", "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6",
-                                   "Internal", "INTERNAL", "Labels", "LABELS", "CreatedAt",
-                                   "CREATED");
+  json_auto_t *headers =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name", "NAME", "Driver",
+                "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6", "Internal", "INTERNAL", "Labels",
+                "LABELS", "CreatedAt", "CREATED");
   struct formatter f;
   if (formatter_init(&f, format, "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", headers, &err) <
       0) {
@@ -171,12 +171,12 @@ static int cmd_network_ls(struct client *c, int argc, char **argv)
     char id[65];
     snprintf(id, sizeof(id), trunc ? "%.12s" : "%s",
              json_string_value(json_object_get(n, "Id")) ?: "");
-    json_auto_t *row = json_pack(
-        "{s:s,s:O,s:O,s:O,s:s,s:s,s:s,s:O}", "ID", id, "Name", json_object_get(n, "Name"),
-        "Driver", json_object_get(n, "Driver"), "Scope", json_object_get(n, "Scope"), "IPv6",
-        json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false", "Internal",
-        json_is_true(json_object_get(n, "Internal")) ? "true" : "false", "Labels", "",
-        "CreatedAt", json_object_get(n, "Created"));
+    json_auto_t *row =
+        json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:s,s:O}", "ID", id, "Name", json_object_get(n, "Name"),
+                  "Driver", json_object_get(n, "Driver"), "Scope", json_object_get(n, "Scope"),
+                  "IPv6", json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false",
+                  "Internal", json_is_true(json_object_get(n, "Internal")) ? "true" : "false",
+                  "Labels", "", "CreatedAt", json_object_get(n, "Created"));
     if (formatter_row(&f, row, json_object_get(n, "Labels"), &err) < 0)
       break;
   }
@@ -280,10 +280,8 @@ static const char prune_usage[] =
 
 static int cmd_network_prune(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"force", no_argument, NULL, 'f'},
-                                           {"filter", required_argument, NULL, 'F'},
-                                           HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {
+      {"force", no_argument, NULL, 'f'}, {"filter", required_argument, NULL, 'F'}, HELP_OPT, {0}};
   bool force = false;
   json_auto_t *filters = json_object();
   int o;
@@ -336,10 +334,8 @@ static const char connect_usage[] =
 
 static int cmd_network_connect(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"alias", required_argument, NULL, 'a'},
-                                           {"ip", required_argument, NULL, 'i'},
-                                           HELP_OPT,
-                                           {0}};
+  static const struct option longopts[] = {
+      {"alias", required_argument, NULL, 'a'}, {"ip", required_argument, NULL, 'i'}, HELP_OPT, {0}};
   json_auto_t *aliases = json_array();
   const char *ip = NULL;
   int o;
@@ -437,9 +433,8 @@ int cmd_network(struct client *c, int argc, char **argv)
   return 1;
 }
 
-static const char port_usage[] =
-    "Usage:  berth port CONTAINER [PRIVATE_PORT[/PROTO]]\n\n"
-    "List port mappings or a specific mapping for the container\n";
+static const char port_usage[] = "Usage:  berth port CONTAINER [PRIVATE_PORT[/PROTO]]\n\n"
+                                 "List port mappings or a specific mapping for the container\n";
 
 int cmd_port(struct client *c, int argc, char **argv)
 {
@@ -462,8 +457,7 @@ int cmd_port(struct client *c, int argc, char **argv)
   json_t *ports = json_object_get(json_object_get(info, "NetworkSettings"), "Ports");
   char want[32] = "";
   if (argc - optind == 2)
-    snprintf(want, sizeof(want), strchr(argv[optind + 1], '/') ? "%s" : "%s/tcp",
-             argv[optind + 1]);
+    snprintf(want, sizeof(want), strchr(argv[optind + 1], '/') ? "%s" : "%s/tcp", argv[optind + 1]);
   bool found = false;
   const char *k;
   json_t *list;

@@ -991,7 +991,7 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
     json_object_set_new(hc, "Init", json_boolean(o->init));
 
   json_t *eps = json_object();
-  if (!o->network) {
+  if (!o->network && !json_array_size(o->aliases) && !o->ip) {
     json_object_set_new(eps, "default", endpoint_settings());
   } else if (json_array_size(o->aliases) || o->ip) {
     json_t *ep = endpoint_settings();
@@ -999,7 +999,8 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
       json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
     if (json_array_size(o->aliases))
       json_object_set(ep, "Aliases", o->aliases);
-    json_object_set_new(eps, o->network, ep);
+    /* on the default network too: the daemon refuses them there, as docker's does */
+    json_object_set_new(eps, o->network ? o->network : "default", ep);
   }
   json_object_set_new(body, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
   *out = body;

@@ -13,6 +13,14 @@
 #include "networkdriver/link.h"
 #include "repository.h"
 
+/* Fail with the message already in job->err (job_fail formats into that same buffer). */
+static int fail_with_err(struct job *job, int status)
+{
+  char msg[sizeof(job->err.msg)];
+  snprintf(msg, sizeof(msg), "%s", job->err.msg);
+  return job_fail(job, status, "%s", msg);
+}
+
 static const char *const builtin[][3] = {
     /* name, driver, id */
     {"host", "host", "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809"},
@@ -201,15 +209,15 @@ static int job_network_create(struct job *job)
   struct netdrv_cidr subnet, range;
   uint32_t gateway = 0;
   if (subnet_s && *subnet_s && netdrv_cidr_parse(subnet_s, &subnet, &job->err) < 0)
-    return job_fail(job, 400, "%s", job->err.msg);
+    return fail_with_err(job, 400);
   if (subnet_s && *subnet_s && (subnet.prefix > 30 || subnet.prefix < 8))
     return job_fail(job, 400, "invalid subnet %s: the prefix must be between /8 and /30", subnet_s);
   if ((!subnet_s || !*subnet_s) && ((gw_s && *gw_s) || (range_s && *range_s)))
     return job_fail(job, 400, "a gateway or an ip-range needs a subnet");
   if (gw_s && *gw_s && netdrv_ip_parse(gw_s, &gateway, &job->err) < 0)
-    return job_fail(job, 400, "%s", job->err.msg);
+    return fail_with_err(job, 400);
   if (range_s && *range_s && netdrv_cidr_parse(range_s, &range, &job->err) < 0)
-    return job_fail(job, 400, "%s", job->err.msg);
+    return fail_with_err(job, 400);
 
   char id[65];
   network_random_id(id);
@@ -455,7 +463,7 @@ static int job_network_connect(struct job *job)
     snprintf(ifname, sizeof(ifname), "eth%zu", count);
     json_t *s = NULL;
     if (network_attach_locked(e, c, nt, epcfg, netns, ifname, count == 0, &s, &job->err) < 0)
-      r = job_fail(job, job->err.code == EADDRINUSE ? 403 : 400, "%s", job->err.msg);
+      r = fail_with_err(job, job->err.code == EADDRINUSE ? 403 : 400);
     else {
       json_object_set_new(nets, nt->name, s);
       if (!nt->is_default) {

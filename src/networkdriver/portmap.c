@@ -123,10 +123,9 @@ static int bind_one(struct netdrv_port *p, int port)
       socket(AF_INET, (strcmp(p->proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  int one = 1;
-  /* Reuse lets the port be taken again while old connections sit in TIME_WAIT; a socket
-   * listening on it still makes the bind fail, as it must. */
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  /* No SO_REUSEADDR: with it Linux lets two sockets that do not listen share a port, and
+   * two containers could publish the same one. DNAT'ed connections leave no TIME_WAIT
+   * socket of ours behind, so nothing needs it. */
   struct sockaddr_in sa = {.sin_family = AF_INET,
                            .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(p->host_ip)};
