@@ -176,3 +176,28 @@ def test_dns_hosts_and_resolv_options(netd, berth, busybox_image):
     assert "options ndots:2" in out
     assert out.splitlines()[-1] == "box1"
     assert "\tbox1" in out
+
+
+def test_mac_address_and_inspect_shape(netd, berth, busybox_image):
+    run_ok(berth, "run", "-d", "--name", "mac", "--mac-address", "02:42:aa:bb:cc:dd",
+           busybox_image, "sleep", "60")
+    out = run_ok(berth, "exec", "mac", "cat", "/sys/class/net/eth0/address")
+    assert out == "02:42:aa:bb:cc:dd"
+    ns = json.loads(run_ok(berth, "inspect", "mac"))[0]["NetworkSettings"]
+    assert ns["MacAddress"] == "02:42:aa:bb:cc:dd"
+    assert ns["SandboxKey"].endswith("/netns/" + json.loads(run_ok(berth, "inspect", "mac"))[0]["Id"])
+    ep = ns["Networks"]["bridge"]
+    for key in ("IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "Gateway",
+                "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address", "MacAddress"):
+        assert key in ep
+    assert ep["IPPrefixLen"] == 24
+    net = json.loads(run_ok(berth, "network", "inspect", "bridge"))[0]
+    assert net["Id"] == ep["NetworkID"]
+    assert net["Options"]["com.docker.network.bridge.name"] == netd.bridge
+    assert net["IPAM"]["Config"] == [{"Subnet": netd.subnet_prefix + ".0/24",
+                                      "Gateway": netd.subnet_prefix + ".1"}]
+    # stopped: the network stays listed, without an address; the namespace is gone
+    run_ok(berth, "stop", "-t", "1", "mac")
+    ns = json.loads(run_ok(berth, "inspect", "mac"))[0]["NetworkSettings"]
+    assert ns["Networks"]["bridge"]["IPAddress"] == "" and ns["Ports"] == {}
+    assert not list((netd.exec_root / "netns").glob("*"))

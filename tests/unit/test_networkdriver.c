@@ -87,8 +87,8 @@ static void test_ports(void)
   CHECK(netdrv_ports_reserve(p, n, &err) == 0);
   CHECK(p[0].host_port > 0 && p[0].host_ip == 0x7f000001u && p[0].fd >= 0);
   /* the same host port again: refused while held */
-  struct netdrv_port again = {.proto = "tcp", .host_ip = 0x7f000001u,
-                              .host_port = p[0].host_port, .fd = -1};
+  struct netdrv_port again = {
+      .proto = "tcp", .host_ip = 0x7f000001u, .host_port = p[0].host_port, .fd = -1};
   CHECK(netdrv_ports_reserve(&again, 1, &err) == -EADDRINUSE);
   CHECK(strstr(err.msg, "port is already allocated") != NULL);
   json_t *j = netdrv_ports_json(p, n, exposed);
@@ -116,8 +116,8 @@ static void test_etc(const char *dir)
   const char *hr = "nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch corp.test\n";
   bf_write_atomic_volatile(host_resolv, hr, strlen(hr), 0644, &err);
   json_t *extra = json_pack("[s,s]", "db:10.1.2.3", "gw:host-gateway");
-  struct netdrv_hosts h = {.hostname = "box", .ip = 0x0a000002u, .extra = extra,
-                           .host_gateway = 0x0a000001u};
+  struct netdrv_hosts h = {
+      .hostname = "box", .ip = 0x0a000002u, .extra = extra, .host_gateway = 0x0a000001u};
   CHECK(netdrv_hosts_write(hosts, &h, &err) == 0);
   char *text = NULL;
   size_t len = 0;
