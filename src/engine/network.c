@@ -775,6 +775,36 @@ static void start_undo_locked(struct engine *e, struct container *c, const char 
     netdrv_netns_remove(netns, &ignored);
 }
 
+/* The list form of NetworkSettings.Ports that /containers/json shows (read by
+ * jobs_container_info.c as NetworkSettings.PortsSummary). */
+static json_t *ports_summary(json_t *ports)
+{
+  json_t *out = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(ports, k, v)
+  {
+    int port = 0;
+    char proto[8] = "tcp";
+    if (sscanf(k, "%d/%7s", &port, proto) < 1)
+      continue;
+    if (!json_array_size(v))
+      json_array_append_new(out, json_pack("{s:i,s:s}", "PrivatePort", port, "Type", proto));
+    size_t i;
+    json_t *b;
+    json_array_foreach(v, i, b)
+    {
+      json_array_append_new(
+          out,
+          json_pack("{s:s,s:i,s:i,s:s}", "IP",
+                    json_string_value(json_object_get(b, "HostIp")) ?: "0.0.0.0", "PrivatePort",
+                    port, "PublicPort",
+                    atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0"), "Type", proto));
+    }
+  }
+  return out;
+}
+
 int network_container_start(struct engine *e, struct container *c, char *netns, size_t len,
                             struct berr *err)
 {
@@ -886,6 +916,7 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
   json_t *ns = json_object_get(c->doc, "NetworkSettings");
   json_object_update_existing(json_object_get(ns, "Networks"), done);
   json_object_set(ns, "Ports", ports_json);
+  json_object_set_new(ns, "PortsSummary", ports_summary(ports_json));
   json_object_set_new(ns, "SandboxKey", json_string(netns));
   json_object_set_new(ns, "SandboxID", json_string(c->id));
   json_t *first = primary ? json_object_get(done, primary->name) : NULL;
@@ -945,6 +976,7 @@ void network_container_stop(struct engine *e, struct container *c)
   if (ns) {
     json_object_set_new(ns, "IPPrefixLen", json_integer(0));
     json_object_set_new(ns, "Ports", json_object());
+    json_object_del(ns, "PortsSummary");
   }
 }
 

@@ -243,6 +243,15 @@ int netdrv_endpoint_link_add(const struct netdrv_endpoint_link *l, struct berr *
       rtnl_link_change(sk, cur, chg, 0);
     }
   }
+  /* Hairpin: a container reaching its own published port is DNAT'ed back to itself, out
+   * of the bridge port its packet came in on; a bridge does not do that unless asked. */
+  char hp[128];
+  snprintf(hp, sizeof(hp), "/sys/class/net/%s/brport/hairpin_mode", l->host_name);
+  int hfd = open(hp, O_WRONLY | O_CLOEXEC);
+  if (hfd >= 0) {
+    (void)!write(hfd, "1", 1);
+    close(hfd);
+  }
   int saved = -1;
   if (netdrv_netns_enter(l->netns, &saved, err) < 0)
     r = -err->code;

@@ -44,6 +44,11 @@ def test_published_httpd_answers_on_loopback(netd, berth, busybox_image):
     # the container's own address answers too (the direct path)
     assert curl(f"http://{ns['IPAddress']}/").stdout.strip() == "hello-" + cid[:12]
     assert run_ok(berth, "port", "web") == f"80/tcp -> 0.0.0.0:{port}"
+    assert f"0.0.0.0:{port}->80/tcp" in run_ok(berth, "ps", "--format", "{{.Ports}}")
+    # hairpin: the container reaches its own published port through a host address
+    out = run_ok(berth, "exec", "web", "sh", "-c",
+                 f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {netd.subnet_prefix}.1 {port}")
+    assert "hello-" + cid[:12] in out
     # inside: eth0 with that address and the default route through the gateway
     out = run_ok(berth, "exec", "web", "ip", "route")
     assert f"default via {netd.subnet_prefix}.1 dev eth0" in out
