@@ -1153,6 +1153,9 @@ static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, i
   struct engine *e = ctx;
   struct engine_net *n = e->net;
   int found = 0;
+  /* The engine lock first (the order everyone keeps): names are the containers' current
+   * ones, so a renamed container answers to its new name. */
+  pthread_mutex_lock(&e->lock);
   pthread_mutex_lock(&n->lock);
   for (size_t i = 0; i < n->n_eps; i++) {
     if (strcmp(n->eps[i]->ctr, key) != 0)
@@ -1166,7 +1169,11 @@ static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, i
         continue;
       char short_id[13];
       snprintf(short_id, sizeof(short_id), "%.12s", ep->ctr);
-      bool match = name_is(name, ep->ctr_name) || name_is(name, short_id);
+      const char *cur = ep->ctr_name;
+      for (size_t k = 0; k < e->n_ctrs; k++)
+        if (strcmp(e->ctrs[k]->id, ep->ctr) == 0 && e->ctrs[k]->name)
+          cur = e->ctrs[k]->name;
+      bool match = name_is(name, cur) || name_is(name, short_id);
       size_t a;
       json_t *v;
       json_array_foreach(ep->aliases, a, v) match |= name_is(name, json_string_value(v) ?: "");
@@ -1175,6 +1182,7 @@ static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, i
     }
   }
   pthread_mutex_unlock(&n->lock);
+  pthread_mutex_unlock(&e->lock);
   return found;
 }
 

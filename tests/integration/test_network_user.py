@@ -59,6 +59,11 @@ def test_names_aliases_and_isolation(netd, berth, busybox_image):
     r = berth("run", "--rm", busybox_image, "sh", "-c",
               f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} 80")
     assert "hello-" not in r.stdout
+    # a renamed container answers to its new name
+    run_ok(berth, "rename", "srv", "srv2")
+    out = run_ok(berth, "run", "--rm", "--network", "neta", busybox_image, "nslookup", "srv2")
+    assert f"Address: {ip}" in out
+    run_ok(berth, "rename", "srv2", "srv")
     net = json.loads(run_ok(berth, "network", "inspect", "neta"))[0]
     assert net["Containers"][cid]["Name"] == "srv"
     assert net["Containers"][cid]["IPv4Address"] == ip + "/24"
