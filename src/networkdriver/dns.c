@@ -38,6 +38,8 @@ struct netdrv_dns {
   int epfd, wakefd;
   bool stop;
   pthread_t thread;
+  int relays; /* relay threads still running: freed only once they are done */
+  pthread_cond_t relays_done;
 };
 
 /* Decode the question's name into dotted text; returns the offset after QTYPE/QCLASS. */
@@ -113,6 +115,46 @@ static int find_key(struct netdrv_dns *d, const char *key)
   return -1;
 }
 
+/* A query relayed to the host's resolvers, in a thread of its own so a slow or silent
+ * upstream does not hold up the names of every other container. */
+struct relay {
+  struct netdrv_dns *d;
+  int fd;
+  char key[80];
+  unsigned char buf[1500];
+  size_t len;
+  int qend;
+  struct sockaddr_storage from;
+  socklen_t flen;
+};
+
+static void reply(struct netdrv_dns *d, const char *key, int fd, const void *buf, size_t len,
+                  const struct sockaddr_storage *from, socklen_t flen)
+{
+  /* The socket may have been removed while we looked the name up: answer through the fd
+   * only when it still belongs to the same container. */
+  pthread_mutex_lock(&d->lock);
+  int i = find_key(d, key);
+  if (i >= 0 && d->socks[i].fd == fd)
+    sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)from, flen);
+  pthread_mutex_unlock(&d->lock);
+}
+
+static void *relay_run(void *arg)
+{
+  struct relay *r = arg;
+  size_t out = forward(r->d, r->buf, r->len, sizeof(r->buf));
+  if (out == 0)
+    out = answer(r->buf, r->qend, 2 /* SERVFAIL */, NULL, 0);
+  reply(r->d, r->key, r->fd, r->buf, out, &r->from, r->flen);
+  pthread_mutex_lock(&r->d->lock);
+  r->d->relays--;
+  pthread_cond_broadcast(&r->d->relays_done);
+  pthread_mutex_unlock(&r->d->lock);
+  free(r);
+  return NULL;
+}
+
 static void serve_one(struct netdrv_dns *d, int fd)
 {
   unsigned char buf[1500];
@@ -143,18 +185,36 @@ static void serve_one(struct netdrv_dns *d, int fd)
   } else {
     uint32_t ips[8];
     int n = d->fn(d->ctx, key, name, ips, 8);
-    if (n > 0)
+    if (n > 0) {
       out = answer(buf, qend, 0, ips, qtype == 1 ? n : 0);
-    else if ((out = forward(d, buf, (size_t)len, sizeof(buf))) == 0)
+    } else {
+      struct relay *r = calloc(1, sizeof(*r));
+      pthread_t t;
+      pthread_attr_t attr;
+      if (r) {
+        *r = (struct relay){.d = d, .fd = fd, .len = (size_t)len, .qend = qend, .flen = flen};
+        snprintf(r->key, sizeof(r->key), "%s", key);
+        memcpy(r->buf, buf, (size_t)len);
+        memcpy(&r->from, &from, sizeof(from));
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_mutex_lock(&d->lock);
+        d->relays++;
+        pthread_mutex_unlock(&d->lock);
+        if (pthread_create(&t, &attr, relay_run, r) == 0) {
+          pthread_attr_destroy(&attr);
+          return;
+        }
+        pthread_attr_destroy(&attr);
+        pthread_mutex_lock(&d->lock);
+        d->relays--;
+        pthread_mutex_unlock(&d->lock);
+        free(r);
+      }
       out = answer(buf, qend, 2 /* SERVFAIL */, NULL, 0);
+    }
   }
-  /* The socket may have been removed while we looked the name up: answer through the
-   * fd only when it still belongs to the same container. */
-  pthread_mutex_lock(&d->lock);
-  int i = find_key(d, key);
-  if (i >= 0 && d->socks[i].fd == fd)
-    sendto(fd, buf, out, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
-  pthread_mutex_unlock(&d->lock);
+  reply(d, key, fd, buf, out, &from, flen);
 }
 
 static void *serve(void *arg)
@@ -195,6 +255,7 @@ int netdrv_dns_new(netdrv_dns_lookup_fn fn, void *ctx, const char *host_resolv,
   if (d->n_upstream < 0)
     d->n_upstream = 0;
   pthread_mutex_init(&d->lock, NULL);
+  pthread_cond_init(&d->relays_done, NULL);
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
   d->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = d->wakefd};
@@ -282,11 +343,16 @@ void netdrv_dns_free(struct netdrv_dns *d)
   uint64_t one = 1;
   (void)!write(d->wakefd, &one, sizeof(one));
   pthread_join(d->thread, NULL);
+  pthread_mutex_lock(&d->lock);
+  while (d->relays > 0)
+    pthread_cond_wait(&d->relays_done, &d->lock);
+  pthread_mutex_unlock(&d->lock);
   for (size_t i = 0; i < d->n; i++)
     close(d->socks[i].fd);
   free(d->socks);
   close(d->epfd);
   close(d->wakefd);
   pthread_mutex_destroy(&d->lock);
+  pthread_cond_destroy(&d->relays_done);
   free(d);
 }
