@@ -321,7 +321,10 @@ static int cmd_network_prune(struct client *c, int argc, char **argv)
     printf("Deleted Networks:\n");
     size_t i;
     json_t *n;
-    json_array_foreach(deleted, i, n) printf("%s\n", json_string_value(n) ?: "");
+    json_array_foreach(deleted, i, n)
+    {
+      printf("%s\n", json_string_value(n) ?: "");
+    }
   }
   return 0;
 }

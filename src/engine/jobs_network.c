@@ -386,8 +386,10 @@ static int job_network_prune(struct job *job)
     bool match = true;
     size_t k;
     json_t *v;
-    json_array_foreach(lf, k, v) match &=
-        label_match(json_object_get(nt->doc, "Labels"), json_string_value(v) ?: "");
+    json_array_foreach(lf, k, v)
+    {
+      match &= label_match(json_object_get(nt->doc, "Labels"), json_string_value(v) ?: "");
+    }
     if (nt->is_default || !match || network_in_use_locked(n, nt->id)) {
       i++;
       continue;

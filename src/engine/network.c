@@ -1021,7 +1021,10 @@ static void recover_container(struct engine *e, struct container *c)
   /* Published ports: the host ports chosen at start, reserved again. */
   json_t *ports = json_object_get(ns, "Ports");
   size_t np = 0;
-  json_object_foreach(ports, k, v) np += json_array_size(v);
+  json_object_foreach(ports, k, v)
+  {
+    np += json_array_size(v);
+  }
   if (np && primary_ip) {
     struct netdrv_port *p = calloc(np, sizeof(*p));
     size_t i = 0;
@@ -1176,7 +1179,10 @@ static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, i
       bool match = name_is(name, cur) || name_is(name, short_id);
       size_t a;
       json_t *v;
-      json_array_foreach(ep->aliases, a, v) match |= name_is(name, json_string_value(v) ?: "");
+      json_array_foreach(ep->aliases, a, v)
+      {
+        match |= name_is(name, json_string_value(v) ?: "");
+      }
       if (match)
         out[found++] = ep->ip;
     }

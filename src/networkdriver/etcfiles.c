@@ -108,7 +108,10 @@ int netdrv_resolv_write(const char *path, const struct netdrv_resolv *r, struct 
   if (r->embedded) {
     fprintf(f, "nameserver 127.0.0.11\n");
   } else if (json_array_size(r->dns)) {
-    json_array_foreach(r->dns, i, v) fprintf(f, "nameserver %s\n", json_string_value(v) ?: "");
+    json_array_foreach(r->dns, i, v)
+    {
+      fprintf(f, "nameserver %s\n", json_string_value(v) ?: "");
+    }
   } else {
     char ns[3][64];
     struct berr ignored;
@@ -121,14 +124,20 @@ int netdrv_resolv_write(const char *path, const struct netdrv_resolv *r, struct 
   }
   if (json_array_size(r->search)) {
     fprintf(f, "search");
-    json_array_foreach(r->search, i, v) fprintf(f, " %s", json_string_value(v) ?: "");
+    json_array_foreach(r->search, i, v)
+    {
+      fprintf(f, " %s", json_string_value(v) ?: "");
+    }
     fprintf(f, "\n");
   } else if (host_search[0]) {
     fprintf(f, "search %s\n", host_search);
   }
   if (json_array_size(r->options)) {
     fprintf(f, "options");
-    json_array_foreach(r->options, i, v) fprintf(f, " %s", json_string_value(v) ?: "");
+    json_array_foreach(r->options, i, v)
+    {
+      fprintf(f, " %s", json_string_value(v) ?: "");
+    }
     fprintf(f, "\n");
   } else if (host_options[0]) {
     fprintf(f, "options %s\n", host_options);

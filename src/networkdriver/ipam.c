@@ -133,7 +133,11 @@ int netdrv_ipam_owners(sqlite3 *db, char ***out, struct berr *err)
     return sql_fail(db, err, "owners");
   size_t n = 0, cap = 8;
   char **v = calloc(cap + 1, sizeof(char *));
-  while (v && sqlite3_step(st) == SQLITE_ROW) {
+  if (!v) {
+    sqlite3_finalize(st);
+    return berr_set(err, ENOMEM, "owners");
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) {
     if (n == cap) {
       char **nv = realloc(v, (cap * 2 + 1) * sizeof(char *));
       if (!nv)
@@ -145,8 +149,6 @@ int netdrv_ipam_owners(sqlite3 *db, char ***out, struct berr *err)
     v[n] = NULL;
   }
   sqlite3_finalize(st);
-  if (!v)
-    return berr_set(err, ENOMEM, "owners");
   *out = v;
   return 0;
 }
