@@ -64,6 +64,12 @@ def main():
             lines.append(f"| {LABELS[k]} | {med[k]:.0f} | "
                          f"{', '.join(f'{x:.0f}' for x in runs[k])} | {ratio} |")
     lines.append("")
+    spread = max((max(v) / min(v) for v in runs.values() if min(v) > 0), default=1.0)
+    if spread > 1.5:
+        lines.append(f"Rounds of one path differ by up to {spread:.1f}x in this run (other work "
+                     "on the machine): the ratios below are within that noise, not a measured "
+                     "difference between the paths.")
+        lines.append("")
     if direct and "berth-published" in med:
         r = med["berth-published"] / direct
         lines.append(f"Goal: published within 10% of direct: {r:.2f} of direct, "

@@ -43,6 +43,10 @@ B=$tmp/b C=$tmp/c D=$tmp/d
 bsock=$B/exec/berth.sock dsock=$D/docker.sock csock=$C/containerd.sock
 berth=("$build/berth" -H "unix://$bsock")
 bpid= cpid= dpid=
+# host paths dockerd/containerd create outside their roots; removed at exit if new
+host_paths=(/etc/docker/key.json /run/docker /run/containerd /var/run/docker.pid)
+declare -A existed=()
+for p in "${host_paths[@]}"; do [[ -e $p ]] && existed[$p]=1; done
 stop_pid() {
 	local pid=$1 i
 	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
@@ -72,13 +76,19 @@ cleanup() {
 				iptables -t $t -F $ch 2>/dev/null; iptables -t $t -X $ch 2>/dev/null
 			done
 		done
-		iptables -t nat -S POSTROUTING | grep 10.233.77 | sed 's/^-A/-D/' |
-			while read -r rule; do eval iptables -t nat $rule; done
+		for t in nat filter; do
+			iptables -t $t -S | grep -e bndock0 -e 10.233.77 | sed 's/^-A/-D/' |
+				while read -r rule; do eval iptables -t $t $rule; done
+		done
 	fi
 	for pid in $(pgrep -f -- "$tmp/" || true); do kill -KILL "$pid" 2>/dev/null; done
 	sleep 0.2
 	awk -v p="$tmp/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m"; done
+	for p in "${host_paths[@]}"; do
+		[[ -n "${existed[$p]:-}" || ! -e $p ]] && continue
+		if [[ -d $p ]]; then find "$p" -depth -type d -empty -delete 2>/dev/null; else rm -f "$p"; fi
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

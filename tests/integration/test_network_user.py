@@ -209,3 +209,22 @@ def test_sigkill_restart_keeps_ports_names_and_addresses(netd, berth, busybox_im
            "60")
     assert inspect(berth, "second")["NetworkSettings"]["IPAddress"] not in (web_ip,)
     assert inspect(berth, "second2")["NetworkSettings"]["Networks"]["keep"]["IPAddress"] != named_ip
+
+
+def test_connect_created_container_attaches_at_start(netd, berth, busybox_image):
+    a = free_subnet24()
+    run_ok(berth, "network", "create", "--subnet", a + ".0/24", "later")
+    run_ok(berth, "create", "--name", "c1", busybox_image, "sleep", "60")
+    run_ok(berth, "network", "connect", "--ip", a + ".20", "later", "c1")
+    r = berth("network", "connect", "later", "c1")
+    assert r.returncode != 0 and "already exists" in r.stderr
+    run_ok(berth, "start", "c1")
+    out = run_ok(berth, "exec", "c1", "ip", "-o", "-4", "addr")
+    assert f"{a}.20/24" in out and f"{netd.subnet_prefix}." in out
+    # the default route stays with the first network (eth0)
+    assert f"default via {netd.subnet_prefix}.1 dev eth0" in run_ok(berth, "exec", "c1", "ip",
+                                                                    "route")
+    # stop and start again: the same addresses come back, the namespace is new
+    run_ok(berth, "stop", "-t", "1", "c1")
+    run_ok(berth, "start", "c1")
+    assert f"{a}.20/24" in run_ok(berth, "exec", "c1", "ip", "-o", "-4", "addr")
