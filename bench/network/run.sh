@@ -47,6 +47,8 @@ bpid= cpid= dpid=
 host_paths=(/etc/docker/key.json /run/docker /run/containerd /var/run/docker.pid)
 declare -A existed=()
 for p in "${host_paths[@]}"; do [[ -e $p ]] && existed[$p]=1; done
+# iptables-nft tables dockerd makes: removed at exit if they were not there before
+tables_before=$(nft list tables 2>/dev/null || true)
 stop_pid() {
 	local pid=$1 i
 	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
@@ -79,6 +81,9 @@ cleanup() {
 		for t in nat filter; do
 			iptables -t $t -S | grep -e bndock0 -e 10.233.77 | sed 's/^-A/-D/' |
 				while read -r rule; do eval iptables -t $t $rule; done
+			if ! grep -qx "table ip $t" <<<"$tables_before" && ! iptables -t $t -S | grep -q '^-A'; then
+				nft delete table ip $t 2>/dev/null
+			fi
 		done
 	fi
 	for pid in $(pgrep -f -- "$tmp/" || true); do kill -KILL "$pid" 2>/dev/null; done
