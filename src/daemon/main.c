@@ -129,6 +129,7 @@ int main(int argc, char **argv)
   struct server *server = NULL;
   if (server_start(engine, &scfg, &server, &err) < 0) {
     fprintf(stderr, "berthd: API socket: %s\n", err.msg);
+    engine_daemon_shutdown(engine); /* no bridge or nft table left by a daemon that never ran */
     return 1;
   }
   char pidbuf[32];

@@ -27,8 +27,11 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   e->reaper = reaper_new();
   if (repo_open(e, err) < 0)
     return -err->code;
-  if (network_init(e, err) < 0)
+  if (network_init(e, err) < 0) {
+    /* What it made (a bridge, the nft table) goes again, unless containers use it. */
+    network_shutdown(e);
     return berr_wrap(err, "networking");
+  }
   e->daemon_ready = true;
   jobs_container_register(e);
   jobs_container_info_register(e);

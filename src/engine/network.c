@@ -213,7 +213,10 @@ int network_pick_subnet(struct engine *e, struct netdrv_cidr *out, struct berr *
       return berr_set(err, 0, "default-address-pools: size %d does not fit %s", size,
                       json_string_value(json_object_get(p, "base")));
     uint64_t step = 1ull << (32 - size);
-    for (uint64_t a = netdrv_cidr_network(&base); a <= netdrv_cidr_broadcast(&base); a += step) {
+    /* From the base as written, aligned to the size: Docker's first pool 172.17.0.0/12
+     * starts at 172.17.0.0/16, not at its network 172.16.0.0. */
+    for (uint64_t a = base.addr & netdrv_cidr_mask(size); a <= netdrv_cidr_broadcast(&base);
+         a += step) {
       struct netdrv_cidr c = {.addr = (uint32_t)a, .prefix = size};
       if (!overlaps_network(e->net, &c) && !overlaps_host_route(&c)) {
         *out = c;
@@ -1115,7 +1118,8 @@ void network_shutdown(struct engine *e)
   struct engine_net *n = e->net;
   if (!n)
     return;
-  netdrv_dns_free(n->dns);
+  if (n->dns)
+    netdrv_dns_free(n->dns);
   bool any_running = false;
   for (size_t i = 0; i < e->n_ctrs; i++)
     any_running |= e->ctrs[i]->state == CTR_RUNNING || e->ctrs[i]->state == CTR_PAUSED;
