@@ -50,9 +50,12 @@ class Daemon:
     only, as most suites need; network=True: a bridge and /24 of this daemon's own
     (self.bridge, self.subnet_prefix "10.x.y"), so suites never share one."""
 
-    def __init__(self, binary, base, network=False):
+    def __init__(self, binary, base, network=False, net_args=None):
         self.binary = binary
-        if network:
+        if net_args is not None:  # the caller's own network settings (self.bridge unset)
+            self.bridge = None
+            self.net_args = list(net_args)
+        elif network:
             self.bridge = "bt" + uuid.uuid4().hex[:10]
             self.subnet_prefix = free_subnet24()
             self.net_args = ["--bridge", self.bridge, "--bip", self.subnet_prefix + ".1/24"]

@@ -206,3 +206,38 @@ def test_mac_address_and_inspect_shape(netd, berth, busybox_image):
     ns = json.loads(run_ok(berth, "inspect", "mac"))[0]["NetworkSettings"]
     assert ns["Networks"]["bridge"]["IPAddress"] == "" and ns["Ports"] == {}
     assert not list((netd.exec_root / "netns").glob("*"))
+
+
+def test_daemon_json_bridge_and_address_pools(build_dir, tmp_path, net_clean, busybox_docker_archive):
+    """daemon.json's bridge and default-address-pools: the default bridge takes the pool's
+    first subnet, a network created without --subnet the next one."""
+    import uuid
+    from daemon_util import Daemon, free_subnet24
+    pool = free_subnet24()
+    bridge = "bj" + uuid.uuid4().hex[:10]
+    cfg = tmp_path / "daemon.json"
+    cfg.write_text(json.dumps({"bridge": bridge, "default-address-pools": [
+        {"base": pool + ".0/24", "size": 26}]}))
+    d = Daemon(str(build_dir / "berthd"), tmp_path / "d", net_args=["--config-file", str(cfg)])
+    d.bridge = bridge
+    net_clean.append(d)
+    cli = [str(build_dir / "berth"), "-H", d.host]
+    try:
+        def b(*args):
+            r = subprocess.run(cli + list(args), capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            return r.stdout.strip()
+        net = json.loads(b("network", "inspect", "bridge"))[0]
+        assert net["IPAM"]["Config"][0]["Subnet"] == pool + ".0/26"
+        assert net["Options"]["com.docker.network.bridge.name"] == bridge
+        b("network", "create", "auto")
+        net = json.loads(b("network", "inspect", "auto"))[0]
+        assert net["IPAM"]["Config"][0] == {"Subnet": pool + ".64/26", "Gateway": pool + ".65"}
+        b("load", "-i", busybox_docker_archive)
+        out = b("run", "--rm", "--network", "auto", "busybox", "ip", "-o", "-4", "addr")
+        assert pool + ".66/26" in out
+        b("network", "rm", "auto")
+    finally:
+        d.stop()
+        import shutil
+        shutil.rmtree(d.exec_root, ignore_errors=True)
