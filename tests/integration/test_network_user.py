@@ -98,7 +98,10 @@ def test_connect_and_disconnect_running_container(netd, berth, busybox_image):
 
 def test_internal_network_has_no_way_out(netd, berth, busybox_image):
     a = free_subnet24()
-    run_ok(berth, "network", "create", "--internal", "--subnet", a + ".0/24", "inner")
+    brname = "bi" + uuid.uuid4().hex[:10]
+    run_ok(berth, "network", "create", "--internal", "--subnet", a + ".0/24", "-o",
+           "com.docker.network.bridge.name=" + brname, "inner")
+    assert brname in links()
     run_ok(berth, "run", "-d", "--name", "peer", "--network", "inner", busybox_image, "sh", "-c",
            HTTPD)
     out = run_ok(berth, "run", "--rm", "--network", "inner", busybox_image, "sh", "-c",
@@ -109,6 +112,9 @@ def test_internal_network_has_no_way_out(netd, berth, busybox_image):
     r = berth("run", "--rm", "--network", "inner", busybox_image, "ping", "-c", "1", "-W", "2",
               netd.subnet_prefix + ".1")
     assert r.returncode != 0
+    run_ok(berth, "rm", "-f", "peer")
+    run_ok(berth, "network", "rm", "inner")
+    assert brname not in links()
 
 
 def bad(berth, *args, text):
