@@ -16,7 +16,7 @@
 
 int add_filter(json_t *filters, const char *kv, const char *cmd);
 char *filters_json(json_t *filters);
-int inspect_print(json_t *items, const char *format);
+#include "inspect.h"
 
 static const char create_usage[] =
     "Usage:  berth network create [OPTIONS] NETWORK\n\nCreate a network\n\nOptions:\n"

@@ -130,7 +130,8 @@ def test_port_in_use_is_refused_and_leaves_nothing(netd, berth, busybox_image):
     s.listen(1)
     port = s.getsockname()[1]
     try:
-        r = berth("run", "-d", "--name", "busy", "-p", f"{port}:80", busybox_image, "sleep", "30")
+        run_ok(berth, "create", "--name", "busy", "-p", f"{port}:80", busybox_image, "sleep", "30")
+        r = berth("start", "busy")
         assert r.returncode != 0
         assert "port is already allocated" in r.stderr or "address already in use" in r.stderr.lower()
         st = json.loads(run_ok(berth, "inspect", "busy"))[0]["State"]

@@ -144,8 +144,9 @@ def test_bad_input_is_refused_and_leaves_nothing(netd, berth, busybox_image):
         text="user defined networks only")
     run_ok(berth, "run", "-d", "--name", "holder", "--network", "good", "--ip", a + ".9",
            busybox_image, "sleep", "60")
-    bad(berth, "run", "-d", "--name", "taken", "--network", "good", "--ip", a + ".9",
-        busybox_image, "sleep", "60", text="Address already in use")
+    run_ok(berth, "create", "--name", "taken", "--network", "good", "--ip", a + ".9",
+           busybox_image, "sleep", "60")
+    bad(berth, "start", "taken", text="Address already in use")
     assert inspect(berth, "taken")["State"]["Running"] is False
     bad(berth, "network", "rm", "good", text="active endpoints")
     bad(berth, "network", "rm", "bridge", text="pre-defined")
