@@ -28,6 +28,7 @@ static void usage(FILE *out)
           "  -b, --bridge NAME      the default bridge network's device (default berth0),\n"
           "                         or none for no default bridge\n"
           "  --bip CIDR             the default bridge's address, e.g. 172.18.0.1/16\n"
+          "  --mtu N                the default bridge's MTU (default 1500)\n"
           "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
           "  -v, --version          print the version\n");
 }
@@ -91,6 +92,12 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
         cfg->debug = json_is_true(v);
       known = true;
     }
+    if (strcmp(key, "mtu") == 0) {
+      if (!json_is_integer(v) || json_integer_value(v) < 68 || json_integer_value(v) > 65535)
+        return berr_set(err, 0, "%s: mtu must be a number from 68 to 65535", cfg->config_file);
+      cfg->mtu = (int)json_integer_value(v);
+      known = true;
+    }
     if (strcmp(key, "default-address-pools") == 0) {
       if (!json_is_array(v))
         return berr_set(err, 0, "%s: default-address-pools must be an array", cfg->config_file);
@@ -119,6 +126,7 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       {"live-restore", optional_argument, NULL, 'L'},
       {"bridge", required_argument, NULL, 'b'},
       {"bip", required_argument, NULL, 'B'},
+      {"mtu", required_argument, NULL, 'M'},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
@@ -180,6 +188,14 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
     case 'B':
       set(&cfg->bip, optarg);
       break;
+    case 'M': {
+      char *end;
+      long m = strtol(optarg, &end, 10);
+      if (*end || m < 68 || m > 65535)
+        return berr_set(err, 0, "--mtu: want a number from 68 to 65535, got %s", optarg);
+      cfg->mtu = (int)m;
+      break;
+    }
     case 'L':
       cfg->live_restore = !optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0;
       if (optarg && !cfg->live_restore && strcmp(optarg, "false") && strcmp(optarg, "0"))

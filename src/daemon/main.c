@@ -108,7 +108,8 @@ int main(int argc, char **argv)
                                .live_restore = cfg.live_restore,
                                .bridge = cfg.bridge,
                                .bip = cfg.bip,
-                               .address_pools = cfg.address_pools};
+                               .address_pools = cfg.address_pools,
+                               .mtu = cfg.mtu};
   struct engine *engine = NULL;
   if (engine_new(&ecfg, &engine, &err) < 0 || engine_daemon_init(engine, graph, &err) < 0) {
     fprintf(stderr, "berthd: engine: %s\n", err.msg);

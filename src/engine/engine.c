@@ -34,6 +34,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, struct berr
     return berr_set(err, ENOMEM, "engine");
   if (cfg) {
     e->cfg.live_restore = cfg->live_restore;
+    e->cfg.mtu = cfg->mtu;
     e->cfg.data_root = dup_or_null(cfg->data_root);
     e->cfg.exec_root = dup_or_null(cfg->exec_root);
     e->cfg.storage_driver = dup_or_null(cfg->storage_driver);

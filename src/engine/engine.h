@@ -18,6 +18,7 @@ struct engine_config {
   const char *bridge;        /* the default bridge's device: "berth0" (NULL), or "none" */
   const char *bip;           /* its address, "172.18.0.1/16"; NULL picks a free subnet */
   const char *address_pools; /* default-address-pools as JSON text, or NULL */
+  int mtu;                   /* the default bridge's MTU; 0: 1500 */
 };
 
 struct engine;

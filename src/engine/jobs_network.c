@@ -286,7 +286,7 @@ static int job_network_create(struct job *job)
   }
   /* The bridge first: no record without its device, and no device left behind. */
   struct berr ignored;
-  if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, 0, &job->err) < 0) {
+  if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, nt->mtu, &job->err) < 0) {
     netdrv_link_delete(nt->bridge, &ignored);
     r = -job->err.code;
     goto out_free;

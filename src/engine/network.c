@@ -80,6 +80,12 @@ int network_from_doc(json_t *doc, struct net **out, struct berr *err)
   nt->internal = json_is_true(json_object_get(doc, "Internal"));
   const char *def = opt_str(doc, "com.docker.network.bridge.default_bridge");
   nt->is_default = def && strcmp(def, "true") == 0;
+  const char *mtu = opt_str(doc, "com.docker.network.driver.mtu");
+  nt->mtu = mtu ? atoi(mtu) : 0;
+  if (nt->mtu < 0 || nt->mtu > 65535) {
+    net_free(nt);
+    return berr_set(err, 0, "invalid MTU %s", mtu);
+  }
   nt->doc = json_incref(doc);
   *out = nt;
   return 0;
@@ -305,9 +311,12 @@ static int ensure_default_network(struct engine *e, struct berr *err)
       return r;
     gateway = netdrv_cidr_network(&subnet) + 1;
   }
+  int mtu = e->cfg.mtu > 0 ? e->cfg.mtu : 1500;
+  char mtu_s[16];
+  snprintf(mtu_s, sizeof(mtu_s), "%d", mtu);
   char id[65];
   if (old && old->subnet.addr == subnet.addr && old->subnet.prefix == subnet.prefix &&
-      old->gateway == gateway && strcmp(old->bridge, brname) == 0)
+      old->gateway == gateway && strcmp(old->bridge, brname) == 0 && old->mtu == mtu)
     return 0;
   if (old)
     snprintf(id, sizeof(id), "%s", old->id);
@@ -317,7 +326,7 @@ static int ensure_default_network(struct engine *e, struct berr *err)
       json_pack("{s:s,s:s,s:s,s:s,s:s}", "com.docker.network.bridge.default_bridge", "true",
                 "com.docker.network.bridge.enable_icc", "true",
                 "com.docker.network.bridge.enable_ip_masquerade", "true",
-                "com.docker.network.bridge.name", brname, "com.docker.network.driver.mtu", "1500");
+                "com.docker.network.bridge.name", brname, "com.docker.network.driver.mtu", mtu_s);
   json_t *labels = json_object();
   json_auto_t *doc = network_doc_new(id, "bridge", &subnet, gateway, NULL, false, opts, labels);
   json_decref(opts);
@@ -416,7 +425,7 @@ int network_init(struct engine *e, struct berr *err)
     blog(BLOG_WARN, "%s", warn.msg);
   for (size_t i = 0; i < n->n_nets; i++) {
     struct net *nt = n->nets[i];
-    if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, 0, err) < 0) {
+    if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, nt->mtu, err) < 0) {
       if (nt->is_default)
         return berr_wrap(err, "default bridge network");
       blog(BLOG_WARN, "network %s: %s", nt->name, err->msg);
@@ -635,7 +644,7 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
                                    .prefix = nt->subnet.prefix,
                                    .gateway = gateway && !nt->internal ? nt->gateway : 0,
                                    .mac = ep->mac,
-                                   .mtu = 0};
+                                   .mtu = nt->mtu};
   if (netdrv_endpoint_link_add(&l, err) < 0 || ep_add(n, ep) < 0) {
     struct berr ignored;
     netdrv_link_delete(ep->veth, &ignored);

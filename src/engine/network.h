@@ -27,6 +27,7 @@ struct net {
   bool has_range;
   bool internal;
   bool is_default; /* the built-in "bridge" network: no embedded DNS */
+  int mtu;         /* com.docker.network.driver.mtu; 0: the kernel's default */
   json_t *doc;     /* Docker's network JSON, without Containers */
 };
 

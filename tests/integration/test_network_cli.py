@@ -217,7 +217,7 @@ def test_daemon_json_bridge_and_address_pools(build_dir, tmp_path, net_clean, bu
     pool = free_subnet24()
     bridge = "bj" + uuid.uuid4().hex[:10]
     cfg = tmp_path / "daemon.json"
-    cfg.write_text(json.dumps({"bridge": bridge, "default-address-pools": [
+    cfg.write_text(json.dumps({"bridge": bridge, "mtu": 1450, "default-address-pools": [
         {"base": pool + ".0/24", "size": 26}]}))
     d = Daemon(str(build_dir / "berthd"), tmp_path / "d", net_args=["--config-file", str(cfg)])
     d.bridge = bridge
@@ -231,12 +231,16 @@ def test_daemon_json_bridge_and_address_pools(build_dir, tmp_path, net_clean, bu
         net = json.loads(b("network", "inspect", "bridge"))[0]
         assert net["IPAM"]["Config"][0]["Subnet"] == pool + ".0/26"
         assert net["Options"]["com.docker.network.bridge.name"] == bridge
-        b("network", "create", "auto")
+        b("network", "create", "-o", "com.docker.network.driver.mtu=1400", "auto")
         net = json.loads(b("network", "inspect", "auto"))[0]
         assert net["IPAM"]["Config"][0] == {"Subnet": pool + ".64/26", "Gateway": pool + ".65"}
         b("load", "-i", busybox_docker_archive)
         out = b("run", "--rm", "--network", "auto", "busybox", "ip", "-o", "-4", "addr")
         assert pool + ".66/26" in out
+        # MTU: the network's option, and daemon.json's for the default bridge
+        assert b("run", "--rm", "--network", "auto", "busybox", "cat",
+                 "/sys/class/net/eth0/mtu") == "1400"
+        assert b("run", "--rm", "busybox", "cat", "/sys/class/net/eth0/mtu") == "1450"
         b("network", "rm", "auto")
     finally:
         d.stop()
