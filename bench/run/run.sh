@@ -136,7 +136,9 @@ python3 tests/fixtures/busybox.py docker-archive "$tmp/busybox.tar" >/dev/null
 
 # ---- berthd ----
 mkdir -p "$B/data" "$B/exec"
-"$build/berthd" --data-root "$B/data" --exec-root "$B/exec" -H "unix://$bsock" >"$tmp/berthd.log" 2>&1 &
+# --bridge none: like the peer dockerd below, no default bridge (loopback-only containers)
+"$build/berthd" --data-root "$B/data" --exec-root "$B/exec" -H "unix://$bsock" --bridge none \
+	>"$tmp/berthd.log" 2>&1 &
 bpid=$!
 wait_sock "$bsock" "$bpid" berthd
 sleep 1

@@ -31,7 +31,9 @@ static const struct {
     {"kill", cmd_kill, "Kill one or more running containers"},
     {"load", cmd_load, "Load an image from a tar archive or STDIN"},
     {"logs", cmd_logs, "Fetch the logs of a container"},
+    {"network", cmd_network, "Manage networks"},
     {"pause", cmd_pause, "Pause all processes within one or more containers"},
+    {"port", cmd_port, "List port mappings or a specific mapping for the container"},
     {"ps", cmd_ps, "List containers"},
     {"login", cmd_login, "Authenticate to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
@@ -63,6 +65,7 @@ static const struct alias aliases[] = {
     {"container", "list", cmd_ps},
     {"container", "ps", cmd_ps},
     {"container", "pause", cmd_pause},
+    {"container", "port", cmd_port},
     {"container", "rename", cmd_rename},
     {"container", "restart", cmd_restart},
     {"container", "rm", cmd_rm},
@@ -100,6 +103,7 @@ static void usage(FILE *out)
   fprintf(out, "\nManagement Commands:\n"
                "  container  Manage containers\n"
                "  image      Manage images\n"
+               "  network    Manage networks\n"
                "  system     Manage berth\n\n"
                "Global Options:\n"
                "  -H, --host string   Daemon socket to connect to (default "

@@ -47,6 +47,7 @@
   "  -l, --label list                   Set meta data on a container\n"                            \
   "      --log-driver string            Logging driver for the container\n"                        \
   "      --log-opt list                 Log driver options\n"                                      \
+  "      --mac-address string           Container MAC address (e.g., 92:d0:c6:0a:29:33)\n"         \
   "  -m, --memory bytes                 Memory limit\n"                                            \
   "      --memory-reservation bytes     Memory soft limit\n"                                       \
   "      --memory-swap bytes            Swap limit equal to memory plus swap: '-1' to enable "     \
@@ -107,6 +108,7 @@ enum {
   O_NETWORK,
   O_ALIAS,
   O_IP,
+  O_MAC,
   O_RESTART,
   O_MEMSWAP,
   O_MEMRES,
@@ -174,6 +176,7 @@ static const struct option run_longopts[] = {
     {"net", required_argument, NULL, O_NETWORK},
     {"network-alias", required_argument, NULL, O_ALIAS},
     {"ip", required_argument, NULL, O_IP},
+    {"mac-address", required_argument, NULL, O_MAC},
     {"restart", required_argument, NULL, O_RESTART},
     {"memory", required_argument, NULL, 'm'},
     {"memory-swap", required_argument, NULL, O_MEMSWAP},
@@ -390,6 +393,9 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       break;
     case O_IP:
       o->ip = optarg;
+      break;
+    case O_MAC:
+      o->mac = optarg;
       break;
     case O_RESTART:
       o->restart = optarg;
@@ -991,15 +997,18 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
     json_object_set_new(hc, "Init", json_boolean(o->init));
 
   json_t *eps = json_object();
-  if (!o->network) {
+  if (!o->network && !json_array_size(o->aliases) && !o->ip && !o->mac) {
     json_object_set_new(eps, "default", endpoint_settings());
-  } else if (json_array_size(o->aliases) || o->ip) {
+  } else if (json_array_size(o->aliases) || o->ip || o->mac) {
     json_t *ep = endpoint_settings();
     if (o->ip)
       json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
+    if (o->mac)
+      json_object_set_new(ep, "MacAddress", json_string(o->mac));
     if (json_array_size(o->aliases))
       json_object_set(ep, "Aliases", o->aliases);
-    json_object_set_new(eps, o->network, ep);
+    /* on the default network too: the daemon refuses them there, as docker's does */
+    json_object_set_new(eps, o->network ? o->network : "default", ep);
   }
   json_object_set_new(body, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
   *out = body;

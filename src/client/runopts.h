@@ -10,7 +10,7 @@
 struct run_opts {
   bool detach, interactive, tty, rm, init, init_set, privileged, read_only, publish_all;
   bool oom_kill_disable, sig_proxy;
-  const char *name, *workdir, *user, *entrypoint, *hostname, *domainname, *network, *ip;
+  const char *name, *workdir, *user, *entrypoint, *hostname, *domainname, *network, *ip, *mac;
   const char *restart, *stop_signal, *log_driver, *platform, *ipc, *pid, *uts, *userns, *cgroupns,
       *cgroup_parent, *runtime, *detach_keys;
   bool entrypoint_set;

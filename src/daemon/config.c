@@ -13,28 +13,33 @@
 
 static void usage(FILE *out)
 {
-  fprintf(
-      out,
-      "usage: berthd [options]\n\n"
-      "The berth daemon: serves the Docker Engine API on a Unix socket.\n\n"
-      "  --data-root DIR        persistent state (default /var/lib/berth)\n"
-      "  --exec-root DIR        runtime state: sockets, shims (default /run/berth)\n"
-      "  -H, --host unix://PATH the API socket (default unix:///run/berth/berth.sock)\n"
-      "  --config-file FILE     daemon.json (default /etc/berth/daemon.json)\n"
-      "  --log-level LEVEL      error|warn|info|debug (default warn)\n"
-      "  -D, --debug            --log-level debug\n"
-      "  --pidfile FILE         (default <exec-root>/berthd.pid)\n"
-      "  -s, --storage-driver D overlay2 (default) or vfs\n"
-      "  -G, --group GROUP      group owning the socket (default berth, when it exists)\n"
-      "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
-      "  -v, --version          print the version\n\n"
-      "Registry keys of daemon.json: insecure-registries [\"host:port\"] (plain HTTP; loopback\n"
-      "registries always are), registry-mirrors [\"http://127.0.0.1:5000\"] (tried first for\n"
-      "docker.io), max-concurrent-downloads N (default 3), registry-certs-dir DIR (default\n"
-      "/etc/berth/certs.d: HOST:PORT/ca.crt, client.cert, client.key),\n"
-      "registry-upload-chunk-size BYTES (push in chunks; 0 = one upload), and\n"
-      "registry-loopback-only true: no registry off this machine is ever contacted (docker.io\n"
-      "then works only through a loopback mirror; test daemons use this).\n");
+  fprintf(out,
+          "usage: berthd [options]\n\n"
+          "The berth daemon: serves the Docker Engine API on a Unix socket.\n\n"
+          "  --data-root DIR        persistent state (default /var/lib/berth)\n"
+          "  --exec-root DIR        runtime state: sockets, shims (default /run/berth)\n"
+          "  -H, --host unix://PATH the API socket (default unix:///run/berth/berth.sock)\n"
+          "  --config-file FILE     daemon.json (default /etc/berth/daemon.json)\n"
+          "  --log-level LEVEL      error|warn|info|debug (default warn)\n"
+          "  -D, --debug            --log-level debug\n"
+          "  --pidfile FILE         (default <exec-root>/berthd.pid)\n"
+          "  -s, --storage-driver D overlay2 (default) or vfs\n"
+          "  -G, --group GROUP      group owning the socket (default berth, when it exists)\n"
+          "  -b, --bridge NAME      the default bridge network's device (default berth0),\n"
+          "                         or none for no default bridge\n"
+          "  --bip CIDR             the default bridge's address, e.g. 172.18.0.1/16\n"
+          "  --mtu N                the default bridge's MTU (default 1500)\n"
+          "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
+          "  -v, --version          print the version\n\n"
+          "daemon.json takes the keys of these options and: bridge, bip, mtu,\n"
+          "default-address-pools [{\"base\": \"10.10.0.0/16\", \"size\": 24}] (subnets for user\n"
+          "networks and the default bridge), insecure-registries [\"host:port\"] (plain HTTP;\n"
+          "loopback registries always are), registry-mirrors [\"http://127.0.0.1:5000\"] (tried\n"
+          "first for docker.io), max-concurrent-downloads N (default 3), registry-certs-dir DIR\n"
+          "(default /etc/berth/certs.d: HOST:PORT/ca.crt, client.cert, client.key),\n"
+          "registry-upload-chunk-size BYTES (push in chunks; 0 = one upload), and\n"
+          "registry-loopback-only true: no registry off this machine is ever contacted (docker.io\n"
+          "then works only through a loopback mirror; test daemons use this).\n");
 }
 
 static int set(char **dst, const char *v)
@@ -68,6 +73,8 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       {"storage-driver", offsetof(struct daemon_config, storage_driver)},
       {"group", offsetof(struct daemon_config, group)},
       {"registry-certs-dir", offsetof(struct daemon_config, registry_certs_dir)},
+      {"bridge", offsetof(struct daemon_config, bridge)},
+      {"bip", offsetof(struct daemon_config, bip)},
   };
   const char *key;
   json_t *v;
@@ -120,7 +127,20 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       cfg->registry_loopback_only = json_is_true(v);
       known = true;
     }
-    /* Keys of later features (runtimes, networks) are read by their parts. */
+    if (strcmp(key, "mtu") == 0) {
+      if (!json_is_integer(v) || json_integer_value(v) < 68 || json_integer_value(v) > 65535)
+        return berr_set(err, 0, "%s: mtu must be a number from 68 to 65535", cfg->config_file);
+      cfg->mtu = (int)json_integer_value(v);
+      known = true;
+    }
+    if (strcmp(key, "default-address-pools") == 0) {
+      if (!json_is_array(v))
+        return berr_set(err, 0, "%s: default-address-pools must be an array", cfg->config_file);
+      free(cfg->address_pools);
+      cfg->address_pools = json_dumps(v, JSON_COMPACT);
+      known = true;
+    }
+    /* Keys of later features (runtimes) are read by their parts. */
     (void)known;
   }
   return 0;
@@ -139,6 +159,9 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       {"storage-driver", required_argument, NULL, 's'},
       {"group", required_argument, NULL, 'G'},
       {"live-restore", optional_argument, NULL, 'L'},
+      {"bridge", required_argument, NULL, 'b'},
+      {"bip", required_argument, NULL, 'B'},
+      {"mtu", required_argument, NULL, 'M'},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
@@ -154,7 +177,7 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
   bool explicit_file = false;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "H:Ds:G:vh", opts, NULL)) != -1)
+  while ((c = getopt_long(argc, argv, "H:Ds:G:b:vh", opts, NULL)) != -1)
     if (c == 'c') {
       set(&cfg->config_file, optarg);
       explicit_file = true;
@@ -164,7 +187,7 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
   optind = 0;
   opterr = 1;
   bool host_set = cfg->host != NULL, pid_set = cfg->pidfile != NULL;
-  while ((c = getopt_long(argc, argv, "H:Ds:G:vh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "H:Ds:G:b:vh", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
       set(&cfg->data_root, optarg);
@@ -194,6 +217,20 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
     case 'G':
       set(&cfg->group, optarg);
       break;
+    case 'b':
+      set(&cfg->bridge, optarg);
+      break;
+    case 'B':
+      set(&cfg->bip, optarg);
+      break;
+    case 'M': {
+      char *end;
+      long m = strtol(optarg, &end, 10);
+      if (*end || m < 68 || m > 65535)
+        return berr_set(err, 0, "--mtu: want a number from 68 to 65535, got %s", optarg);
+      cfg->mtu = (int)m;
+      break;
+    }
     case 'L':
       cfg->live_restore = !optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0;
       if (optarg && !cfg->live_restore && strcmp(optarg, "false") && strcmp(optarg, "0"))
@@ -246,4 +283,7 @@ void daemon_config_free(struct daemon_config *cfg)
   free(cfg->registry_certs_dir);
   strvfreep(&cfg->insecure_registries);
   strvfreep(&cfg->registry_mirrors);
+  free(cfg->bridge);
+  free(cfg->bip);
+  free(cfg->address_pools);
 }

@@ -15,6 +15,10 @@ struct daemon_config {
   char *pidfile;
   char *storage_driver;
   char *group;
+  char *bridge;        /* -b / "bridge": the default bridge's device, or "none" */
+  char *bip;           /* --bip / "bip" */
+  char *address_pools; /* "default-address-pools", as JSON text */
+  int mtu;             /* --mtu / "mtu": the default bridge's; 0 for 1500 */
   bool live_restore;
   bool debug;
   /* registries (daemon.json only) */

@@ -113,7 +113,11 @@ int main(int argc, char **argv)
                                .live_restore = cfg.live_restore,
                                .registry = &rcfg,
                                .max_concurrent_downloads = cfg.max_concurrent_downloads,
-                               .upload_chunk_size = cfg.registry_upload_chunk_size};
+                               .upload_chunk_size = cfg.registry_upload_chunk_size,
+                               .bridge = cfg.bridge,
+                               .bip = cfg.bip,
+                               .address_pools = cfg.address_pools,
+                               .mtu = cfg.mtu};
   struct engine *engine = NULL;
   if (engine_new(&ecfg, &engine, &err) < 0 || engine_daemon_init(engine, graph, &err) < 0) {
     fprintf(stderr, "berthd: engine: %s\n", err.msg);
@@ -134,6 +138,7 @@ int main(int argc, char **argv)
   struct server *server = NULL;
   if (server_start(engine, &scfg, &server, &err) < 0) {
     fprintf(stderr, "berthd: API socket: %s\n", err.msg);
+    engine_daemon_shutdown(engine); /* no bridge or nft table left by a daemon that never ran */
     return 1;
   }
   char pidbuf[32];

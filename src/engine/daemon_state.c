@@ -11,6 +11,7 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "sweep.h"
+#include "network.h"
 #include "repository.h"
 
 int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
@@ -26,6 +27,11 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   e->reaper = reaper_new();
   if (repo_open(e, err) < 0)
     return -err->code;
+  if (network_init(e, err) < 0) {
+    /* What it made (a bridge, the nft table) goes again, unless containers use it. */
+    network_shutdown(e);
+    return berr_wrap(err, "networking");
+  }
   e->daemon_ready = true;
   jobs_container_register(e);
   jobs_container_info_register(e);
@@ -38,6 +44,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   jobs_registry_register(e);
   lifecycle_recover(e);
   sweep_leftovers(e);
+  network_recover(e);
   return 0;
 }
 
@@ -86,6 +93,7 @@ void engine_daemon_shutdown(struct engine *e)
   free(e->execs);
   reaper_free(e->reaper);
   e->reaper = NULL;
+  network_shutdown(e);
   repo_close(e);
   events_destroy(&e->events);
   e->daemon_ready = false;

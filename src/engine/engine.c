@@ -22,6 +22,9 @@ static void config_free(struct engine_config *c)
   free((char *)c->exec_root);
   free((char *)c->storage_driver);
   free((char *)c->shim_path);
+  free((char *)c->bridge);
+  free((char *)c->bip);
+  free((char *)c->address_pools);
 }
 
 int engine_new(const struct engine_config *cfg, struct engine **out, struct berr *err)
@@ -34,10 +37,14 @@ int engine_new(const struct engine_config *cfg, struct engine **out, struct berr
     e->cfg.registry = cfg->registry;
     e->cfg.max_concurrent_downloads = cfg->max_concurrent_downloads;
     e->cfg.upload_chunk_size = cfg->upload_chunk_size;
+    e->cfg.mtu = cfg->mtu;
     e->cfg.data_root = dup_or_null(cfg->data_root);
     e->cfg.exec_root = dup_or_null(cfg->exec_root);
     e->cfg.storage_driver = dup_or_null(cfg->storage_driver);
     e->cfg.shim_path = dup_or_null(cfg->shim_path);
+    e->cfg.bridge = dup_or_null(cfg->bridge);
+    e->cfg.bip = dup_or_null(cfg->bip);
+    e->cfg.address_pools = dup_or_null(cfg->address_pools);
     if ((cfg->data_root && !e->cfg.data_root) || (cfg->exec_root && !e->cfg.exec_root) ||
         (cfg->storage_driver && !e->cfg.storage_driver) || (cfg->shim_path && !e->cfg.shim_path)) {
       config_free(&e->cfg);

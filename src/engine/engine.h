@@ -21,6 +21,10 @@ struct engine_config {
   const struct reg_config *registry;
   int max_concurrent_downloads; /* layers fetched at once per pull (0: 3, as Docker) */
   long long upload_chunk_size;  /* push: PATCH chunks of this size; 0 = one monolithic PUT */
+  const char *bridge;           /* the default bridge's device: "berth0" (NULL), or "none" */
+  const char *bip;              /* its address, "172.18.0.1/16"; NULL picks a free subnet */
+  const char *address_pools;    /* default-address-pools as JSON text, or NULL */
+  int mtu;                      /* the default bridge's MTU; 0: 1500 */
 };
 
 struct engine;

@@ -40,5 +40,6 @@ struct engine {
   sqlite3 *db;
   struct graph *graph; /* borrowed: the daemon owns it */
   struct event_bus events;
-  struct reaper *reaper; /* deferred removal of removed containers' directories */
+  struct reaper *reaper;  /* deferred removal of removed containers' directories */
+  struct engine_net *net; /* network.c: networks, endpoints, ports, resolver */
 };

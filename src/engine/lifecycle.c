@@ -26,6 +26,7 @@
 #include "graph/image.h"
 #include "graph/rwlayer.h"
 #include "libcontainer/container.h"
+#include "network.h"
 #include "repository.h"
 #include "supervisor.h"
 
@@ -224,6 +225,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
     json_object_set_new(config, "Hostname", json_string(short_id));
   json_object_set_new(config, "Image", json_string(image));
   json_t *host = host_config_defaults(body);
+  json_t *net_settings = NULL;
 
   char dir[PATH_MAX], log_path[PATH_MAX], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX], created[64];
   sup_container_dir(e, id, dir, sizeof(dir));
@@ -233,6 +235,10 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   snprintf(p3, sizeof(p3), "%s/hosts", dir);
   ctr_now(created, sizeof(created));
   int r = -EINVAL;
+  if (network_settings_new(e, body, host, &net_settings, err) < 0) {
+    r = -err->code;
+    goto fail_config;
+  }
   if (graph_rwlayer_create(e->graph, ctr_layer(id, (char[80]){0}), image_id, err) < 0)
     goto fail_config;
   if (bf_mkdir_p(dir, 0710, err) < 0 ||
@@ -281,9 +287,8 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_object_set_new(d, "GraphDriver", json_pack("{s:s,s:{}}", "Name", driver, "Data"));
   json_object_set_new(d, "Mounts", json_array());
   json_object_set_new(d, "Config", config);
-  json_object_set_new(
-      d, "NetworkSettings",
-      json_pack("{s:s,s:b,s:{},s:{}}", "SandboxKey", "", "HairpinMode", 0, "Ports", "Networks"));
+  json_object_set_new(d, "NetworkSettings", net_settings);
+  net_settings = NULL;
   c->doc = d;
   config = host = NULL;
   json_decref(args);
@@ -337,13 +342,15 @@ fail_layer : {
   bf_rm_rf(dir, &ignored);
 }
 fail_config:
+  json_decref(net_settings);
   json_decref(args);
   json_decref(config);
   json_decref(host);
   return r < 0 ? r : -err->code;
 }
 
-static int build_bundle(struct engine *e, struct container *c, const char *rootfs, struct berr *err)
+static int build_bundle(struct engine *e, struct container *c, const char *rootfs,
+                        const char *netns, struct berr *err)
 {
   char bundle[PATH_MAX], dir[PATH_MAX], init[PATH_MAX], cfg_path[PATH_MAX];
   sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
@@ -359,6 +366,7 @@ static int build_bundle(struct engine *e, struct container *c, const char *rootf
       .rootfs = rootfs,
       .container_dir = dir,
       .init_path = init,
+      .netns_path = netns && *netns ? netns : NULL,
   };
   json_t *spec = NULL;
   if (execdriver_spec(&in, &spec, err) < 0)
@@ -425,10 +433,12 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   c->refs++;
   pthread_mutex_unlock(&e->lock);
 
-  char *rootfs = NULL;
-  int r = graph_rwlayer_mount(e->graph, ctr_layer(c->id, (char[80]){0}), &rootfs, err);
+  char *rootfs = NULL, netns[PATH_MAX] = "";
+  int r = network_container_start(e, c, netns, sizeof(netns), err);
   if (r == 0)
-    r = build_bundle(e, c, rootfs, err);
+    r = graph_rwlayer_mount(e->graph, ctr_layer(c->id, (char[80]){0}), &rootfs, err);
+  if (r == 0)
+    r = build_bundle(e, c, rootfs, netns, err);
   free(rootfs);
   if (r == 0)
     r = sup_start(e, c, err);
@@ -449,6 +459,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
     while (c->monitor_running)
       pthread_cond_wait(&e->changed, &e->lock);
     graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
+    network_container_stop(e, c);
     sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
     bf_rm_rf(bundle, &ignored);
     repo_save(e, c, &ignored);

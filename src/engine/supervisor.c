@@ -25,6 +25,7 @@
 #include "execdriver/shim_proto.h"
 #include "graph/rwlayer.h"
 #include "lifecycle.h"
+#include "network.h"
 #include "repository.h"
 
 extern char **environ;
@@ -462,6 +463,7 @@ void sup_handle_exit(struct engine *e, struct container *c, int code, bool oom,
       json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
   if (!auto_remove && graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &err) < 0)
     blog(BLOG_WARN, "container %s: %s", c->id, err.msg);
+  network_container_stop(e, c);
   char bundle[4096];
   sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
   bf_rm_rf(bundle, &err);

@@ -2,7 +2,8 @@
 busybox:latest loaded through `berth load`; everything it made is removed at teardown.
 
 Fixtures (import them into a test module: `from daemon_util import berthd, berth, ...`):
-  berthd        -> Daemon (sock path, data/exec roots); the daemon is stopped at teardown
+  berthd        -> Daemon (sock path, data/exec roots); the daemon is stopped at teardown.
+                   No default bridge (-b none) unless the module sets BERTHD_NETWORK = True
   berth         -> run(*args, input=None, timeout=60, env=None) -> CompletedProcess of the
                    berth CLI against that daemon (-H unix://SOCK), text mode, never raising
   busybox_image -> "busybox:latest", loaded into the daemon (once per test)
@@ -10,12 +11,14 @@ Fixtures (import them into a test module: `from daemon_util import berthd, berth
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -31,8 +34,41 @@ DEADLINE = 30  # seconds: turns a hang into a failure; never a timing assertion
 SAFE_CONFIG = {"registry-loopback-only": True}
 
 
+def free_subnet24():
+    """A 10.x.y.0/24 that no route of this machine overlaps, for a test daemon's bridge."""
+    taken = []
+    with open("/proc/net/route") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            dst, mask = int(fields[1], 16), int(fields[7], 16)
+            if mask:
+                taken.append((socket.ntohl(dst), socket.ntohl(mask)))
+    rnd = random.SystemRandom()
+    while True:
+        net = (10 << 24) | (rnd.randrange(200, 255) << 16) | (rnd.randrange(0, 256) << 8)
+        if all((net & m) != (d & m) and (net & 0xFFFFFF00) != (d & 0xFFFFFF00)
+               for d, m in taken):
+            return f"10.{(net >> 16) & 255}.{(net >> 8) & 255}"
+
+
 class Daemon:
-    def __init__(self, binary, base, config=None):
+    """network=False: no default bridge (-b none), containers in bridge mode get loopback
+    only, as most suites need; network=True: a bridge and /24 of this daemon's own
+    (self.bridge, self.subnet_prefix "10.x.y"), so suites never share one."""
+
+    def __init__(self, binary, base, network=False, net_args=None, config=None):
+        self.binary = binary
+        if net_args is not None:  # the caller's own network settings (self.bridge unset)
+            self.bridge = None
+            self.net_args = list(net_args)
+        elif network:
+            self.bridge = "bt" + uuid.uuid4().hex[:10]
+            self.subnet_prefix = free_subnet24()
+            self.net_args = ["--bridge", self.bridge, "--bip", self.subnet_prefix + ".1/24"]
+        else:
+            self.bridge = None
+            self.net_args = ["--bridge", "none"]
         self.base = Path(base)
         self.data_root = self.base / "data"
         # Unix socket paths are limited to 108 bytes: keep the exec root (API and shim
@@ -43,10 +79,21 @@ class Daemon:
         self.config_file = self.base / "daemon.json"
         self.config_file.write_text(json.dumps({**SAFE_CONFIG, **(config or {})}))
         self.log = open(self.base / "berthd.log", "w+")
-        self.proc = subprocess.Popen(
-            [binary, "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-             "-H", "unix://" + self.sock, "--config-file", str(self.config_file)],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def argv(self):
+        """The command line of this daemon (the same roots, socket, configuration and
+        network settings for a restart)."""
+        return [self.binary, "--data-root", str(self.data_root), "--exec-root",
+                str(self.exec_root), "-H", "unix://" + self.sock, "--config-file",
+                str(self.config_file)] + self.net_args
+
+    def restart(self):
+        """Start a new berthd in place of one that was killed or stopped."""
+        self.log.write("---- restart ----\n")
+        self.log.flush()
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
     @property
@@ -110,7 +157,8 @@ def _unmount_under(path):
 @pytest.fixture
 def berthd(build_dir, tmp_path, request):
     """A test may add daemon.json keys with @pytest.mark.berthd_config(dict or fn(request)
-    -> dict); the loopback-only registry setting stays whatever they are."""
+    -> dict); the loopback-only registry setting stays whatever they are. A module that sets
+    BERTHD_NETWORK = True gets a daemon with a bridge of its own."""
     berth_bin = require_binary(build_dir / "berth")
     daemon_bin = require_binary(build_dir / "berthd")
     marker = request.node.get_closest_marker("berthd_config")
@@ -118,7 +166,8 @@ def berthd(build_dir, tmp_path, request):
     if marker:
         config = marker.args[0](request) if callable(marker.args[0]) else marker.args[0]
         config = {**config, **SAFE_CONFIG}
-    d = Daemon(daemon_bin, tmp_path / "berthd", config)
+    d = Daemon(daemon_bin, tmp_path / "berthd",
+               network=getattr(request.module, "BERTHD_NETWORK", False), config=config)
     yield d
     # containers first: live restore keeps them running past the daemon otherwise
     try:

@@ -12,13 +12,7 @@ from daemon_util import berth, berthd, busybox_image  # noqa: F401  (fixtures)
 
 
 def start_again(daemon, binary):
-    daemon.log.write("---- restart ----\n")
-    daemon.log.flush()
-    daemon.proc = subprocess.Popen(
-        [binary, "--data-root", str(daemon.data_root), "--exec-root", str(daemon.exec_root),
-         "-H", "unix://" + daemon.sock],
-        stdout=daemon.log, stderr=subprocess.STDOUT)
-    daemon._wait_ready()
+    daemon.restart()
 
 
 def test_layer_and_directory_without_record_are_swept(build_dir, berthd, berth, busybox_image):

@@ -22,7 +22,7 @@ def start(build_dir, tmp_path, *extra):
     data_root.mkdir(exist_ok=True)
     return exec_root, subprocess.Popen(
         [binary, "--data-root", str(data_root), "--exec-root", str(exec_root),
-         "-H", "unix://" + str(exec_root / "berth.sock"), *extra],
+         "-H", "unix://" + str(exec_root / "berth.sock"), "--bridge", "none", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

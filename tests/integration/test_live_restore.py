@@ -47,13 +47,7 @@ def pid_alive(pid):
 
 def restart(daemon, binary):
     """Start a new berthd on the fixture's roots and socket, in place of the killed one."""
-    daemon.log.write("---- restart ----\n")
-    daemon.log.flush()
-    daemon.proc = subprocess.Popen(
-        [binary, "--data-root", str(daemon.data_root), "--exec-root", str(daemon.exec_root),
-         "-H", "unix://" + daemon.sock, "--config-file", str(daemon.config_file)],
-        stdout=daemon.log, stderr=subprocess.STDOUT)
-    daemon._wait_ready()
+    daemon.restart()
 
 
 def test_containers_survive_sigkill_of_berthd(build_dir, berthd, busybox_image):

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Benchmark: requests per second to a busybox httpd in a container, through a published
+# port on 127.0.0.1 (berth's nftables DNAT) and straight to the container's address, side
+# by side in one run (ab, alternating rounds); with --with-docker also through a real
+# dockerd's published port (its defaults: userland proxy, iptables). busybox httpd closes
+# every connection, so each request is a new TCP connection: requests/s is also the
+# connection setup rate. Results go to the "## network" section of docs/benchmarks.md.
+#
+# Usage: bench/network/run.sh [--build DIR] [--requests N] [--concurrency C] [--rounds R]
+#                             [--with-docker] [--no-write]
+# berthd runs on its own roots, bridge (bnbench0) and subnet; everything is removed at exit.
+# --with-docker starts Debian's dockerd 20.10 on its own roots with --ip-forward=false (so it
+# leaves the FORWARD policy alone); it adds its DOCKER chains to the host's iptables, which
+# are removed at exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+build=${BERTH_BUILD:-build}
+requests=20000
+conc=16
+rounds=3
+docker_peer=0
+write=1
+while (($#)); do
+	case $1 in
+	--build) build=$2; shift ;;
+	--requests) requests=$2; shift ;;
+	--concurrency) conc=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
+	--with-docker) docker_peer=1 ;;
+	--no-write) write=0 ;;
+	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+build=$(realpath "$build")
+command -v ab >/dev/null || { echo "run.sh: ab missing (apache2-utils)" >&2; exit 1; }
+log() { echo "run.sh: $*" >&2; }
+
+tmp=$(mktemp -d /tmp/berth-bench-net.XXXXXX)
+B=$tmp/b C=$tmp/c D=$tmp/d
+bsock=$B/exec/berth.sock dsock=$D/docker.sock csock=$C/containerd.sock
+berth=("$build/berth" -H "unix://$bsock")
+bpid= cpid= dpid=
+# host paths dockerd/containerd create outside their roots; removed at exit if new
+host_paths=(/etc/docker/key.json /run/docker /run/containerd /var/run/docker.pid)
+declare -A existed=()
+for p in "${host_paths[@]}"; do [[ -e $p ]] && existed[$p]=1; done
+# iptables-nft tables dockerd makes: removed at exit if they were not there before
+tables_before=$(nft list tables 2>/dev/null || true)
+stop_pid() {
+	local pid=$1 i
+	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+	set +e
+	if [[ -n "$bpid" ]]; then
+		ids=$("${berth[@]}" ps -aq 2>/dev/null)
+		[[ -n "$ids" ]] && "${berth[@]}" rm -f $ids >/dev/null 2>&1
+	fi
+	stop_pid "$bpid"
+	if [[ -n "$dpid" ]]; then
+		ids=$(docker -H "unix://$dsock" ps -aq 2>/dev/null)
+		[[ -n "$ids" ]] && docker -H "unix://$dsock" rm -f $ids >/dev/null 2>&1
+	fi
+	stop_pid "$dpid"
+	stop_pid "$cpid"
+	if ((docker_peer)); then
+		ip link del bndock0 2>/dev/null
+		for t in nat filter; do
+			for ch in DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER; do
+				iptables -t $t -S 2>/dev/null | grep -- "-j $ch" | sed 's/^-A/-D/' |
+					while read -r rule; do eval iptables -t $t $rule; done
+				iptables -t $t -F $ch 2>/dev/null; iptables -t $t -X $ch 2>/dev/null
+			done
+		done
+		for t in nat filter; do
+			iptables -t $t -S | grep -e bndock0 -e 10.233.77 | sed 's/^-A/-D/' |
+				while read -r rule; do eval iptables -t $t $rule; done
+			if ! grep -qx "table ip $t" <<<"$tables_before" && ! iptables -t $t -S | grep -q '^-A'; then
+				nft delete table ip $t 2>/dev/null
+			fi
+		done
+	fi
+	for pid in $(pgrep -f -- "$tmp/" || true); do kill -KILL "$pid" 2>/dev/null; done
+	sleep 0.2
+	awk -v p="$tmp/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m"; done
+	for p in "${host_paths[@]}"; do
+		[[ -n "${existed[$p]:-}" || ! -e $p ]] && continue
+		if [[ -d $p ]]; then find "$p" -depth -type d -empty -delete 2>/dev/null; else rm -f "$p"; fi
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+wait_sock() {
+	local i
+	for ((i = 0; i < 300; i++)); do [[ -S $1 ]] && return 0; sleep 0.1; done
+	log "$1 did not appear"; tail -20 "$tmp/$2.log" >&2; exit 1
+}
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# ab's "Requests per second" for url (one round)
+rps() { ab -q -n "$requests" -c "$conc" "$1" 2>/dev/null | awk '/^Requests per second/ {print $4}'; }
+httpd='mkdir -p /www && head -c 1024 /dev/zero | tr "\0" x > /www/index.html && exec httpd -f -p 80 -h /www'
+
+python3 tests/fixtures/busybox.py docker-archive "$tmp/busybox.tar" >/dev/null
+mkdir -p "$B/data" "$B/exec"
+"$build/berthd" --data-root "$B/data" --exec-root "$B/exec" -H "unix://$bsock" \
+	--bridge bnbench0 --bip 10.231.77.1/24 >"$tmp/berthd.log" 2>&1 &
+bpid=$!
+wait_sock "$bsock" berthd
+"${berth[@]}" load -i "$tmp/busybox.tar" >/dev/null
+bport=$(free_port)
+"${berth[@]}" run -d --name web -p "127.0.0.1:$bport:80" busybox sh -c "$httpd" >/dev/null
+cip=$("${berth[@]}" inspect -f '{{.NetworkSettings.IPAddress}}' web)
+for ((i = 0; i < 100; i++)); do curl -sf "http://127.0.0.1:$bport/" >/dev/null && break; sleep 0.1; done
+
+dport=
+if ((docker_peer)); then
+	command -v dockerd >/dev/null || { log "--with-docker: dockerd not installed (apt-get install docker.io)"; exit 1; }
+	mkdir -p "$C/root" "$C/state" "$D/data" "$D/exec"
+	printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
+		"$C/root" "$C/state" "$csock" >"$C/config.toml"
+	containerd --config "$C/config.toml" >"$tmp/containerd.log" 2>&1 &
+	cpid=$!
+	wait_sock "$csock" containerd
+	ip link add bndock0 type bridge && ip addr add 10.233.77.1/24 dev bndock0 && ip link set bndock0 up
+	echo '{}' >"$D/daemon.json"
+	dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
+		-H "unix://$dsock" --pidfile "$D/docker.pid" --containerd "$csock" \
+		--bridge bndock0 --ip-forward=false --storage-driver overlay2 >"$tmp/dockerd.log" 2>&1 &
+	dpid=$!
+	wait_sock "$dsock" dockerd
+	for ((i = 0; i < 100; i++)); do docker -H "unix://$dsock" version >/dev/null 2>&1 && break; sleep 0.1; done
+	docker -H "unix://$dsock" load -i "$tmp/busybox.tar" >/dev/null
+	dport=$(free_port)
+	docker -H "unix://$dsock" run -d --name web -p "127.0.0.1:$dport:80" busybox sh -c "$httpd" >/dev/null
+	for ((i = 0; i < 100; i++)); do curl -sf "http://127.0.0.1:$dport/" >/dev/null && break; sleep 0.1; done
+fi
+
+: >"$tmp/results"
+for ((r = 1; r <= rounds; r++)); do
+	log "round $r/$rounds: $requests requests, concurrency $conc"
+	echo "berth-published $(rps "http://127.0.0.1:$bport/")" >>"$tmp/results"
+	echo "berth-direct $(rps "http://$cip/")" >>"$tmp/results"
+	[[ -n "$dport" ]] && echo "docker-published $(rps "http://127.0.0.1:$dport/")" >>"$tmp/results"
+done
+args=(--results "$tmp/results" --requests "$requests" --concurrency "$conc"
+	--command "bench/network/run.sh --requests $requests --concurrency $conc --rounds $rounds$( ((docker_peer)) && echo ' --with-docker')"
+	--version "berth=$(git -C "$repo" describe --always --dirty)"
+	--version "ab=$(ab -V | awk 'NR==1 {print $5}')")
+((docker_peer)) && args+=(--version "dockerd=$(dockerd --version | sed 's/^Docker version //')")
+((write)) && args+=(--write "$repo/docs/benchmarks.md")
+/usr/bin/python3 bench/network/report.py "${args[@]}"

@@ -1,0 +1,34 @@
+/* berth's nftables table (one per daemon, named by the daemon): masquerade out of each
+ * bridge, isolation between bridges, --internal, and the DNAT of published ports for
+ * other hosts (prerouting) and the host itself (output). The whole table is written
+ * again in one nft transaction on every change, so it always matches the daemon's state
+ * and a restart reconciles it by construction. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/berr.h"
+
+struct netdrv_nat_bridge {
+  const char *name;
+  const char *subnet; /* "172.18.0.0/16" */
+  bool internal;      /* no traffic in or out of the bridge but its own */
+};
+
+struct netdrv_nat_port {
+  const char *proto; /* "tcp" | "udp" */
+  uint32_t host_ip;  /* 0: every local address */
+  int host_port;
+  uint32_t container_ip;
+  int container_port;
+};
+
+int netdrv_nat_apply(const char *table, const struct netdrv_nat_bridge *bridges, size_t nb,
+                     const struct netdrv_nat_port *ports, size_t np, struct berr *err);
+/* Delete the table; a missing one is not an error. */
+int netdrv_nat_remove(const char *table, struct berr *err);
+bool netdrv_nat_exists(const char *table);
+/* net.ipv4.ip_forward = 1 (containers reach out; other hosts reach published ports). */
+int netdrv_ip_forward_enable(struct berr *err);
