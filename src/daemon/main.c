@@ -2,6 +2,7 @@
  * containers, API socket) and shutdown on SIGTERM/SIGINT. With live restore the
  * containers keep running in their shims while berthd is away. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -59,6 +60,11 @@ static void sibling_path(const char *name, char *out, size_t len)
 
 int main(int argc, char **argv)
 {
+  /* Blocks of 128 KiB and more are mapped on their own and unmapped when freed, always:
+   * glibc otherwise raises that threshold after the first such free, and the large
+   * passing buffers of libnftables (megabytes per ruleset change), SQLite and libarchive
+   * then stay in the heap of a daemon that is mostly idle. */
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   struct daemon_config cfg;
   struct berr err = {0};
   int r = daemon_config_load(argc, argv, &cfg, &err);

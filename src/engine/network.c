@@ -343,6 +343,13 @@ static int ensure_default_network(struct engine *e, struct berr *err)
   return network_add_locked(n, nt) < 0 ? berr_set(err, ENOMEM, "network") : 0;
 }
 
+/* <exec-root>/nat-table names the nftables table this daemon holds, so a daemon started
+ * without bridges knows whether one is left to remove without asking nftables. */
+static void nat_marker_path(struct engine *e, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/nat-table", e->cfg.exec_root);
+}
+
 int network_apply_rules_locked(struct engine *e, struct berr *err)
 {
   struct engine_net *n = e->net;
@@ -373,7 +380,23 @@ int network_apply_rules_locked(struct engine *e, struct berr *err)
                                         .container_ip = n->ports[i].ip,
                                         .container_port = q->container_port};
     }
-  int r = netdrv_nat_apply(n->table, b, n->n_nets, p, k, err);
+  int r = 0;
+  char marker[PATH_MAX];
+  nat_marker_path(e, marker, sizeof(marker));
+  if (n->n_nets == 0 && k == 0) {
+    /* Nothing to forward: no table at all (and libnftables never loaded), only the
+     * removal of one a previous run left, named in the marker. */
+    _cleanup_free_ char *old = NULL;
+    size_t len;
+    struct berr ignored;
+    if (bf_read_all(marker, &old, &len, &ignored) == 0) {
+      old[strcspn(old, "\n")] = '\0';
+      if ((r = netdrv_nat_remove(old, err)) == 0)
+        unlink(marker);
+    }
+  } else if ((r = netdrv_nat_apply(n->table, b, n->n_nets, p, k, err)) == 0) {
+    bf_write_atomic_volatile(marker, n->table, strlen(n->table), 0600, err);
+  }
   free(b);
   free(p);
   free(subnets);
@@ -1138,7 +1161,10 @@ void network_shutdown(struct engine *e)
   if (!any_running) {
     for (size_t i = 0; i < n->n_nets; i++)
       netdrv_link_delete(n->nets[i]->bridge, &err);
-    netdrv_nat_remove(n->table, &err);
+    char marker[PATH_MAX];
+    nat_marker_path(e, marker, sizeof(marker));
+    if (access(marker, F_OK) == 0 && netdrv_nat_remove(n->table, &err) == 0)
+      unlink(marker);
   }
   for (size_t i = 0; i < n->n_ports; i++) {
     netdrv_ports_release(n->ports[i].ports, n->ports[i].n);

@@ -17,23 +17,48 @@
 
 #include "cidr.h"
 #include "common/cleanup.h"
+#include "common/lazylib.h"
+
+/* libnftables (with libnftnl and libxtables) is loaded the first time rules change: a
+ * daemon without bridges never needs it, and mapping it cost that daemon 1 MiB. */
+static struct {
+  __typeof__(&nft_ctx_new) ctx_new;
+  __typeof__(&nft_ctx_free) ctx_free;
+  __typeof__(&nft_ctx_buffer_output) buffer_output;
+  __typeof__(&nft_ctx_buffer_error) buffer_error;
+  __typeof__(&nft_ctx_get_error_buffer) get_error_buffer;
+  __typeof__(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
+} nft_api;
+
+static const struct lazylib_sym nft_syms[] = {
+    {"nft_ctx_new", (void **)&nft_api.ctx_new},
+    {"nft_ctx_free", (void **)&nft_api.ctx_free},
+    {"nft_ctx_buffer_output", (void **)&nft_api.buffer_output},
+    {"nft_ctx_buffer_error", (void **)&nft_api.buffer_error},
+    {"nft_ctx_get_error_buffer", (void **)&nft_api.get_error_buffer},
+    {"nft_run_cmd_from_buffer", (void **)&nft_api.run_cmd_from_buffer},
+};
+
+static struct lazylib nft_lib = LAZYLIB_INIT("libnftables.so.1", nft_syms);
 
 static int run(const char *cmds, bool quiet_missing, struct berr *err)
 {
-  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!lazylib_load(&nft_lib))
+    return berr_set(err, ELIBACC, "%s", nft_lib.error);
+  struct nft_ctx *nft = nft_api.ctx_new(NFT_CTX_DEFAULT);
   if (!nft)
     return berr_set(err, ENOMEM, "nftables context");
-  nft_ctx_buffer_output(nft);
-  nft_ctx_buffer_error(nft);
-  int r = nft_run_cmd_from_buffer(nft, cmds);
+  nft_api.buffer_output(nft);
+  nft_api.buffer_error(nft);
+  int r = nft_api.run_cmd_from_buffer(nft, cmds);
   if (r != 0 && !quiet_missing) {
-    const char *msg = nft_ctx_get_error_buffer(nft);
+    const char *msg = nft_api.get_error_buffer(nft);
     char first[512];
     snprintf(first, sizeof(first), "%s", msg ? msg : "");
     first[strcspn(first, "\n")] = '\0';
     berr_set(err, 0, "nftables: %s", first[0] ? first : "command failed");
   }
-  nft_ctx_free(nft);
+  nft_api.ctx_free(nft);
   return r != 0 ? -EINVAL : 0;
 }
 
