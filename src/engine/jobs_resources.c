@@ -185,14 +185,46 @@ static int job_system_df(struct job *job)
   json_t *images = NULL;
   if (graph_image_list(e->graph, false, &images, &job->err) < 0)
     return -job->err.code;
-  struct job list = {.engine = e,
-                     .name = "container.list",
-                     .args = json_pack("{s:{},s:{s:s},s:n}", "path", "query", "all", "1", "body"),
-                     .api_version = job->api_version};
-  engine_job_run(e, &list);
-  json_t *containers = list.result ? json_incref(list.result) : json_array();
-  json_decref(list.result);
-  json_decref(list.args);
+  /* The containers as `ps -a` summarizes them (the list job writes its answer as text). */
+  json_t *containers = json_array();
+  pthread_mutex_lock(&e->lock);
+  for (size_t k = 0; k < e->n_ctrs; k++) {
+    struct container *c = e->ctrs[k];
+    json_t *config = json_object_get(c->doc, "Config");
+    char status[128], slash[300];
+    ctr_status_text(c, status, sizeof(status));
+    snprintf(slash, sizeof(slash), "/%s", c->name);
+    json_t *cmd = json_array();
+    json_array_append(cmd, json_object_get(c->doc, "Path"));
+    json_array_extend(cmd, json_object_get(c->doc, "Args"));
+    char *cmdtext = NULL;
+    size_t cl = 0;
+    FILE *mf = open_memstream(&cmdtext, &cl);
+    size_t ci;
+    json_t *cv;
+    json_array_foreach(cmd, ci, cv)
+    {
+      if (mf)
+        fprintf(mf, "%s%s", ci ? " " : "", json_string_value(cv) ?: "");
+    }
+    if (mf)
+      fclose(mf);
+    json_decref(cmd);
+    json_array_append_new(
+        containers,
+        json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "Id", c->id, "Names", slash, "Image",
+                  json_string_value(json_object_get(config, "Image")) ?: "", "ImageID",
+                  json_string_value(json_object_get(c->doc, "Image")) ?: "", "Command",
+                  cmdtext ? cmdtext : "", "Created",
+                  (json_int_t)(ctr_time_ns(json_string_value(json_object_get(c->doc, "Created"))) /
+                               1000000000LL),
+                  "State", ctr_state_name(c->state), "Status", status, "Labels",
+                  json_is_object(json_object_get(config, "Labels"))
+                      ? json_incref(json_object_get(config, "Labels"))
+                      : json_object()));
+    free(cmdtext);
+  }
+  pthread_mutex_unlock(&e->lock);
   json_int_t layers = 0;
   size_t i;
   json_t *img;

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from daemon_util import DEADLINE, Daemon, berth, berthd, busybox_image  # noqa: F401
+from daemon_util import DEADLINE, berth, berthd, busybox_image  # noqa: F401
 from docker_util import dimage, docker, nothing_left, ok, wait_until  # noqa: F401
 
 
@@ -75,7 +75,7 @@ def _pid_gone(pid):
         return True
 
 
-def test_policies_across_a_daemon_restart(berth, berthd, busybox_image, build_dir):
+def test_policies_across_a_daemon_restart(berth, berthd, busybox_image):
     berth("run", "-d", "--name", "al", "--restart", "always", busybox_image, "sleep", "300")
     berth("run", "-d", "--name", "us", "--restart", "unless-stopped", busybox_image, "sleep",
           "300")
@@ -89,19 +89,8 @@ def test_policies_across_a_daemon_restart(berth, berthd, busybox_image, build_di
     os.kill(pid_al, signal.SIGKILL)
     os.kill(pid_no, signal.SIGKILL)
     wait_until(lambda: _pid_gone(pid_al) and _pid_gone(pid_no), "the containers to die")
-    berthd.log.close()
-    again = Daemon.__new__(Daemon)
-    # the same roots and socket: a restart, not a new daemon
-    again.base, again.data_root, again.exec_root, again.sock = (
-        berthd.base, berthd.data_root, berthd.exec_root, berthd.sock)
-    again.log = open(berthd.base / "berthd.log", "a+")
-    import subprocess
-    again.proc = subprocess.Popen(
-        [str(build_dir / "berthd"), "--data-root", str(again.data_root), "--exec-root",
-         str(again.exec_root), "-H", "unix://" + again.sock],
-        stdout=again.log, stderr=subprocess.STDOUT)
-    berthd.proc, berthd.log = again.proc, again.log
-    again._wait_ready()
+    # the same roots, socket and configuration: a restart, not a new daemon
+    berthd.restart()
     d = wait_until(lambda: (lambda x: x if x["State"]["Running"] else None)(inspect(berth, "al")),
                    "always to run again")
     assert d["State"]["Pid"] != pid_al

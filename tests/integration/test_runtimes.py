@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,25 +16,6 @@ from daemon_util import Daemon, _kill_leftovers, _unmount_under
 
 V2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 UNIFIED = "/sys/fs/cgroup/unified/cgroup.controllers"
-
-
-class ConfiguredDaemon(Daemon):
-    """A berthd started with --config-file (Daemon without it otherwise)."""
-
-    def __init__(self, binary, base, config):
-        self.base = Path(base)
-        self.data_root = self.base / "data"
-        self.exec_root = Path(tempfile.mkdtemp(prefix="bx-", dir="/tmp"))
-        self.sock = str(self.exec_root / "berth.sock")
-        self.data_root.mkdir(parents=True)
-        self.config = self.base / "daemon.json"
-        self.config.write_text(json.dumps(config))
-        self.log = open(self.base / "berthd.log", "w+")
-        self.proc = subprocess.Popen(
-            [binary, "--config-file", str(self.config), "--data-root", str(self.data_root),
-             "--exec-root", str(self.exec_root), "-H", "unix://" + self.sock],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
 
 
 @pytest.fixture
@@ -70,8 +50,8 @@ def rt_daemon(build_dir, tmp_path, busybox_docker_archive):
         path = shutil.which(name)
         if path:
             runtimes[name] = {"path": path}
-    d = ConfiguredDaemon(require_binary(build_dir / "berthd"), tmp_path / "berthd",
-                         {"runtimes": runtimes})
+    d = Daemon(require_binary(build_dir / "berthd"), tmp_path / "berthd",
+               config={"runtimes": runtimes})
     binary = require_binary(build_dir / "berth")
 
     def berth(*args, input=None, timeout=60):
