@@ -73,6 +73,11 @@ int cmd_pause(struct client *c, int argc, char **argv);
 int cmd_unpause(struct client *c, int argc, char **argv);
 int cmd_wait(struct client *c, int argc, char **argv);
 int cmd_top(struct client *c, int argc, char **argv);
+int cmd_update(struct client *c, int argc, char **argv);          /* cmd_update.c */
+int cmd_stats(struct client *c, int argc, char **argv);           /* cmd_stats.c */
+int cmd_container_prune(struct client *c, int argc, char **argv); /* cmd_prune.c */
+int cmd_system_prune(struct client *c, int argc, char **argv);
+int cmd_system_df(struct client *c, int argc, char **argv);
 int cmd_exec(struct client *c, int argc, char **argv);
 int cmd_inspect(struct client *c, int argc, char **argv);
 int cmd_container_inspect(struct client *c, int argc, char **argv);

@@ -46,10 +46,12 @@ static const struct {
     {"run", cmd_run, "Create and run a new container from an image"},
     {"save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)"},
     {"start", cmd_start, "Start one or more stopped containers"},
+    {"stats", cmd_stats, "Display a live stream of container(s) resource usage statistics"},
     {"stop", cmd_stop, "Stop one or more running containers"},
     {"tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"},
     {"top", cmd_top, "Display the running processes of a container"},
     {"unpause", cmd_unpause, "Unpause all processes within one or more containers"},
+    {"update", cmd_update, "Update configuration of one or more containers"},
     {"version", cmd_version, "Show the berth version information"},
     {"wait", cmd_wait, "Block until one or more containers stop, then print their exit codes"},
 };
@@ -75,6 +77,8 @@ static const struct alias aliases[] = {
     {"container", "stop", cmd_stop},
     {"container", "top", cmd_top},
     {"container", "unpause", cmd_unpause},
+    {"container", "update", cmd_update},
+    {"container", "stats", cmd_stats},
     {"container", "wait", cmd_wait},
     {"image", "history", cmd_history},
     {"image", "import", cmd_import},
@@ -90,6 +94,9 @@ static const struct alias aliases[] = {
     {"image", "save", cmd_save},
     {"image", "tag", cmd_tag},
     {"system", "info", cmd_info},
+    {"system", "df", cmd_system_df},
+    {"system", "prune", cmd_system_prune},
+    {"container", "prune", cmd_container_prune},
     {"system", "events", cmd_events},
 };
 

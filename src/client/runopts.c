@@ -18,6 +18,8 @@
 #define RUN_FLAGS                                                                                  \
   "  -a, --attach list                  Attach to STDIN, STDOUT or STDERR\n"                       \
   "      --add-host list                Add a custom host-to-IP mapping (host:ip)\n"               \
+  "      --blkio-weight uint16          Block IO (relative weight), between 10 and 1000, or 0 "    \
+  "to disable (default 0)\n"                                                                       \
   "      --cap-add list                 Add Linux capabilities\n"                                  \
   "      --cap-drop list                Drop Linux capabilities\n"                                 \
   "      --cgroup-parent string         Optional parent cgroup for the container\n"                \
@@ -38,6 +40,15 @@
   "      --env-file list                Read in a file of environment variables\n"                 \
   "      --expose list                  Expose a port or a range of ports\n"                       \
   "      --group-add list               Add additional groups to join\n"                           \
+  "      --health-cmd string            Command to run to check health\n"                          \
+  "      --health-interval duration     Time between running the check (ms|s|m|h) (default 0s)\n"  \
+  "      --health-retries int           Consecutive failures needed to report unhealthy\n"         \
+  "      --health-start-interval duration  Time between running the check during the start "       \
+  "period (ms|s|m|h) (default 0s)\n"                                                               \
+  "      --health-start-period duration  Start period for the container to initialize before "     \
+  "starting health-retries countdown (ms|s|m|h) (default 0s)\n"                                    \
+  "      --health-timeout duration      Maximum time to allow one check to run (ms|s|m|h) "        \
+  "(default 0s)\n"                                                                                 \
   "  -h, --hostname string              Container host name\n"                                     \
   "      --init                         Run an init inside the container that forwards "           \
   "signals and reaps processes\n"                                                                  \
@@ -56,6 +67,7 @@
   "      --name string                  Assign a name to the container\n"                          \
   "      --network network              Connect a container to a network\n"                        \
   "      --network-alias list           Add network-scoped alias for the container\n"              \
+  "      --no-healthcheck               Disable any container-specified HEALTHCHECK\n"             \
   "      --oom-kill-disable             Disable OOM Killer\n"                                      \
   "      --pid string                   PID namespace to use\n"                                    \
   "      --pids-limit int               Tune container pids limit (set -1 for unlimited)\n"        \
@@ -148,6 +160,14 @@ enum {
   O_RUNTIME,
   O_CPUPERIOD,
   O_CPUQUOTA,
+  O_BLKIO,
+  O_HEALTH_CMD,
+  O_HEALTH_INTERVAL,
+  O_HEALTH_TIMEOUT,
+  O_HEALTH_RETRIES,
+  O_HEALTH_START_PERIOD,
+  O_HEALTH_START_INTERVAL,
+  O_NO_HEALTHCHECK,
   O_HELP = 0x7ffe,
 };
 
@@ -185,6 +205,14 @@ static const struct option run_longopts[] = {
     {"cpu-shares", required_argument, NULL, 'c'},
     {"cpu-period", required_argument, NULL, O_CPUPERIOD},
     {"cpu-quota", required_argument, NULL, O_CPUQUOTA},
+    {"blkio-weight", required_argument, NULL, O_BLKIO},
+    {"health-cmd", required_argument, NULL, O_HEALTH_CMD},
+    {"health-interval", required_argument, NULL, O_HEALTH_INTERVAL},
+    {"health-timeout", required_argument, NULL, O_HEALTH_TIMEOUT},
+    {"health-retries", required_argument, NULL, O_HEALTH_RETRIES},
+    {"health-start-period", required_argument, NULL, O_HEALTH_START_PERIOD},
+    {"health-start-interval", required_argument, NULL, O_HEALTH_START_INTERVAL},
+    {"no-healthcheck", optional_argument, NULL, O_NO_HEALTHCHECK},
     {"cpuset-cpus", required_argument, NULL, O_CPUSET_CPUS},
     {"cpuset-mems", required_argument, NULL, O_CPUSET_MEMS},
     {"pids-limit", required_argument, NULL, O_PIDS},
@@ -439,6 +467,52 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       if ((r = parse_int_flag(cmd, "--cpu-quota", optarg, &o->cpu_quota)))
         return r;
       break;
+    case O_HEALTH_CMD:
+      o->health_cmd = optarg;
+      o->health_set = true;
+      break;
+    case O_HEALTH_INTERVAL:
+    case O_HEALTH_TIMEOUT:
+    case O_HEALTH_START_PERIOD:
+    case O_HEALTH_START_INTERVAL: {
+      static const char *const names[] = {"--health-interval", "--health-timeout",
+                                          "--health-start-period", "--health-start-interval"};
+      int k = opt == O_HEALTH_INTERVAL       ? 0
+              : opt == O_HEALTH_TIMEOUT      ? 1
+              : opt == O_HEALTH_START_PERIOD ? 2
+                                             : 3;
+      int64_t ns;
+      if (units_parse_go_duration(optarg, &ns) < 0)
+        return cli_usage_error(cmd,
+                               "invalid argument \"%s\" for \"%s\" flag: time: invalid "
+                               "duration \"%s\"",
+                               optarg, names[k], optarg);
+      if (ns < 0) {
+        fprintf(stderr, "%s cannot be negative\n", names[k]);
+        return 125;
+      }
+      int64_t *dst[] = {&o->health_interval, &o->health_timeout, &o->health_start_period,
+                        &o->health_start_interval};
+      *dst[k] = ns;
+      o->health_set = true;
+      break;
+    }
+    case O_HEALTH_RETRIES:
+      if ((r = parse_int_flag(cmd, "--health-retries", optarg, &o->health_retries)))
+        return r;
+      if (o->health_retries < 0) {
+        fprintf(stderr, "--health-retries cannot be negative\n");
+        return 125;
+      }
+      o->health_set = true;
+      break;
+    case O_NO_HEALTHCHECK:
+      o->no_healthcheck = parse_bool_arg(optarg);
+      break;
+    case O_BLKIO:
+      if ((r = parse_int_flag(cmd, "--blkio-weight", optarg, &o->blkio_weight)))
+        return r;
+      break;
     case O_CPUSET_CPUS:
       o->cpuset_cpus = optarg;
       break;
@@ -519,6 +593,22 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       o->oom_kill_disable = parse_bool_arg(optarg);
       break;
     case O_SECOPT:
+      /* seccomp=FILE: docker sends the profile's content, compacted. */
+      if ((strncmp(optarg, "seccomp=", 8) == 0 || strncmp(optarg, "seccomp:", 8) == 0) &&
+          strcmp(optarg + 8, "unconfined") && strcmp(optarg + 8, "builtin")) {
+        json_error_t je;
+        json_auto_t *prof = json_load_file(optarg + 8, 0, &je);
+        if (!prof) {
+          fprintf(stderr, "opening seccomp profile (%s) failed: %s\n", optarg + 8, je.text);
+          return 125;
+        }
+        _cleanup_free_ char *text = json_dumps(prof, JSON_COMPACT);
+        _cleanup_free_ char *secopt = NULL;
+        if (!text || asprintf(&secopt, "seccomp=%s", text) < 0)
+          return 125;
+        json_array_append_new(o->security_opts, json_string(secopt));
+        break;
+      }
       json_array_append_new(o->security_opts, json_string(optarg));
       break;
     case O_SIGPROXY:
@@ -570,6 +660,10 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
   if (optind + 1 < argc) {
     o->cmd = &argv[optind + 1];
     o->ncmd = argc - optind - 1;
+  }
+  if (o->no_healthcheck && o->health_set) {
+    fprintf(stderr, "--no-healthcheck conflicts with --health-* options\n");
+    return 125;
   }
   if (o->rm && o->restart && strcmp(o->restart, "no") != 0 && *o->restart)
     return cli_usage_error(cmd, "Conflicting options: --restart and --rm");
@@ -897,6 +991,17 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
                       o->entrypoint_set ? json_pack("[s]", o->entrypoint) : json_null());
   json_object_set_new(body, "OnBuild", json_null());
   json_object_set(body, "Labels", o->labels);
+  if (o->no_healthcheck)
+    json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+  else if (o->health_set)
+    json_object_set_new(
+        body, "Healthcheck",
+        json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "Test",
+                  o->health_cmd ? json_pack("[s,s]", "CMD-SHELL", o->health_cmd) : json_null(),
+                  "Interval", (json_int_t)o->health_interval, "Timeout",
+                  (json_int_t)o->health_timeout, "StartPeriod", (json_int_t)o->health_start_period,
+                  "StartInterval", (json_int_t)o->health_start_interval, "Retries",
+                  (json_int_t)o->health_retries));
   if (o->stop_signal)
     json_object_set_new(body, "StopSignal", json_string(o->stop_signal));
   if (o->stop_timeout_set)
@@ -949,7 +1054,7 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
   json_object_set_new(hc, "Memory", json_integer(o->memory));
   json_object_set_new(hc, "NanoCpus", json_integer(o->nano_cpus));
   json_object_set_new(hc, "CgroupParent", json_string(o->cgroup_parent ? o->cgroup_parent : ""));
-  json_object_set_new(hc, "BlkioWeight", json_integer(0));
+  json_object_set_new(hc, "BlkioWeight", json_integer(o->blkio_weight));
   json_object_set_new(hc, "BlkioWeightDevice", json_array());
   json_object_set_new(hc, "BlkioDeviceReadBps", json_array());
   json_object_set_new(hc, "BlkioDeviceWriteBps", json_array());

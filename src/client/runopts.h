@@ -16,6 +16,11 @@ struct run_opts {
   bool entrypoint_set;
   int64_t memory, memory_swap, memory_reservation, shm_size, nano_cpus, cpu_shares, pids_limit;
   int64_t cpu_period, cpu_quota;
+  int64_t blkio_weight;
+  const char *health_cmd;
+  int64_t health_interval, health_timeout, health_start_period, health_start_interval;
+  int64_t health_retries;
+  bool health_set, no_healthcheck;
   int stop_timeout;
   bool stop_timeout_set;
   const char *cpuset_cpus, *cpuset_mems;

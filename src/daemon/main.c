@@ -116,6 +116,7 @@ int main(int argc, char **argv)
                                .exec_root = cfg.exec_root,
                                .storage_driver = cfg.storage_driver,
                                .shim_path = shim,
+                               .config_file = cfg.config_file,
                                .live_restore = cfg.live_restore,
                                .registry = &rcfg,
                                .max_concurrent_downloads = cfg.max_concurrent_downloads,

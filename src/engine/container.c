@@ -117,16 +117,23 @@ void ctr_status_text(const struct container *c, char *buf, size_t len)
     ago(now - started / 1000000000LL, d, sizeof(d));
     const char *health =
         json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+    /* docker ps: "(healthy)", "(unhealthy)", "(health: starting)". */
+    bool starting = health && strcmp(health, "starting") == 0;
     snprintf(buf, len, "Up %s%s%s%s", d, c->state == CTR_PAUSED ? " (Paused)" : "",
-             health && *health ? " (" : "", health && *health ? health : "");
+             health && *health ? (starting ? " (health: " : " (") : "",
+             health && *health ? health : "");
     if (health && *health)
       strncat(buf, ")", len - strlen(buf) - 1);
     return;
   }
-  case CTR_RESTARTING:
-    snprintf(buf, len, "Restarting (%lld)",
-             (long long)json_integer_value(json_object_get(st, "ExitCode")));
+  case CTR_RESTARTING: {
+    /* docker ps: "Restarting (1) 2 seconds ago", from the exit it restarts after. */
+    long long fin = ctr_time_ns(json_string_value(json_object_get(st, "FinishedAt")));
+    ago(now - fin / 1000000000LL, d, sizeof(d));
+    snprintf(buf, len, "Restarting (%lld) %s ago",
+             (long long)json_integer_value(json_object_get(st, "ExitCode")), d);
     return;
+  }
   case CTR_REMOVING:
     snprintf(buf, len, "Removal In Progress");
     return;

@@ -42,6 +42,12 @@ struct container {
   /* The answer to the last start sent to the shim: 0 pending, 1 started, -1 failed. */
   int start_result;
   char start_error[1024];
+  /* Restart policy (restart.c): the next start is the policy's (RestartCount kept), the
+   * current back-off, and a generation bumped to cancel a pending restart. */
+  bool policy_start;
+  long restart_delay_ms;
+  unsigned restart_gen;
+  unsigned health_gen; /* bumped at each start: an older health monitor then ends */
 };
 
 /* The graph's name for a container's writable layer: "ctr-<id>" (bare 64-hex names are

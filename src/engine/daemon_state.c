@@ -42,6 +42,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   jobs_network_register(e);
   jobs_volume_register(e);
   jobs_registry_register(e);
+  jobs_resources_register(e);
   lifecycle_recover(e);
   sweep_leftovers(e);
   network_recover(e);
@@ -51,6 +52,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
 void engine_daemon_stop_all(struct engine *e, int timeout)
 {
   pthread_mutex_lock(&e->lock);
+  e->stopping_all = true;
   size_t n = e->n_ctrs;
   char(*ids)[65] = calloc(n ? n : 1, sizeof(*ids));
   size_t k = 0;
@@ -74,6 +76,7 @@ void engine_daemon_shutdown(struct engine *e)
    * and wait for them: a live-restored container keeps running in its shim. */
   pthread_mutex_lock(&e->lock);
   e->shutting_down = true;
+  pthread_cond_broadcast(&e->changed);
   for (size_t i = 0; i < e->n_ctrs; i++)
     if (e->ctrs[i]->shim_fd >= 0)
       shutdown(e->ctrs[i]->shim_fd, SHUT_RDWR);
@@ -85,6 +88,10 @@ void engine_daemon_shutdown(struct engine *e)
       break;
     pthread_cond_wait(&e->changed, &e->lock);
   }
+  /* Health probes and pending restarts end on shutting_down; their threads touch the
+   * containers, so they finish before the containers are freed. */
+  while (e->helpers > 0)
+    pthread_cond_wait(&e->changed, &e->lock);
   pthread_mutex_unlock(&e->lock);
   for (size_t i = 0; i < e->n_execs; i++) {
     json_decref(e->execs[i]->config);

@@ -25,6 +25,7 @@ static void config_free(struct engine_config *c)
   free((char *)c->bridge);
   free((char *)c->bip);
   free((char *)c->address_pools);
+  free((char *)c->config_file);
 }
 
 int engine_new(const struct engine_config *cfg, struct engine **out, struct berr *err)
@@ -45,6 +46,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, struct berr
     e->cfg.bridge = dup_or_null(cfg->bridge);
     e->cfg.bip = dup_or_null(cfg->bip);
     e->cfg.address_pools = dup_or_null(cfg->address_pools);
+    e->cfg.config_file = dup_or_null(cfg->config_file);
     if ((cfg->data_root && !e->cfg.data_root) || (cfg->exec_root && !e->cfg.exec_root) ||
         (cfg->storage_driver && !e->cfg.storage_driver) || (cfg->shim_path && !e->cfg.shim_path)) {
       config_free(&e->cfg);

@@ -16,6 +16,7 @@ struct engine_config {
   const char *exec_root;      /* /run/berth */
   const char *storage_driver; /* overlay2 | vfs */
   const char *shim_path;      /* berth-shim binary */
+  const char *config_file;    /* daemon.json: parts read their own keys (runtimes) */
   bool live_restore;
   /* registry client settings (daemon.json); borrowed: must outlive the engine */
   const struct reg_config *registry;

@@ -33,6 +33,8 @@ struct engine {
   pthread_cond_t changed;
   bool daemon_ready;
   bool shutting_down; /* monitors then leave running containers alone (live restore) */
+  bool stopping_all;  /* the daemon stops every container on its way out: no restarts */
+  int helpers;        /* restart and health threads still running: shutdown waits for them */
   struct container **ctrs;
   size_t n_ctrs, cap_ctrs;
   struct exec_inst **execs;

@@ -15,3 +15,11 @@ struct exec_inst {
   pid_t pid;
   char error[512]; /* set when the shim could not start it */
 };
+
+struct engine;
+#include "common/berr.h"
+/* The runtime-spec process for an exec in container cid: the container's own process
+ * settings from its bundle, with the exec config's (xc: Cmd, Env, User, WorkingDir, Tty,
+ * Privileged) on top. jobs_exec.c; health probes use it too. */
+int exec_process_spec(struct engine *e, const char *cid, json_t *xc, json_t **out,
+                      struct berr *err);

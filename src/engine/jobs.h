@@ -16,3 +16,4 @@ void jobs_registry_register(struct engine *e); /* jobs_registry.c: push, auth */
 struct job;
 /* image.create with fromImage: a pull (jobs_registry.c) */
 int jobs_registry_pull(struct job *job);
+void jobs_resources_register(struct engine *e); /* jobs_resources.c: update, stats, prune */

@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "libcontainer/container.h"
 #include "repository.h"
+#include "runtimes.h"
 
 /* v when it is of the type, else an empty one of the type. */
 static void write_typed(FILE *f, json_t *v, json_type type)
@@ -287,6 +288,7 @@ static int job_container_inspect(struct job *job)
   if (c) {
     ctr_sync_state(c);
     job->result = json_deep_copy(c->doc);
+    json_object_del(job->result, "HasBeenManuallyStopped"); /* the daemon's own mark */
     json_t *ids = json_array();
     for (size_t i = 0; i < e->n_execs; i++)
       if (strcmp(e->execs[i]->container_id, c->id) == 0 && e->execs[i]->running)
@@ -319,18 +321,19 @@ static int job_container_top(struct job *job)
   pthread_mutex_lock(&e->lock);
   struct container *c = repo_find(e, job_path(job, "id"), &job->err);
   bool running = c && (c->state == CTR_RUNNING || c->state == CTR_PAUSED);
-  if (c)
+  char rt[128] = "";
+  if (c) {
     memcpy(id, c->id, sizeof(id));
+    snprintf(rt, sizeof(rt), "%s", runtime_of(c->doc) ?: "");
+  }
   pthread_mutex_unlock(&e->lock);
   if (!c)
     return -job->err.code;
   if (!running)
     return job_fail(job, 409, "container %s is not running", id);
-  char root[4096];
-  snprintf(root, sizeof(root), "%s/runtime", e->cfg.exec_root);
   _cleanup_free_ pid_t *pids = NULL;
   size_t npids = 0;
-  if (lc_container_pids(root, id, &pids, &npids, &job->err) < 0)
+  if (runtime_pids(e, id, rt[0] ? rt : NULL, &pids, &npids, &job->err) < 0)
     return -job->err.code;
 
   const char *ps_args = job_query_str(job, "ps_args");

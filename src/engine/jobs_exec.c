@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -102,8 +103,7 @@ static int job_exec_create(struct job *job)
 
 /* The runtime-spec process for an exec: the container's own process settings (caps,
  * rlimits, env, user) from its bundle, with the exec's command, env, user and cwd. */
-static int exec_process(struct engine *e, const char *cid, json_t *xc, json_t **out,
-                        struct berr *err)
+int exec_process_spec(struct engine *e, const char *cid, json_t *xc, json_t **out, struct berr *err)
 {
   char bundle[4096], path[4096];
   sup_bundle_dir(e, cid, bundle, sizeof(bundle));
@@ -149,8 +149,9 @@ static int exec_process(struct engine *e, const char *cid, json_t *xc, json_t **
   }
   if (json_is_true(json_object_get(xc, "Privileged"))) {
     json_t *all = json_array();
+    /* Only the capabilities berthd holds itself can be given (see spec.c). */
     for (int cap = 0; cap <= lc_cap_last(); cap++)
-      if (lc_cap_name(cap))
+      if (lc_cap_name(cap) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) > 0)
         json_array_append_new(all, json_string(lc_cap_name(cap)));
     json_object_set_new(
         proc, "capabilities",
@@ -190,7 +191,7 @@ static int job_exec_start(struct job *job)
   pthread_mutex_unlock(&e->lock);
 
   json_t *proc = NULL;
-  if (exec_process(e, cid, xc, &proc, &job->err) < 0) {
+  if (exec_process_spec(e, cid, xc, &proc, &job->err) < 0) {
     json_decref(xc);
     return -job->err.code;
   }
@@ -226,9 +227,25 @@ static int job_exec_start(struct job *job)
       pthread_cond_wait(&e->changed, &e->lock);
     if (r == 0 && x->error[0]) {
       if (fd >= 0) {
-        char line[600];
-        int n = snprintf(line, sizeof(line), "OCI runtime exec failed: %s\r\n", x->error);
-        bf_write_all(fd, line, (size_t)n);
+        /* As moby: the message on the stream, in a stdout frame unless there is a tty. */
+        char line[608];
+        int n = snprintf(line + 8, sizeof(line) - 8, "OCI runtime exec failed: %s\r\n", x->error);
+        if (n > (int)sizeof(line) - 9)
+          n = (int)sizeof(line) - 9;
+        if (tty) {
+          bf_write_all(fd, line + 8, (size_t)n);
+        } else {
+          unsigned char hdr[8] = {1,
+                                  0,
+                                  0,
+                                  0,
+                                  (unsigned char)(n >> 24),
+                                  (unsigned char)(n >> 16),
+                                  (unsigned char)(n >> 8),
+                                  (unsigned char)n};
+          memcpy(line, hdr, 8);
+          bf_write_all(fd, line, (size_t)n + 8);
+        }
       } else {
         r = job_fail(job, 409, "OCI runtime exec failed: %s", x->error);
       }

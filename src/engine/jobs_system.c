@@ -15,6 +15,7 @@
 #include "graphdriver/driver.h"
 #include "graph/image.h"
 #include "jobs.h"
+#include "runtimes.h"
 
 static int job_system_info(struct job *job)
 {
@@ -85,7 +86,7 @@ static int job_system_info(struct job *job)
   json_object_set_new(r, "Labels", json_array());
   json_object_set_new(r, "ExperimentalBuild", json_false());
   json_object_set_new(r, "ServerVersion", json_string(BERTH_VERSION));
-  json_object_set_new(r, "Runtimes", json_pack("{s:{s:s}}", "native", "path", "berth-shim"));
+  json_object_set_new(r, "Runtimes", runtime_list(e));
   json_object_set_new(r, "DefaultRuntime", json_string("native"));
   json_object_set_new(r, "InitBinary", json_string("berth-init"));
   json_object_set_new(r, "Swarm",

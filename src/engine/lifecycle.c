@@ -28,6 +28,10 @@
 #include "libcontainer/container.h"
 #include "network.h"
 #include "repository.h"
+#include "resources.h"
+#include "restart.h"
+#include "runtimes.h"
+#include "health.h"
 #include "supervisor.h"
 
 int lifecycle_signal(const char *s)
@@ -121,9 +125,19 @@ static json_t *merge_config(json_t *body, json_t *image_cfg)
     json_object_update(merged, json_object_get(body, objs[k]));
     json_object_set_new(c, objs[k], merged);
   }
-  if (!json_is_object(json_object_get(body, "Healthcheck")) &&
-      json_is_object(json_object_get(image_cfg, "Healthcheck")))
-    json_object_set(c, "Healthcheck", json_object_get(image_cfg, "Healthcheck"));
+  /* The health check field by field: what the user left unset comes from the image. */
+  json_t *ihc = json_object_get(image_cfg, "Healthcheck");
+  json_t *uhc = json_object_get(c, "Healthcheck");
+  if (!json_is_object(uhc) && json_is_object(ihc)) {
+    json_object_set(c, "Healthcheck", ihc);
+  } else if (json_is_object(uhc) && json_is_object(ihc)) {
+    if (json_array_size(json_object_get(uhc, "Test")) == 0 && json_object_get(ihc, "Test"))
+      json_object_set(uhc, "Test", json_object_get(ihc, "Test"));
+    const char *durs[] = {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+    for (size_t k = 0; k < 5; k++)
+      if (json_integer_value(json_object_get(uhc, durs[k])) == 0 && json_object_get(ihc, durs[k]))
+        json_object_set(uhc, durs[k], json_object_get(ihc, durs[k]));
+  }
   return c;
 }
 
@@ -226,6 +240,18 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_object_set_new(config, "Image", json_string(image));
   json_t *host = host_config_defaults(body);
   json_t *net_settings = NULL;
+  int r = -EINVAL;
+  /* Checked before anything is made: a rejected request leaves nothing behind. */
+  if (resources_check_create(config, host, err) < 0)
+    goto fail_config;
+  {
+    char rt_path[4096];
+    const char *rt = json_string_value(json_object_get(host, "Runtime"));
+    if (runtime_lookup(e, rt, rt_path, sizeof(rt_path), NULL, err) < 0)
+      goto fail_config;
+    if (!rt || !*rt)
+      json_object_set_new(host, "Runtime", json_string(RUNTIME_NATIVE));
+  }
 
   char dir[PATH_MAX], log_path[PATH_MAX], p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX], created[64];
   sup_container_dir(e, id, dir, sizeof(dir));
@@ -234,7 +260,6 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   snprintf(p2, sizeof(p2), "%s/hostname", dir);
   snprintf(p3, sizeof(p3), "%s/hosts", dir);
   ctr_now(created, sizeof(created));
-  int r = -EINVAL;
   if (network_settings_new(e, body, host, &net_settings, err) < 0) {
     r = -err->code;
     goto fail_config;
@@ -431,6 +456,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   }
   c->busy = true;
   c->refs++;
+  restart_on_start(c);
   pthread_mutex_unlock(&e->lock);
 
   char *rootfs = NULL, netns[PATH_MAX] = "";
@@ -455,7 +481,7 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
      * it, so no shim, cgroup or mount outlives the failed start, then undo the rest. */
     char root[PATH_MAX], bundle[PATH_MAX];
     snprintf(root, sizeof(root), "%s/runtime", e->cfg.exec_root);
-    lc_container_delete(root, c->id, true, &ignored);
+    runtime_delete(e, c->id, runtime_of(c->doc), &ignored);
     while (c->monitor_running)
       pthread_cond_wait(&e->changed, &e->lock);
     graph_rwlayer_unmount(e->graph, ctr_layer(c->id, (char[80]){0}), &ignored);
@@ -506,8 +532,9 @@ static int signal_container(struct engine *e, struct container *c, int sig, bool
                             struct berr *err)
 {
   char root[PATH_MAX];
-  runtime_root(e, root, sizeof(root));
-  return lc_container_kill(root, c->id, sig, all, err);
+  (void)root;
+  pid_t pid = (pid_t)json_integer_value(json_object_get(json_object_get(c->doc, "State"), "Pid"));
+  return runtime_kill(e, c->id, runtime_of(c->doc), pid, sig, all, err);
 }
 
 int lifecycle_stop(struct engine *e, const char *ref, const char *sigstr, int timeout,
@@ -520,6 +547,8 @@ int lifecycle_stop(struct engine *e, const char *ref, const char *sigstr, int ti
     return -err->code;
   }
   lifecycle_wait_idle(e, c);
+  if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING)
+    restart_user_stop(e, c);
   if (c->state != CTR_RUNNING && c->state != CTR_PAUSED) {
     pthread_mutex_unlock(&e->lock);
     return 1;
@@ -549,8 +578,8 @@ int lifecycle_stop(struct engine *e, const char *ref, const char *sigstr, int ti
   signal_container(e, c, sig, false, &kerr);
   if (paused) {
     char root[PATH_MAX];
-    runtime_root(e, root, sizeof(root));
-    lc_container_pause(root, c->id, false, &kerr);
+    (void)root;
+    runtime_pause(e, c->id, runtime_of(c->doc), false, &kerr);
   }
   if (!wait_exit(e, c, exits, timeout)) {
     /* Did not stop in time: kill everything in it. */
@@ -586,6 +615,7 @@ int lifecycle_kill(struct engine *e, const char *ref, const char *sigstr, struct
     json_t *attrs = lifecycle_attrs(c);
     json_object_set_new(attrs, "signal", json_string(sigbuf));
     events_emit(&e->events, "container", "kill", c->id, attrs);
+    restart_user_stop(e, c);
     r = signal_container(e, c, sig, false, err);
   }
   pthread_mutex_unlock(&e->lock);
@@ -616,8 +646,8 @@ int lifecycle_pause(struct engine *e, const char *ref, bool pause, struct berr *
     r = -EBUSY;
   } else {
     char root[PATH_MAX];
-    runtime_root(e, root, sizeof(root));
-    r = lc_container_pause(root, c->id, pause, err);
+    (void)root;
+    r = runtime_pause(e, c->id, runtime_of(c->doc), pause, err);
     if (r == 0) {
       c->state = pause ? CTR_PAUSED : CTR_RUNNING;
       ctr_sync_state(c);
@@ -698,8 +728,8 @@ int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes
     signal_container(e, c, SIGKILL, true, &kerr);
     if (c->state == CTR_PAUSED) {
       char root[PATH_MAX];
-      runtime_root(e, root, sizeof(root));
-      lc_container_pause(root, c->id, false, &kerr);
+      (void)root;
+      runtime_pause(e, c->id, runtime_of(c->doc), false, &kerr);
     }
     wait_exit(e, c, exits, 30);
     c->busy = false;
@@ -728,7 +758,9 @@ void lifecycle_after_monitor(struct engine *e, struct container *c)
     struct berr err;
     if (remove_locked(e, c, &err) < 0)
       blog(BLOG_WARN, "auto-remove %s: %s", c->id, err.msg);
+    return;
   }
+  restart_after_exit(e, c);
 }
 
 void lifecycle_recover(struct engine *e)
@@ -742,15 +774,19 @@ void lifecycle_recover(struct engine *e)
     if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_RESTARTING)
       continue;
     struct berr err;
-    if (sup_reconnect(e, c, &err) == 0)
+    if (sup_reconnect(e, c, &err) == 0) {
+      health_start(e, c, false);
       continue;
+    }
     /* The shim is gone: the container ended while we were away. */
     int code = 255;
     bool oom = false;
     char fin[64] = "";
     sup_read_exit(e, c->id, &code, &oom, fin, sizeof(fin));
-    lc_container_delete(root, c->id, true, &err);
+    if (runtime_is_native(runtime_of(c->doc)))
+      lc_container_delete(root, c->id, true, &err);
     sup_handle_exit(e, c, code, oom, fin[0] ? fin : NULL);
   }
   pthread_mutex_unlock(&e->lock);
+  restart_at_daemon_start(e);
 }

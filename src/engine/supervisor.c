@@ -22,11 +22,13 @@
 #include "common/log.h"
 #include "engine_internal.h"
 #include "exec_inst.h"
+#include "health.h"
 #include "execdriver/shim_proto.h"
 #include "graph/rwlayer.h"
 #include "lifecycle.h"
 #include "network.h"
 #include "repository.h"
+#include "runtimes.h"
 
 extern char **environ;
 
@@ -131,6 +133,7 @@ static void on_event(struct engine *e, struct container *c, json_t *ev)
     struct berr serr;
     repo_save(e, c, &serr);
     events_emit(&e->events, "container", "start", c->id, lifecycle_attrs(c));
+    health_start(e, c, true);
     c->start_result = 1;
   } else if (strcmp(name, "error") == 0) {
     const char *op = json_string_value(json_object_get(ev, "op"));
@@ -292,10 +295,18 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
              "none") == 0;
   bool want_stdin = json_is_true(json_object_get(json_object_get(c->doc, "Config"), "OpenStdin"));
 
+  /* An external OCI runtime: the shim drives its binary, under a state root of its own. */
+  const char *rt = runtime_of(c->doc);
+  char rt_path[4096] = "";
+  json_auto_t *rt_args = NULL;
+  if (runtime_lookup(e, rt, rt_path, sizeof(rt_path), &rt_args, err) < 0)
+    return -err->code;
+  runtime_root_dir(e, rt, runtime_root, sizeof(runtime_root));
+
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0)
     return berr_errno(err, "pipe");
-  const char *argv[24];
+  const char *argv[64];
   int n = 0;
   argv[n++] = e->cfg.shim_path;
   argv[n++] = "--id";
@@ -318,6 +329,14 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
     argv[n++] = "--stdin";
   if (want_stdin && json_is_true(json_object_get(json_object_get(c->doc, "Config"), "StdinOnce")))
     argv[n++] = "--stdin-once";
+  if (rt_path[0]) {
+    argv[n++] = "--runtime";
+    argv[n++] = rt_path;
+    for (size_t k = 0; k < json_array_size(rt_args) && n < 56; k++) {
+      argv[n++] = "--runtime-arg";
+      argv[n++] = json_string_value(json_array_get(rt_args, k)) ?: "";
+    }
+  }
   argv[n++] = "--ready-fd";
   argv[n++] = "3";
   argv[n] = NULL;

@@ -10,12 +10,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "libcontainer/safepath.h"
 #include "libcontainer/security/caps.h"
 #include "seccomp_default.h"
+#include "spec_options.h"
 #include "user.h"
 
 /* moby's default capability set (daemon/pkg/oci/caps/defaults.go). */
@@ -62,14 +64,22 @@ int execdriver_args(json_t *config, json_t **args, struct berr *err)
   return 0;
 }
 
+/* "All" capabilities are those the daemon itself may hold: a berthd whose bounding set
+ * lacks one (inside another container) cannot give it, and capset would fail. */
+static uint64_t all_caps(void)
+{
+  uint64_t caps = 0;
+  for (int c = 0; c <= lc_cap_last(); c++)
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+      caps |= 1ULL << c;
+  return caps;
+}
+
 static uint64_t cap_set(json_t *host, struct berr *err, int *bad)
 {
   uint64_t caps = 0;
-  if (json_is_true(json_object_get(host, "Privileged"))) {
-    for (int c = 0; c <= lc_cap_last(); c++)
-      caps |= 1ULL << c;
-    return caps;
-  }
+  if (json_is_true(json_object_get(host, "Privileged")))
+    return all_caps();
   for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++)
     caps |= 1ULL << default_caps[i];
   size_t i;
@@ -78,8 +88,7 @@ static uint64_t cap_set(json_t *host, struct berr *err, int *bad)
   {
     const char *n = json_string_value(v);
     if (n && strcasecmp(n, "ALL") == 0) {
-      for (int c = 0; c <= lc_cap_last(); c++)
-        caps |= 1ULL << c;
+      caps |= all_caps();
       continue;
     }
     int c = n ? lc_cap_from_name(n) : -1;
@@ -170,7 +179,7 @@ static json_t *build_env(json_t *config, const char *hostname)
   return env;
 }
 
-static json_t *build_resources(json_t *host)
+json_t *execdriver_resources(json_t *host)
 {
   json_t *r = json_object();
   json_t *mem = json_object(), *cpu = json_object();
@@ -379,8 +388,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
       json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
   }
 
-  json_t *linux_ = json_pack("{s:o,s:o,s:s}", "namespaces", ns, "resources", build_resources(host),
-                             "cgroupsPath", "");
+  json_t *linux_ = json_pack("{s:o,s:o,s:s}", "namespaces", ns, "resources",
+                             execdriver_resources(host), "cgroupsPath", "");
   char cgpath[128];
   snprintf(cgpath, sizeof(cgpath), "/berth/%s", in->id);
   json_object_set_new(linux_, "cgroupsPath", json_string(cgpath));
@@ -394,14 +403,32 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
     json_object_set_new(linux_, "readonlyPaths", r);
   }
   bool unconfined = privileged;
+  json_t *custom = NULL;
   json_array_foreach(json_object_get(host, "SecurityOpt"), i, v)
   {
     const char *s = json_string_value(v);
     if (s && (strcmp(s, "seccomp=unconfined") == 0 || strcmp(s, "seccomp:unconfined") == 0))
       unconfined = true;
+    else if (s && (strncmp(s, "seccomp=", 8) == 0 || strncmp(s, "seccomp:", 8) == 0) &&
+             s[8] == '{' && !custom && execdriver_custom_seccomp(s + 8, &custom, err) < 0) {
+      json_decref(linux_);
+      json_decref(process);
+      json_decref(mounts);
+      return -err->code;
+    }
   }
-  if (!unconfined)
+  if (custom && !privileged)
+    json_object_set_new(linux_, "seccomp", custom);
+  else if (!unconfined)
     json_object_set_new(linux_, "seccomp", execdriver_default_seccomp(caps));
+  if (custom && privileged)
+    json_decref(custom);
+  if (execdriver_add_devices(host, linux_, err) < 0) {
+    json_decref(linux_);
+    json_decref(process);
+    json_decref(mounts);
+    return -err->code;
+  }
   json_t *sysctl = json_object_get(host, "Sysctls");
   if (json_is_object(sysctl) && json_object_size(sysctl))
     json_object_set(linux_, "sysctl", sysctl);

@@ -22,3 +22,7 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
 
 /* The args a container runs: Entrypoint + Cmd (already merged with the image's). */
 int execdriver_args(json_t *config, json_t **args, struct berr *err);
+
+/* HostConfig's limits as OCI linux.resources (memory, cpu, pids, blockIO; a deny-all
+ * device rule the runtime completes with its defaults). A new reference. */
+json_t *execdriver_resources(json_t *host);

@@ -20,6 +20,7 @@
 #include "common/fileutil.h"
 #include "execdriver/shim_proto.h"
 #include "libcontainer/container.h"
+#include "ext_runtime.h"
 #include "shim.h"
 
 #define DRAIN_MS 2000 /* output still read after a process exits (its children may hold it) */
@@ -118,7 +119,8 @@ static void op_exec(struct shim *s, json_t *msg, int client_fd)
       .pid_out = &p->pid,
   };
   int status = 0;
-  int r = lc_container_exec(&o, &status, &err);
+  int r = s->ext_path ? ext_exec(s, process, p->tty ? NULL : stdio, &p->master, &p->pid, &err)
+                      : lc_container_exec(&o, &status, &err);
   close(devnull);
   for (int k = 0; k < 2; k++) {
     if (k == 0 && in[0] >= 0)
@@ -181,7 +183,8 @@ static void handle_msg(struct shim *s, json_t *msg, int fd)
   if (fd >= 0 && strcmp(op, "exec") != 0)
     close(fd);
   if (strcmp(op, "start") == 0) {
-    if (!s->started && lc_container_start(s->runtime_root, s->id, &err) < 0) {
+    if (!s->started &&
+        (s->ext_path ? ext_start(s, &err) : lc_container_start(s->runtime_root, s->id, &err)) < 0) {
       shim_send_event(s,
                       json_pack("{s:s,s:s,s:s}", "event", "error", "op", op, "message", err.msg));
       return;
@@ -394,14 +397,19 @@ int shim_loop(struct shim *s)
       logfile_flush(s->log);
       struct lc_cgroup_stats st = {0};
       struct berr err;
-      bool oom = lc_container_stats(s->runtime_root, s->id, &st, &err) == 0 && st.oom_kills > 0;
+      bool oom = s->ext_path ? ext_oom_killed(s)
+                             : lc_container_stats(s->runtime_root, s->id, &st, &err) == 0 &&
+                                   st.oom_kills > 0;
       /* Report first, tidy after: the exit is what `docker run` waits for, and removing
        * the cgroups (one rmdir per v1 hierarchy) need not hold it up. */
       write_exit(s, init->code, oom);
       for (int i = 0; i < SHIM_MAX_PROCS; i++)
         if (s->procs[i])
           proc_free(s, s->procs[i]);
-      lc_container_delete(s->runtime_root, s->id, true, &err);
+      if (s->ext_path)
+        ext_delete(s);
+      else
+        lc_container_delete(s->runtime_root, s->id, true, &err);
       return 0;
     }
   }

@@ -18,13 +18,15 @@
 #include "common/fileutil.h"
 #include "libcontainer/cloned_binary.h"
 #include "libcontainer/container.h"
+#include "ext_runtime.h"
 #include "shim.h"
 
 static void usage(FILE *out)
 {
   fprintf(out, "usage: berth-shim --id ID --bundle DIR --runtime-root DIR --state-dir DIR\n"
                "                  [--log FILE] [--log-max-size BYTES] [--log-max-file N]\n"
-               "                  [--stdin [--stdin-once]] [--ready-fd FD]\n\n"
+               "                  [--stdin [--stdin-once]] [--ready-fd FD]\n"
+               "                  [--runtime PATH [--runtime-arg ARG]...]\n\n"
                "Runs one container for berthd and keeps its stdio, log and exit status.\n"
                "Started by berthd; not meant to be run by hand.\n");
 }
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
       {"stdin", no_argument, NULL, 'I'},
       {"stdin-once", no_argument, NULL, 'O'},
       {"ready-fd", required_argument, NULL, 'R'},
+      {"runtime", required_argument, NULL, 'X'},
+      {"runtime-arg", required_argument, NULL, 'A'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
   };
@@ -129,6 +133,13 @@ int main(int argc, char **argv)
       break;
     case 'R':
       ready_fd = atoi(optarg);
+      break;
+    case 'X':
+      s.ext_path = optarg;
+      break;
+    case 'A':
+      if (s.n_ext_args < 16)
+        s.ext_args[s.n_ext_args++] = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -230,7 +241,14 @@ int main(int argc, char **argv)
       .pid_out = &init->pid,
   };
   int status = 0;
-  if (lc_container_run(&o, LC_RUN_CREATE, &status, &err) < 0) {
+  if (s.ext_path) {
+    if (ext_init(&s) < 0 || ext_create(&s, stdio, init->tty, &init->master, &init->pid, &err) < 0) {
+      if (!err.msg[0])
+        berr_errno(&err, "subreaper");
+      ready(ready_fd, json_pack("{s:s}", "error", err.msg));
+      return 1;
+    }
+  } else if (lc_container_run(&o, LC_RUN_CREATE, &status, &err) < 0) {
     ready(ready_fd, json_pack("{s:s}", "error", err.msg));
     return 1;
   }
@@ -250,7 +268,10 @@ int main(int argc, char **argv)
 
   s.listen_fd = listen_on(s.state_dir, &err);
   if (s.listen_fd < 0) {
-    lc_container_delete(s.runtime_root, s.id, true, &err);
+    if (s.ext_path)
+      ext_delete(&s);
+    else
+      lc_container_delete(s.runtime_root, s.id, true, &err);
     ready(ready_fd, json_pack("{s:s}", "error", err.msg));
     return 1;
   }

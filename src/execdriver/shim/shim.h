@@ -51,6 +51,11 @@ struct shim {
   struct shim_proc *procs[SHIM_MAX_PROCS]; /* [0] is init */
   struct shim_client *clients[SHIM_MAX_CLIENTS];
   bool started;
+  /* An external OCI runtime (ext_runtime.c) instead of libcontainer when ext_path is set. */
+  const char *ext_path;
+  const char *ext_args[16];
+  int n_ext_args;
+  struct lc_cgroup *ext_cgroup;
 };
 
 int64_t shim_now_ms(void);
