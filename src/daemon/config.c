@@ -78,6 +78,7 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
   };
   const char *key;
   json_t *v;
+  json_auto_t *unknown = NULL;
   json_object_foreach(j, key, v)
   {
     bool known = false;
@@ -140,8 +141,28 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       cfg->address_pools = json_dumps(v, JSON_COMPACT);
       known = true;
     }
-    /* Keys of later features (runtimes) are read by their parts. */
-    (void)known;
+    /* runtimes is read by the engine itself (src/engine/runtimes.c) */
+    known |= strcmp(key, "runtimes") == 0;
+    if (!known) {
+      if (!unknown)
+        unknown = json_array();
+      json_array_append_new(unknown, json_string(key));
+    }
+  }
+  /* As dockerd: a key berthd does not know is an error, not silently ignored. */
+  if (json_array_size(unknown)) {
+    char list[1024] = "";
+    size_t i;
+    json_t *k;
+    json_array_foreach(unknown, i, k)
+    {
+      size_t used = strlen(list);
+      snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", json_string_value(k));
+    }
+    return berr_set(err, 0,
+                    "unable to configure the berth daemon with file %s: the following directives "
+                    "don't match any configuration option: %s",
+                    cfg->config_file, list);
   }
   return 0;
 }

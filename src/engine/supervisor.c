@@ -329,6 +329,8 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
     argv[n++] = "--stdin";
   if (want_stdin && json_is_true(json_object_get(json_object_get(c->doc, "Config"), "StdinOnce")))
     argv[n++] = "--stdin-once";
+  if (json_is_true(json_object_get(json_object_get(c->doc, "Config"), "Tty")))
+    argv[n++] = "--tty"; /* what the spec's process.terminal says */
   if (rt_path[0]) {
     argv[n++] = "--runtime";
     argv[n++] = rt_path;

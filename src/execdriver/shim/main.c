@@ -25,7 +25,7 @@ static void usage(FILE *out)
 {
   fprintf(out, "usage: berth-shim --id ID --bundle DIR --runtime-root DIR --state-dir DIR\n"
                "                  [--log FILE] [--log-max-size BYTES] [--log-max-file N]\n"
-               "                  [--stdin [--stdin-once]] [--ready-fd FD]\n"
+               "                  [--stdin [--stdin-once]] [--tty] [--ready-fd FD]\n"
                "                  [--runtime PATH [--runtime-arg ARG]...]\n\n"
                "Runs one container for berthd and keeps its stdio, log and exit status.\n"
                "Started by berthd; not meant to be run by hand.\n");
@@ -90,6 +90,7 @@ int main(int argc, char **argv)
       {"log-max-file", required_argument, NULL, 'f'},
       {"stdin", no_argument, NULL, 'I'},
       {"stdin-once", no_argument, NULL, 'O'},
+      {"tty", no_argument, NULL, 'T'},
       {"ready-fd", required_argument, NULL, 'R'},
       {"runtime", required_argument, NULL, 'X'},
       {"runtime-arg", required_argument, NULL, 'A'},
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
   const char *log_path = NULL;
   unsigned long long max_size = 0;
   unsigned max_files = 1;
-  bool want_stdin = false, stdin_once = false;
+  bool want_stdin = false, stdin_once = false, tty = false;
   int ready_fd = -1, c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -130,6 +131,9 @@ int main(int argc, char **argv)
       break;
     case 'O':
       stdin_once = true;
+      break;
+    case 'T':
+      tty = true;
       break;
     case 'R':
       ready_fd = atoi(optarg);
@@ -204,16 +208,9 @@ int main(int argc, char **argv)
   *init = (struct shim_proc){.pidfd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1};
   s.procs[0] = init;
 
-  /* Whether the process has a terminal is in its config; read it to pick pipes or a pty. */
-  char cfg_path[4096];
-  snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", s.bundle);
-  json_t *cfg = NULL;
-  if (bjson_load_file(cfg_path, &cfg, &err) < 0) {
-    ready(ready_fd, json_pack("{s:s}", "error", err.msg));
-    return 1;
-  }
-  init->tty = json_is_true(json_object_get(json_object_get(cfg, "process"), "terminal"));
-  json_decref(cfg);
+  /* --tty says what the config's process.terminal says (berthd wrote both), so the config
+   * is parsed once, by libcontainer, and the shim picks pipes or a pty from the flag. */
+  init->tty = tty;
   /* Docker's StdinOnce: the end of an attached stdin closes the process's stdin (run -i);
    * without it (run -d -i, then attach) that attach session ends and stdin stays open. */
   init->stdin_once = stdin_once;
