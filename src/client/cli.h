@@ -99,6 +99,8 @@ int cmd_login(struct client *c, int argc, char **argv);
 int cmd_logout(struct client *c, int argc, char **argv);
 int cmd_network(struct client *c, int argc, char **argv); /* cmd_network.c */
 int cmd_port(struct client *c, int argc, char **argv);
+int cmd_volume(struct client *c, int argc,
+               char **argv); /* cmd_volume.c: create|ls|inspect|rm|prune */
 
 /* Shared by run/create and start -a: pull an image through POST /images/create,
  * rendering progress to `out`. */

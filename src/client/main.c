@@ -53,6 +53,7 @@ static const struct {
     {"unpause", cmd_unpause, "Unpause all processes within one or more containers"},
     {"update", cmd_update, "Update configuration of one or more containers"},
     {"version", cmd_version, "Show the berth version information"},
+    {"volume", cmd_volume, "Manage volumes"},
     {"wait", cmd_wait, "Block until one or more containers stop, then print their exit codes"},
 };
 

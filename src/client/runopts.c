@@ -91,6 +91,7 @@
   "      --userns string                User namespace to use\n"                                   \
   "      --uts string                   UTS namespace to use\n"                                    \
   "  -v, --volume list                  Bind mount a volume\n"                                     \
+  "      --volumes-from list            Mount volumes from the specified container(s)\n"           \
   "  -w, --workdir string               Working directory inside the container\n"
 
 const char run_usage[] =
@@ -117,6 +118,7 @@ enum {
   O_EXPOSE,
   O_MOUNT,
   O_TMPFS,
+  O_VOLUMES_FROM,
   O_NETWORK,
   O_ALIAS,
   O_IP,
@@ -192,6 +194,7 @@ static const struct option run_longopts[] = {
     {"volume", required_argument, NULL, 'v'},
     {"mount", required_argument, NULL, O_MOUNT},
     {"tmpfs", required_argument, NULL, O_TMPFS},
+    {"volumes-from", required_argument, NULL, O_VOLUMES_FROM},
     {"network", required_argument, NULL, O_NETWORK},
     {"net", required_argument, NULL, O_NETWORK},
     {"network-alias", required_argument, NULL, O_ALIAS},
@@ -262,6 +265,7 @@ void run_opts_init(struct run_opts *o)
   o->volumes = json_array();
   o->mounts = json_array();
   o->tmpfs = json_array();
+  o->volumes_from = json_array();
   o->aliases = json_array();
   o->add_hosts = json_array();
   o->dns = json_array();
@@ -279,11 +283,11 @@ void run_opts_init(struct run_opts *o)
 
 void run_opts_free(struct run_opts *o)
 {
-  json_t **all[] = {&o->env,     &o->env_files, &o->labels,        &o->publish,   &o->expose,
-                    &o->volumes, &o->mounts,    &o->tmpfs,         &o->aliases,   &o->add_hosts,
-                    &o->dns,     &o->dns_opts,  &o->dns_search,    &o->cap_add,   &o->cap_drop,
-                    &o->ulimits, &o->log_opts,  &o->security_opts, &o->group_add, &o->devices,
-                    &o->sysctls};
+  json_t **all[] = {&o->env,     &o->env_files,   &o->labels,        &o->publish,   &o->expose,
+                    &o->volumes, &o->mounts,      &o->tmpfs,         &o->aliases,   &o->add_hosts,
+                    &o->dns,     &o->dns_opts,    &o->dns_search,    &o->cap_add,   &o->cap_drop,
+                    &o->ulimits, &o->log_opts,    &o->security_opts, &o->group_add, &o->devices,
+                    &o->sysctls, &o->volumes_from};
   for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
     json_decref(*all[i]);
     *all[i] = NULL;
@@ -412,6 +416,9 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       break;
     case O_TMPFS:
       json_array_append_new(o->tmpfs, json_string(optarg));
+      break;
+    case O_VOLUMES_FROM:
+      json_array_append_new(o->volumes_from, json_string(optarg));
       break;
     case O_NETWORK:
       o->network = optarg;
@@ -811,10 +818,19 @@ static int add_publish(const char *spec, json_t *exposed, json_t *bindings, stru
   return 0;
 }
 
+static bool mount_bool(const char *v, bool has_value)
+{
+  return !has_value || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+}
+
+/* --mount type=bind|volume|tmpfs,source=,target=,readonly,bind-propagation=,volume-opt=,
+ * volume-label=,volume-nocopy,tmpfs-size=,tmpfs-mode= into Docker's mount.Mount. */
 static int add_mount(const char *spec, json_t *mounts, struct berr *err)
 {
-  json_t *m = json_object();
+  json_auto_t *m = json_object();
   json_object_set_new(m, "Type", json_string("volume"));
+  json_auto_t *bind = json_object(), *vol = json_object(), *tmpfs = json_object();
+  json_auto_t *vopts = json_object(), *vlabels = json_object();
   _cleanup_free_ char *s = strdup(spec);
   char *save = NULL;
   const char *src = NULL, *dst = NULL;
@@ -824,26 +840,100 @@ static int add_mount(const char *spec, json_t *mounts, struct berr *err)
     const char *v = eq ? eq + 1 : "";
     if (eq)
       *eq = 0;
-    if (strcmp(kv, "type") == 0)
+    if (strcmp(kv, "type") == 0) {
       json_object_set_new(m, "Type", json_string(v));
-    else if (strcmp(kv, "source") == 0 || strcmp(kv, "src") == 0)
+    } else if (strcmp(kv, "source") == 0 || strcmp(kv, "src") == 0) {
       src = v;
-    else if (strcmp(kv, "target") == 0 || strcmp(kv, "dst") == 0 || strcmp(kv, "destination") == 0)
+    } else if (strcmp(kv, "target") == 0 || strcmp(kv, "dst") == 0 ||
+               strcmp(kv, "destination") == 0) {
       dst = v;
-    else if (strcmp(kv, "readonly") == 0 || strcmp(kv, "ro") == 0)
-      ro = !eq || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+    } else if (strcmp(kv, "readonly") == 0 || strcmp(kv, "ro") == 0) {
+      ro = mount_bool(v, eq != NULL);
+    } else if (strcmp(kv, "bind-propagation") == 0) {
+      json_object_set_new(bind, "Propagation", json_string(v));
+    } else if (strcmp(kv, "bind-nonrecursive") == 0) {
+      json_object_set_new(bind, "NonRecursive", json_boolean(mount_bool(v, eq != NULL)));
+    } else if (strcmp(kv, "volume-nocopy") == 0) {
+      json_object_set_new(vol, "NoCopy", json_boolean(mount_bool(v, eq != NULL)));
+    } else if (strcmp(kv, "volume-driver") == 0) {
+      json_object_set_new(vol, "DriverConfig", json_pack("{s:s}", "Name", v));
+    } else if (strcmp(kv, "volume-opt") == 0 || strcmp(kv, "volume-label") == 0) {
+      const char *veq = strchr(v, '=');
+      if (!veq)
+        return berr_set(err, 0,
+                        "invalid argument \"%s\" for \"--mount\" flag: invalid field '%s' must "
+                        "be a key=value pair",
+                        spec, kv);
+      _cleanup_free_ char *k = strndup(v, (size_t)(veq - v));
+      json_object_set_new(strcmp(kv, "volume-opt") == 0 ? vopts : vlabels, k, json_string(veq + 1));
+    } else if (strcmp(kv, "tmpfs-size") == 0) {
+      char *end;
+      double n = strtod(v, &end);
+      double mult = 1;
+      switch (*end) {
+      case 'k':
+      case 'K':
+        mult = 1024;
+        break;
+      case 'm':
+      case 'M':
+        mult = 1024 * 1024;
+        break;
+      case 'g':
+      case 'G':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+      case '\0':
+      case 'b':
+      case 'B':
+        break;
+      default:
+        return berr_set(err, 0,
+                        "invalid argument \"%s\" for \"--mount\" flag: invalid value for "
+                        "tmpfs-size: %s",
+                        spec, v);
+      }
+      json_object_set_new(tmpfs, "SizeBytes", json_integer((json_int_t)(n * mult)));
+    } else if (strcmp(kv, "tmpfs-mode") == 0) {
+      char *end;
+      long mode = strtol(v, &end, 8);
+      if (*end || !*v)
+        return berr_set(err, 0,
+                        "invalid argument \"%s\" for \"--mount\" flag: invalid value for "
+                        "tmpfs-mode: %s",
+                        spec, v);
+      json_object_set_new(tmpfs, "Mode", json_integer(mode));
+    } else if (strcmp(kv, "consistency") != 0) {
+      return berr_set(err, 0,
+                      "invalid argument \"%s\" for \"--mount\" flag: unexpected key '%s' in '%s'",
+                      spec, kv, kv);
+    }
   }
-  if (!dst) {
-    json_decref(m);
+  if (!dst)
     return berr_set(err, 0, "invalid argument \"%s\" for \"--mount\" flag: target is required",
                     spec);
-  }
   if (src)
     json_object_set_new(m, "Source", json_string(src));
   json_object_set_new(m, "Target", json_string(dst));
   if (ro)
     json_object_set_new(m, "ReadOnly", json_true());
-  json_array_append_new(mounts, m);
+  if (json_object_size(bind))
+    json_object_set(m, "BindOptions", bind);
+  if (json_object_size(vopts)) {
+    json_t *dc = json_object_get(vol, "DriverConfig");
+    if (!dc) {
+      dc = json_pack("{s:s}", "Name", "local");
+      json_object_set_new(vol, "DriverConfig", dc);
+    }
+    json_object_set(dc, "Options", vopts);
+  }
+  if (json_object_size(vlabels))
+    json_object_set(vol, "Labels", vlabels);
+  if (json_object_size(vol))
+    json_object_set(m, "VolumeOptions", vol);
+  if (json_object_size(tmpfs))
+    json_object_set(m, "TmpfsOptions", tmpfs);
+  json_array_append(mounts, m);
   return 0;
 }
 
@@ -1021,7 +1111,7 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
                       json_pack("{s:s,s:i}", "Name", rp_name, "MaximumRetryCount", rp_count));
   json_object_set_new(hc, "AutoRemove", json_boolean(o->rm));
   json_object_set_new(hc, "VolumeDriver", json_string(""));
-  json_object_set_new(hc, "VolumesFrom", json_null());
+  json_object_set_new(hc, "VolumesFrom", strv_or_null(o->volumes_from));
   json_object_set_new(hc, "ConsoleSize", json_pack("[i,i]", o->tty ? rows : 0, o->tty ? cols : 0));
   json_object_set_new(hc, "CapAdd", strv_or_null(o->cap_add));
   json_object_set_new(hc, "CapDrop", strv_or_null(o->cap_drop));

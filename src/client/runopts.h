@@ -24,15 +24,16 @@ struct run_opts {
   int stop_timeout;
   bool stop_timeout_set;
   const char *cpuset_cpus, *cpuset_mems;
-  json_t *env;       /* array of -e in order */
-  json_t *env_files; /* array of paths */
-  json_t *labels;    /* object */
-  json_t *publish;   /* array of -p specs */
-  json_t *expose;    /* array */
-  json_t *volumes;   /* array of -v specs */
-  json_t *mounts;    /* array of --mount specs */
-  json_t *tmpfs;     /* array */
-  json_t *aliases;   /* --network-alias */
+  json_t *env;          /* array of -e in order */
+  json_t *env_files;    /* array of paths */
+  json_t *labels;       /* object */
+  json_t *publish;      /* array of -p specs */
+  json_t *expose;       /* array */
+  json_t *volumes;      /* array of -v specs */
+  json_t *mounts;       /* array of --mount specs */
+  json_t *tmpfs;        /* array */
+  json_t *volumes_from; /* array of --volumes-from C[:ro|rw] */
+  json_t *aliases;      /* --network-alias */
   json_t *add_hosts, *dns, *dns_opts, *dns_search, *cap_add, *cap_drop, *ulimits, *log_opts,
       *security_opts, *group_add, *devices, *sysctls;
   const char *image;

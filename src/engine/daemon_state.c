@@ -13,6 +13,7 @@
 #include "sweep.h"
 #include "network.h"
 #include "repository.h"
+#include "volumes.h"
 
 int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
 {
@@ -101,6 +102,7 @@ void engine_daemon_shutdown(struct engine *e)
   reaper_free(e->reaper);
   e->reaper = NULL;
   network_shutdown(e);
+  vol_unmount_all(e); /* volumes mounted at first use (tmpfs, binds) */
   repo_close(e);
   events_destroy(&e->events);
   e->daemon_ready = false;

@@ -27,6 +27,7 @@
 #include "graph/rwlayer.h"
 #include "libcontainer/container.h"
 #include "network.h"
+#include "mounts.h"
 #include "repository.h"
 #include "resources.h"
 #include "restart.h"
@@ -240,6 +241,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_object_set_new(config, "Image", json_string(image));
   json_t *host = host_config_defaults(body);
   json_t *net_settings = NULL;
+  json_t *mounts = NULL;
   int r = -EINVAL;
   /* Checked before anything is made: a rejected request leaves nothing behind. */
   if (resources_check_create(config, host, err) < 0)
@@ -264,6 +266,8 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
     r = -err->code;
     goto fail_config;
   }
+  if (mounts_resolve(e, config, host, &mounts, err) < 0)
+    goto fail_config;
   if (graph_rwlayer_create(e->graph, ctr_layer(id, (char[80]){0}), image_id, err) < 0)
     goto fail_config;
   if (bf_mkdir_p(dir, 0710, err) < 0 ||
@@ -310,7 +314,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_object_set_new(d, "ExecIDs", json_null());
   json_object_set_new(d, "HostConfig", host);
   json_object_set_new(d, "GraphDriver", json_pack("{s:s,s:{}}", "Name", driver, "Data"));
-  json_object_set_new(d, "Mounts", json_array());
+  json_object_set(d, "Mounts", mounts);
   json_object_set_new(d, "Config", config);
   json_object_set_new(d, "NetworkSettings", net_settings);
   net_settings = NULL;
@@ -358,6 +362,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   }
   events_emit(&e->events, "container", "create", c->id, lifecycle_attrs(c));
   pthread_mutex_unlock(&e->lock);
+  json_decref(mounts);
   *warnings = json_array();
   return 0;
 
@@ -368,6 +373,9 @@ fail_layer : {
 }
 fail_config:
   json_decref(net_settings);
+  if (mounts)
+    mounts_release(e, mounts);
+  json_decref(mounts);
   json_decref(args);
   json_decref(config);
   json_decref(host);
@@ -375,7 +383,7 @@ fail_config:
 }
 
 static int build_bundle(struct engine *e, struct container *c, const char *rootfs,
-                        const char *netns, struct berr *err)
+                        const char *netns, json_t *mounts, struct berr *err)
 {
   char bundle[PATH_MAX], dir[PATH_MAX], init[PATH_MAX], cfg_path[PATH_MAX];
   sup_bundle_dir(e, c->id, bundle, sizeof(bundle));
@@ -392,6 +400,7 @@ static int build_bundle(struct engine *e, struct container *c, const char *rootf
       .container_dir = dir,
       .init_path = init,
       .netns_path = netns && *netns ? netns : NULL,
+      .extra_mounts = mounts,
   };
   json_t *spec = NULL;
   if (execdriver_spec(&in, &spec, err) < 0)
@@ -463,8 +472,12 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   int r = network_container_start(e, c, netns, sizeof(netns), err);
   if (r == 0)
     r = graph_rwlayer_mount(e->graph, ctr_layer(c->id, (char[80]){0}), &rootfs, err);
+  json_t *mounts = NULL;
   if (r == 0)
-    r = build_bundle(e, c, rootfs, netns, err);
+    r = mounts_oci(e, c, rootfs, &mounts, err);
+  if (r == 0)
+    r = build_bundle(e, c, rootfs, netns, mounts, err);
+  json_decref(mounts);
   free(rootfs);
   if (r == 0)
     r = sup_start(e, c, err);
@@ -675,7 +688,7 @@ static void remove_dirs(void *arg)
 }
 
 /* Remove a stopped container (lock held). */
-static int remove_locked(struct engine *e, struct container *c, struct berr *err)
+static int remove_locked(struct engine *e, struct container *c, bool volumes, struct berr *err)
 {
   c->state = CTR_REMOVING;
   c->busy = true;
@@ -698,6 +711,8 @@ static int remove_locked(struct engine *e, struct container *c, struct berr *err
   }
   events_emit(&e->events, "container", "destroy", c->id, lifecycle_attrs(c));
   c->removed = true;
+  if (volumes)
+    mounts_remove_anonymous(e, json_object_get(c->doc, "Mounts"));
   c->busy = false;
   pthread_cond_broadcast(&e->changed);
   if (c->refs == 0 && !c->monitor_running)
@@ -707,7 +722,6 @@ static int remove_locked(struct engine *e, struct container *c, struct berr *err
 
 int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes, struct berr *err)
 {
-  (void)volumes; /* anonymous volumes come with the volume support */
   struct container *c = find_idle(e, ref, err);
   if (!c)
     return -err->code;
@@ -740,7 +754,7 @@ int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes
     pthread_cond_wait(&e->changed, &e->lock);
   int r = 0;
   if (!c->removed)
-    r = remove_locked(e, c, err);
+    r = remove_locked(e, c, volumes, err);
   pthread_mutex_unlock(&e->lock);
   return r;
 }
@@ -756,7 +770,7 @@ void lifecycle_after_monitor(struct engine *e, struct container *c)
       json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
   if (auto_remove && c->state == CTR_EXITED && !c->busy) {
     struct berr err;
-    if (remove_locked(e, c, &err) < 0)
+    if (remove_locked(e, c, true, &err) < 0)
       blog(BLOG_WARN, "auto-remove %s: %s", c->id, err.msg);
     return;
   }

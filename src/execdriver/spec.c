@@ -144,6 +144,31 @@ static json_t *mount_entry(const char *dest, const char *type, const char *src,
                    o);
 }
 
+static size_t path_depth(json_t *m)
+{
+  size_t n = 0;
+  for (const char *p = json_string_value(json_object_get(m, "destination")); p && *p; p++)
+    n += *p == '/';
+  return n;
+}
+
+/* Parents before children (a volume on /etc comes before the /etc/hosts bind); a stable
+ * insertion sort keeps the given order among mounts of the same depth. */
+static void sort_mounts_by_depth(json_t *mounts)
+{
+  size_t n = json_array_size(mounts);
+  for (size_t a = 1; a < n; a++) {
+    for (size_t b = a; b > 0; b--) {
+      json_t *prev = json_array_get(mounts, b - 1), *cur = json_array_get(mounts, b);
+      if (path_depth(prev) <= path_depth(cur))
+        break;
+      json_incref(cur);
+      json_array_remove(mounts, b);
+      json_array_insert_new(mounts, b - 1, cur);
+    }
+  }
+}
+
 static bool has_env(json_t *env, const char *key)
 {
   size_t i, n = strlen(key);
@@ -378,6 +403,20 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
     json_array_extend(wrapped, json_object_get(process, "args"));
     json_object_set_new(process, "args", wrapped);
   }
+
+  /* The container's own mounts come last; one at a default's place replaces it. */
+  json_array_foreach(in->extra_mounts, i, v)
+  {
+    const char *dest = json_string_value(json_object_get(v, "destination"));
+    for (size_t k = 0; dest && k < json_array_size(mounts); k++) {
+      const char *d = json_string_value(json_object_get(json_array_get(mounts, k), "destination"));
+      if (d && strcmp(d, dest) == 0)
+        json_array_remove(mounts, k--);
+    }
+    json_array_append(mounts, v);
+  }
+  if (json_array_size(in->extra_mounts))
+    sort_mounts_by_depth(mounts);
 
   json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type", "uts",
                          "type", "mount");

@@ -16,6 +16,7 @@ struct execdriver_spec_in {
   const char *container_dir; /* holds hostname, hosts, resolv.conf */
   const char *init_path;     /* berth-init, bound into the container for --init */
   const char *netns_path;    /* join this network namespace; NULL = a new one (or host) */
+  json_t *extra_mounts;      /* OCI mounts of volumes, binds and tmpfs; they replace defaults */
 };
 
 int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct berr *err);
