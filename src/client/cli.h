@@ -99,6 +99,7 @@ int cmd_login(struct client *c, int argc, char **argv);
 int cmd_logout(struct client *c, int argc, char **argv);
 int cmd_network(struct client *c, int argc, char **argv); /* cmd_network.c */
 int cmd_port(struct client *c, int argc, char **argv);
+int cmd_cp(struct client *c, int argc, char **argv); /* cmd_cp.c */
 int cmd_volume(struct client *c, int argc,
                char **argv); /* cmd_volume.c: create|ls|inspect|rm|prune */
 

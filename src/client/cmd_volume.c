@@ -130,9 +130,9 @@ static int cmd_volume_ls(struct client *c, int argc, char **argv)
     return cli_fail(&err);
   if (quiet && (!format || !*format))
     format = "{{.Name}}";
-  json_auto_t *headers = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Driver", "DRIVER", "Name",
-                                   "VOLUME NAME", "Scope", "SCOPE", "Mountpoint", "MOUNTPOINT",
-                                   "Labels", "LABELS", "Links", "LINKS");
+  json_auto_t *headers =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Driver", "DRIVER", "Name", "VOLUME NAME", "Scope",
+                "SCOPE", "Mountpoint", "MOUNTPOINT", "Labels", "LABELS", "Links", "LINKS");
   struct formatter f;
   if (formatter_init(&f, format, "{{.Driver}}\t{{.Name}}", headers, &err) < 0) {
     formatter_free(&f);
@@ -335,9 +335,8 @@ int cmd_volume(struct client *c, int argc, char **argv)
   static const struct {
     const char *name;
     int (*fn)(struct client *, int, char **);
-  } subs[] = {{"create", cmd_volume_create}, {"ls", cmd_volume_ls},
-              {"list", cmd_volume_ls},       {"inspect", cmd_volume_inspect},
-              {"rm", cmd_volume_rm},         {"remove", cmd_volume_rm},
+  } subs[] = {{"create", cmd_volume_create},   {"ls", cmd_volume_ls}, {"list", cmd_volume_ls},
+              {"inspect", cmd_volume_inspect}, {"rm", cmd_volume_rm}, {"remove", cmd_volume_rm},
               {"prune", cmd_volume_prune}};
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     printf("Usage:  berth volume COMMAND\n\nManage volumes\n\nCommands:\n"

@@ -241,6 +241,7 @@ static int perform(struct client *c, const char *method, const char *path, const
   long status = sp ? strtol(sp + 1, NULL, 10) : 0;
   col->resp->status = status;
   col->resp->content_type[0] = '\0';
+  col->resp->path_stat[0] = '\0';
   if (col->sink && status >= 400 && !col->mem)
     col->mem = open_memstream(&col->resp->body, &col->resp->len);
   long long clen = -1;
@@ -261,6 +262,8 @@ static int perform(struct client *c, const char *method, const char *path, const
       close_conn = true;
     else if (strcasecmp(line, "Content-Type") == 0)
       snprintf(col->resp->content_type, sizeof(col->resp->content_type), "%s", v);
+    else if (strcasecmp(line, "X-Docker-Container-Path-Stat") == 0)
+      snprintf(col->resp->path_stat, sizeof(col->resp->path_stat), "%s", v);
   }
   bool no_body = strcmp(method, "HEAD") == 0 || status == 204 || status == 304 || status < 200;
   if (!no_body && col->mem && !col->sink && !chunked && clen >= 0) {

@@ -29,6 +29,7 @@ struct http_resp {
   char *body;
   size_t len;
   char content_type[128];
+  char path_stat[4096]; /* X-Docker-Container-Path-Stat (archive GET/HEAD), or "" */
 };
 
 void http_resp_free(struct http_resp *r);

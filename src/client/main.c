@@ -20,6 +20,7 @@ static const struct {
 } commands[] = {
     {"attach", cmd_attach,
      "Attach local standard input, output, and error streams to a running container"},
+    {"cp", cmd_cp, "Copy files/folders between a container and the local filesystem"},
     {"create", cmd_create, "Create a new container"},
     {"events", cmd_events, "Get real time events from the server"},
     {"exec", cmd_exec, "Execute a command in a running container"},
@@ -59,6 +60,7 @@ static const struct {
 
 static const struct alias aliases[] = {
     {"container", "attach", cmd_attach},
+    {"container", "cp", cmd_cp},
     {"container", "create", cmd_create},
     {"container", "exec", cmd_exec},
     {"container", "inspect", cmd_container_inspect},

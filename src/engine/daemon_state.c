@@ -44,6 +44,7 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   jobs_volume_register(e);
   jobs_registry_register(e);
   jobs_resources_register(e);
+  jobs_archive_register(e);
   lifecycle_recover(e);
   sweep_leftovers(e);
   network_recover(e);

@@ -13,6 +13,7 @@ void jobs_system_register(struct engine *e);   /* jobs_system.c: info, events, d
 void jobs_network_register(struct engine *e);  /* jobs_network.c: networks */
 void jobs_volume_register(struct engine *e);   /* jobs_volume.c: volumes */
 void jobs_registry_register(struct engine *e); /* jobs_registry.c: push, auth */
+void jobs_archive_register(struct engine *e);  /* jobs_archive.c: cp archive, changes, export */
 struct job;
 /* image.create with fromImage: a pull (jobs_registry.c) */
 int jobs_registry_pull(struct job *job);

@@ -78,8 +78,8 @@ static int add_point(json_t *mounts, json_t *m, bool replace, struct berr *err)
 }
 
 static int volume_point(struct engine *e, const char *name, const char *dest, bool rw,
-                        const char *mode, json_t *labels, json_t *opts, json_t *made,
-                        json_t **out, struct berr *err)
+                        const char *mode, json_t *labels, json_t *opts, json_t *made, json_t **out,
+                        struct berr *err)
 {
   json_auto_t *vol = NULL;
   struct berr probe;
@@ -110,8 +110,9 @@ static int parse_bind(struct engine *e, const char *spec, json_t *mounts, json_t
     return berr_set(err, 0, "invalid volume specification: '%s'", spec);
   char *src = parts[0], *dst = parts[1], *opts = n == 3 ? parts[2] : "";
   if (dst[0] != '/')
-    return berr_set(err, 0, "invalid volume specification: '%s': invalid mount config for type "
-                            "\"volume\": invalid mount path: '%s' mount path must be absolute",
+    return berr_set(err, 0,
+                    "invalid volume specification: '%s': invalid mount config for type "
+                    "\"volume\": invalid mount path: '%s' mount path must be absolute",
                     spec, dst);
   clean_path(dst);
   bool rw = true, nocopy = false;
@@ -154,8 +155,7 @@ static int parse_bind(struct engine *e, const char *spec, json_t *mounts, json_t
 }
 
 /* HostConfig.Mounts entry (Docker's mount.Mount). */
-static int parse_mount(struct engine *e, json_t *mo, json_t *mounts, json_t *made,
-                       struct berr *err)
+static int parse_mount(struct engine *e, json_t *mo, json_t *mounts, json_t *made, struct berr *err)
 {
   const char *type = json_string_value(json_object_get(mo, "Type"));
   const char *src = json_string_value(json_object_get(mo, "Source"));
@@ -176,8 +176,9 @@ static int parse_mount(struct engine *e, json_t *mo, json_t *mounts, json_t *mad
   json_t *m = NULL;
   if (strcmp(type, "bind") == 0) {
     if (!src || !*src)
-      return berr_set(err, 0, "invalid mount config for type \"bind\": field Source must not be "
-                              "empty");
+      return berr_set(err, 0,
+                      "invalid mount config for type \"bind\": field Source must not be "
+                      "empty");
     if (src[0] != '/')
       return berr_set(err, 0,
                       "invalid mount config for type \"bind\": invalid mount path: '%s' mount "
@@ -199,8 +200,9 @@ static int parse_mount(struct engine *e, json_t *mo, json_t *mounts, json_t *mad
                   "Mode", "", "RW", !ro, "Propagation", prop && *prop ? prop : "rprivate");
   } else if (strcmp(type, "volume") == 0) {
     if (json_object_get(mo, "BindOptions") && !json_is_null(json_object_get(mo, "BindOptions")))
-      return berr_set(err, 0, "invalid mount config for type \"volume\": BindOptions must not be "
-                              "specified");
+      return berr_set(err, 0,
+                      "invalid mount config for type \"volume\": BindOptions must not be "
+                      "specified");
     json_t *vo = json_object_get(mo, "VolumeOptions");
     json_t *dc = json_object_get(vo, "DriverConfig");
     const char *drv = json_string_value(json_object_get(dc, "Name"));
@@ -211,8 +213,9 @@ static int parse_mount(struct engine *e, json_t *mo, json_t *mounts, json_t *mad
       return -err->code;
   } else if (strcmp(type, "tmpfs") == 0) {
     if (src && *src)
-      return berr_set(err, 0, "invalid mount config for type \"tmpfs\": field Source must not be "
-                              "specified");
+      return berr_set(err, 0,
+                      "invalid mount config for type \"tmpfs\": field Source must not be "
+                      "specified");
     m = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "tmpfs", "Source", "", "Destination", dst,
                   "Mode", "", "RW", !ro, "Propagation", "");
   } else {
@@ -409,8 +412,8 @@ static int copy_entry(int sfd, int dfd, const char *n, struct berr *err)
       return -err->code;
   } else if (S_ISREG(st.st_mode)) {
     _cleanup_close_ int in = openat(sfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    _cleanup_close_ int out = openat(dfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                     0600);
+    _cleanup_close_ int out =
+        openat(dfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (in < 0 || out < 0)
       return berr_errno(err, "copy-up: %s", n);
     off_t left = st.st_size;
@@ -564,9 +567,9 @@ int mounts_oci(struct engine *e, struct container *c, const char *rootfs, json_t
     if (!type || !dest)
       continue;
     if (strcmp(type, "tmpfs") == 0) {
-      json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type",
-                                            "tmpfs", "source", "tmpfs", "options",
-                                            tmpfs_opts(host, dest, rw)));
+      json_array_append_new(list,
+                            json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", "tmpfs",
+                                      "source", "tmpfs", "options", tmpfs_opts(host, dest, rw)));
       continue;
     }
     _cleanup_free_ char *src = NULL;

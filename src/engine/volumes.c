@@ -94,8 +94,8 @@ static int vol_save(struct engine *e, json_t *doc, struct berr *err)
   if (!text)
     return berr_set(err, ENOMEM, "serialize volume");
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(e->db, "INSERT OR REPLACE INTO volumes(name, doc) VALUES(?1, ?2)", -1,
-                         &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(e->db, "INSERT OR REPLACE INTO volumes(name, doc) VALUES(?1, ?2)", -1, &st,
+                         NULL) != SQLITE_OK)
     return sql_err(e, err, "save volume");
   sqlite3_bind_text(st, 1, json_string_value(json_object_get(doc, "Name")), -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
@@ -123,8 +123,8 @@ static int check_opts(json_t *opts, struct berr *err)
   return 0;
 }
 
-int vol_create(struct engine *e, const char *name, const char *driver, json_t *labels,
-               json_t *opts, bool anonymous, json_t **out, struct berr *err)
+int vol_create(struct engine *e, const char *name, const char *driver, json_t *labels, json_t *opts,
+               bool anonymous, json_t **out, struct berr *err)
 {
   if (ensure_table(e, err) < 0)
     return -err->code;

@@ -16,8 +16,8 @@ struct engine;
 /* Create a volume (name NULL: an anonymous one with a random name). An existing volume of
  * that name is returned as it is, as Docker does. *out: a new reference to its record
  * (Docker's Volume JSON). */
-int vol_create(struct engine *e, const char *name, const char *driver, json_t *labels,
-               json_t *opts, bool anonymous, json_t **out, struct berr *err);
+int vol_create(struct engine *e, const char *name, const char *driver, json_t *labels, json_t *opts,
+               bool anonymous, json_t **out, struct berr *err);
 /* A new reference to the record, or ENOENT "get NAME: no such volume". */
 int vol_get(struct engine *e, const char *name, json_t **out, struct berr *err);
 /* Every volume record (a new array). */
