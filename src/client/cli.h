@@ -100,6 +100,10 @@ int cmd_logout(struct client *c, int argc, char **argv);
 int cmd_network(struct client *c, int argc, char **argv); /* cmd_network.c */
 int cmd_port(struct client *c, int argc, char **argv);
 int cmd_cp(struct client *c, int argc, char **argv); /* cmd_cp.c */
+/* cmd_commit.c: the container's filesystem as an image, a change list, a tar */
+int cmd_commit(struct client *c, int argc, char **argv);
+int cmd_diff(struct client *c, int argc, char **argv);
+int cmd_export(struct client *c, int argc, char **argv);
 int cmd_volume(struct client *c, int argc,
                char **argv); /* cmd_volume.c: create|ls|inspect|rm|prune */
 

@@ -264,8 +264,8 @@ static int copy_from(struct client *c, const char *ctr, const char *src, const c
   if (stat_remote(c, ctr, src, &st, &err) < 0)
     return cli_fail(&err);
   if (!st.exists) {
-    fprintf(stderr, "Error response from daemon: Could not find the file %s in container %s\n",
-            src, ctr);
+    fprintf(stderr, "Error response from daemon: Could not find the file %s in container %s\n", src,
+            ctr);
     return 1;
   }
   const char *rsrc = src;
@@ -389,9 +389,9 @@ static int put_tar(struct client *c, const char *ctr, const char *dir, FILE *tar
                    struct berr *err)
 {
   rewind(tar);
-  _cleanup_free_ char *path =
-      archive_path(ctr, dir, archive_mode ? "&copyUIDGID=true&noOverwriteDirNonDir=true"
-                                          : "&noOverwriteDirNonDir=true");
+  _cleanup_free_ char *path = archive_path(
+      ctr, dir,
+      archive_mode ? "&copyUIDGID=true&noOverwriteDirNonDir=true" : "&noOverwriteDirNonDir=true");
   struct http_resp resp = {0};
   int r = http_stream(c, "PUT", path, tar, "application/x-tar", NULL, NULL, &resp, err);
   http_resp_free(&resp);

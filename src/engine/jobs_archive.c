@@ -99,8 +99,8 @@ static int cp_root_get(struct job *job, struct cp_root *r)
     } else {
       src = strdup(json_string_value(json_object_get(m, "Source")) ?: "");
     }
-    json_array_append_new(r->binds, json_pack("[s,s,b]", src, dest,
-                                               !json_is_false(json_object_get(m, "RW"))));
+    json_array_append_new(
+        r->binds, json_pack("[s,s,b]", src, dest, !json_is_false(json_object_get(m, "RW"))));
   }
   pthread_mutex_unlock(&e->lock);
   char *path = NULL;
@@ -314,9 +314,9 @@ static int stat_in_root(void *ud, struct berr *err)
       mtime[--off] = '\0';
   }
   snprintf(mtime + off, sizeof(mtime) - off, "Z");
-  json_auto_t *j = json_pack("{s:s,s:I,s:I,s:s,s:s}", "name", base, "size", (json_int_t)st.st_size,
-                             "mode", (json_int_t)go_file_mode(st.st_mode), "mtime", mtime,
-                             "linkTarget", link);
+  json_auto_t *j =
+      json_pack("{s:s,s:I,s:I,s:s,s:s}", "name", base, "size", (json_int_t)st.st_size, "mode",
+                (json_int_t)go_file_mode(st.st_mode), "mtime", mtime, "linkTarget", link);
   _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
   if (!text || write(q->out_fd, text, strlen(text)) < 0)
     return berr_errno(err, "stat result");
@@ -666,8 +666,8 @@ static int job_container_changes(struct job *job)
     return -job->err.code;
   struct gd_change *ch = NULL;
   size_t n = 0;
-  if (graph_rwlayer_changes(job->engine->graph, ctr_layer(id, (char[80]){0}), &ch, &n,
-                            &job->err) < 0)
+  if (graph_rwlayer_changes(job->engine->graph, ctr_layer(id, (char[80]){0}), &ch, &n, &job->err) <
+      0)
     return -job->err.code;
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++)

@@ -427,17 +427,20 @@ static int job_container_commit(struct job *job)
   char image_id[80];
   struct berr perr;
   int r = graph_commit(e->graph, ctr_layer(id, (char[80]){0}), &o, image_id, &job->err);
+  if (r == 0) {
+    /* As moby: the commit event comes while the container is still paused. */
+    pthread_mutex_lock(&e->lock);
+    c = repo_find(e, id, &perr);
+    if (c)
+      events_emit(&e->events, "container", "commit", id, lifecycle_attrs(c));
+    pthread_mutex_unlock(&e->lock);
+  }
   if (pause)
     lifecycle_pause(e, id, false, &perr);
   free(ch);
   json_decref(changes);
   if (r < 0)
     return -job->err.code;
-  pthread_mutex_lock(&e->lock);
-  c = repo_find(e, id, &perr);
-  if (c)
-    events_emit(&e->events, "container", "commit", id, lifecycle_attrs(c));
-  pthread_mutex_unlock(&e->lock);
   job->result = json_pack("{s:s}", "Id", image_id);
   job->status = 201;
   return 0;

@@ -126,7 +126,7 @@ def test_cp_stdin_stdout_and_errors(berth, berthd, build_dir, busybox_image, tmp
     assert not (tmp_path / "x").exists()
 
 
-def test_cp_never_leaves_the_container(berth, busybox_image, tmp_path):
+def test_cp_never_leaves_the_container(berth, berthd, busybox_image, tmp_path):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "key").write_text("host only\n")
@@ -150,7 +150,7 @@ def test_cp_never_leaves_the_container(berth, busybox_image, tmp_path):
         info = tarfile.TarInfo("../../../../../../../" + str(tmp_path / "evil").lstrip("/"))
         info.size = 1
         t.addfile(info, io.BytesIO(b"x"))
-    c = dockerpy.APIClient(base_url=berth_host(berth), timeout=DEADLINE)
+    c = dockerpy.APIClient(base_url=berthd.host, timeout=DEADLINE)
     with pytest.raises(dockerpy.errors.APIError):
         c.put_archive("esc", "/tmp", buf.getvalue())
     assert not (tmp_path / "evil").exists()
@@ -167,13 +167,6 @@ def test_cp_from_a_volume_of_a_stopped_container(berth, busybox_image, tmp_path,
     ok(berth("rm", "vc"))
     ok(berth("volume", "rm", "cpvol"))
     assert mounts_of(berthd) == []
-
-
-def berth_host(berth):
-    for cell in berth.__closure__ or ():
-        if hasattr(cell.cell_contents, "sock"):
-            return cell.cell_contents.host
-    raise AssertionError("no daemon")
 
 
 def test_docker_cli_cp_diff_export(docker, dimage, tmp_path):
