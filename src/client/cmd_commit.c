@@ -59,8 +59,9 @@ int cmd_commit(struct client *c, int argc, char **argv)
     else if (o == 'm')
       message = optarg;
     else if (o == 'p' && !parse_bool(optarg, &pause))
-      return cli_usage_error("commit", "invalid argument \"%s\" for \"-p, --pause\" flag: "
-                                       "strconv.ParseBool: parsing \"%s\": invalid syntax",
+      return cli_usage_error("commit",
+                             "invalid argument \"%s\" for \"-p, --pause\" flag: "
+                             "strconv.ParseBool: parsing \"%s\": invalid syntax",
                              optarg, optarg);
   }
   if (argc - optind < 1 || argc - optind > 2)

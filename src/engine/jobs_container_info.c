@@ -133,6 +133,21 @@ static bool match_label(const struct container *c, const char *v)
   return !eq || (json_is_string(val) && strcmp(json_string_value(val), eq + 1) == 0);
 }
 
+/* volume=NAME or volume=DESTINATION, as moby. */
+static bool match_volume(const struct container *c, const char *v)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach(json_object_get(c->doc, "Mounts"), i, m)
+  {
+    const char *n = json_string_value(json_object_get(m, "Name"));
+    const char *d = json_string_value(json_object_get(m, "Destination"));
+    if ((n && strcmp(n, v) == 0) || (d && strcmp(d, v) == 0))
+      return true;
+  }
+  return false;
+}
+
 static bool match_exited(const struct container *c, const char *v)
 {
   json_t *code = json_object_get(json_object_get(c->doc, "State"), "ExitCode");
@@ -254,7 +269,8 @@ static int job_container_list(struct job *job)
         !any_match(json_object_get(filters, "name"), match_name, c) ||
         !any_match(json_object_get(filters, "id"), match_id, c) ||
         !any_match(json_object_get(filters, "exited"), match_exited, c) ||
-        !any_match(json_object_get(filters, "ancestor"), match_ancestor, c))
+        !any_match(json_object_get(filters, "ancestor"), match_ancestor, c) ||
+        !any_match(json_object_get(filters, "volume"), match_volume, c))
       continue;
     bool labels_ok = true;
     size_t k;

@@ -61,8 +61,9 @@ static int add_point(json_t *mounts, json_t *m, bool replace, struct berr *err)
   const char *dest = json_string_value(json_object_get(m, "Destination"));
   json_t *old = find_dest(mounts, dest);
   if (old && !replace) {
+    berr_set(err, 0, "Duplicate mount point: %s", dest);
     json_decref(m);
-    return berr_set(err, 0, "Duplicate mount point: %s", dest);
+    return -EINVAL;
   }
   if (old) {
     size_t i;
@@ -87,7 +88,8 @@ static int volume_point(struct engine *e, const char *name, const char *dest, bo
   if (!existed && vol_create(e, name, "local", labels, opts, !name || !*name, &vol, err) < 0)
     return -err->code;
   const char *vname = json_string_value(json_object_get(vol, "Name"));
-  if (!existed && vol_is_anonymous(vol))
+  /* Made here: removed again if a later mount point of the same request is refused. */
+  if (!existed)
     json_array_append_new(made, json_string(vname));
   *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume", "Name", vname, "Source",
                    json_string_value(json_object_get(vol, "Mountpoint")), "Destination", dest,
@@ -151,7 +153,7 @@ static int parse_bind(struct engine *e, const char *spec, json_t *mounts, json_t
     if (volume_point(e, src, dst, rw, *opts ? opts : "z", NULL, NULL, made, &m, err) < 0)
       return -err->code;
   }
-  return add_point(mounts, m, true, err);
+  return add_point(mounts, m, false, err);
 }
 
 /* HostConfig.Mounts entry (Docker's mount.Mount). */

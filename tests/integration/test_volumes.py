@@ -243,3 +243,34 @@ def test_local_volume_with_tmpfs_options(berth, busybox_image, berthd, clean):
     assert data in mounts_under(berthd.data_root)
     ok(berth("volume", "rm", "tv"))
     assert data not in mounts_under(berthd.data_root)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-v", "named:relative"], "mount path must be absolute"),
+    (["-v", "bad@name:/x"], "includes invalid characters"),
+    (["-v", "one:/x", "-v", "two:/x"], "Duplicate mount point: /x"),
+    (["-v", "/tmp:/x:bogus"], "invalid mode"),
+    (["--mount", "type=tmpfs,source=foo,target=/t"], "must not be specified"),
+    (["--mount", "type=weird,target=/t"], "mount type unknown"),
+    (["--mount", "type=bind,source=relative,target=/t"], "must be absolute"),
+    (["--mount", "type=volume,source=v,target=/t,volume-driver=nosuch"], "not found"),
+    (["--volumes-from", "nosuchcontainer"], "No such container"),
+])
+def test_bad_mount_specs_change_nothing(berth, busybox_image, berthd, clean, args, message):
+    res = berth("create", "--name", "bad", *args, busybox_image, "true")
+    assert res.returncode == 125, res.stdout
+    assert message in res.stderr
+    assert berth("inspect", "bad").returncode == 1
+    assert ok(berth("volume", "ls", "-q")) == ""
+    assert list((berthd.data_root / "volumes").glob("*")) == [] \
+        if (berthd.data_root / "volumes").exists() else True
+
+
+def test_ps_filter_by_volume(berth, busybox_image, clean):
+    ok(berth("create", "--name", "withvol", "-v", "fv:/data", busybox_image, "true"))
+    ok(berth("create", "--name", "without", busybox_image, "true"))
+    assert ok(berth("ps", "-a", "--filter", "volume=fv", "--format", "{{.Names}}")) == "withvol\n"
+    assert ok(berth("ps", "-a", "--filter", "volume=/data", "--format", "{{.Names}}")) == \
+        "withvol\n"
+    out = ok(berth("ps", "-a", "--filter", "name=withvol", "--format", "{{.Mounts}}"))
+    assert out == "fv\n"
