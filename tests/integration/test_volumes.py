@@ -274,3 +274,29 @@ def test_ps_filter_by_volume(berth, busybox_image, clean):
         "withvol\n"
     out = ok(berth("ps", "-a", "--filter", "name=withvol", "--format", "{{.Mounts}}"))
     assert out == "fv\n"
+
+
+def test_local_volume_bound_to_a_host_directory(berth, busybox_image, berthd, tmp_path, clean):
+    host = tmp_path / "dev"
+    host.mkdir()
+    ok(berth("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={host}", "bv"))
+    ok(berth("run", "--rm", "-v", "bv:/b", busybox_image, "sh", "-c", "echo via-volume > /b/f"))
+    assert (host / "f").read_text() == "via-volume\n"
+    vol = inspect(berth, "bv", "volume")
+    assert vol["Options"] == {"type": "none", "o": "bind", "device": str(host)}
+    ok(berth("volume", "rm", "bv"))
+    assert (host / "f").exists()  # removing the volume leaves the bound directory alone
+    assert mounts_under(berthd.data_root) == []
+
+
+def test_mount_volume_nocopy_and_labels(berth, busybox_image, berthd, clean):
+    ok(berth("run", "--rm", "--mount",
+             "type=volume,source=mv,target=/etc,volume-nocopy,volume-label=k=v",
+             busybox_image, "true"))
+    # the image's /etc was not copied in (the per-container /etc files are bind mount points)
+    names = sorted(p.name for p in (berthd.data_root / "volumes" / "mv" / "_data").iterdir())
+    assert "passwd" not in names and "group" not in names
+    assert inspect(berth, "mv", "volume")["Labels"] == {"k": "v"}
+    ok(berth("run", "--rm", "--mount", "type=volume,source=mv2,target=/etc", busybox_image,
+             "true"))
+    assert (berthd.data_root / "volumes" / "mv2" / "_data" / "passwd").exists()
