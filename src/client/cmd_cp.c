@@ -385,6 +385,15 @@ static int tar_add(struct archive *a, const char *src, const char *name, struct 
   return 0;
 }
 
+/* A sink, so that http_stream keeps an error answer's body for its message. */
+static int discard_sink(void *ud, const char *data, size_t len)
+{
+  (void)ud;
+  (void)data;
+  (void)len;
+  return 0;
+}
+
 static int put_tar(struct client *c, const char *ctr, const char *dir, FILE *tar, bool archive_mode,
                    struct berr *err)
 {
@@ -393,7 +402,7 @@ static int put_tar(struct client *c, const char *ctr, const char *dir, FILE *tar
       ctr, dir,
       archive_mode ? "&copyUIDGID=true&noOverwriteDirNonDir=true" : "&noOverwriteDirNonDir=true");
   struct http_resp resp = {0};
-  int r = http_stream(c, "PUT", path, tar, "application/x-tar", NULL, NULL, &resp, err);
+  int r = http_stream(c, "PUT", path, tar, "application/x-tar", discard_sink, NULL, &resp, err);
   http_resp_free(&resp);
   return r;
 }

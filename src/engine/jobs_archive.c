@@ -35,6 +35,7 @@ struct cp_root {
   char id[65];
   char root[PATH_MAX]; /* /proc/PID/root, or the mounted rootfs */
   bool mounted;        /* we mounted the rootfs (stopped container): unmount after */
+  bool readonly;       /* --read-only: the stopped rootfs is made read-only for the copy too */
   json_t *binds;       /* stopped: [[source, dest, rw], ...] to mount in the child */
   const char *user;    /* Config.User (owned by the copy of the doc) */
   json_t *doc;         /* a copy of the container's document */
@@ -73,6 +74,8 @@ static int cp_root_get(struct job *job, struct cp_root *r)
   memcpy(r->id, c->id, sizeof(r->id));
   r->doc = json_deep_copy(c->doc);
   r->user = json_string_value(json_object_get(json_object_get(r->doc, "Config"), "User"));
+  r->readonly =
+      json_is_true(json_object_get(json_object_get(r->doc, "HostConfig"), "ReadonlyRootfs"));
   json_int_t pid = json_integer_value(json_object_get(json_object_get(c->doc, "State"), "Pid"));
   if ((c->state == CTR_RUNNING || c->state == CTR_PAUSED) && pid > 0) {
     snprintf(r->root, sizeof(r->root), "/proc/%lld/root", (long long)pid);
@@ -151,6 +154,10 @@ static int child_enter(struct cp_root *r, struct berr *err)
           return berr_errno(err, "read-only %s", dest);
       }
     }
+    /* --read-only: a read-only view of the rootfs that keeps the volumes bound above. */
+    if (r->readonly && (mount(r->root, r->root, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                        mount(NULL, r->root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0))
+      return berr_errno(err, "read-only rootfs");
   }
   if (chroot(r->root) < 0 || chdir("/") < 0)
     return berr_errno(err, "enter container root");
@@ -581,6 +588,8 @@ static int put_in_root(void *ud, struct berr *err)
     archive_entry_set_gname(e, NULL);
     if (archive_write_header(out, e) != ARCHIVE_OK) {
       rc = berr_set(err, 0, "extract %s: %s", name ? name : "", archive_error_string(out));
+      if (archive_errno(out) == EROFS)
+        rc = -(err->code = EROFS);
       goto out;
     }
     const void *buf;
@@ -636,9 +645,10 @@ static int job_archive_put(struct job *job)
     if (job->err.code == ENOENT)
       snprintf(job->err.msg, sizeof(job->err.msg), "Could not find the file %s in container %s",
                path, job_path(job, "id"));
-    else if (job->err.code == EROFS)
+    else if (job->err.code == EROFS) {
+      snprintf(job->err.msg, sizeof(job->err.msg), "container rootfs is marked read-only");
       job->http_error = 403;
-    else
+    } else
       job->http_error = 400;
     return rc;
   }

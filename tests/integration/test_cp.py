@@ -230,3 +230,17 @@ def test_dockerpy_archive(docker, dimage, berthd):
         c.put_archive(cid, "/tree/f", buf.getvalue())  # not a directory
     c.remove_container(cid)
     c.close()
+
+
+def test_cp_into_read_only_root(berth, busybox_image, tmp_path):
+    (tmp_path / "f").write_text("x\n")
+    ok(berth("create", "--name", "ro", "--read-only", "-v", "rovol:/data", busybox_image,
+             "sleep", "300"))
+    for state in ("stopped", "running"):
+        res = berth("cp", tmp_path / "f", "ro:/f")
+        assert res.returncode == 1 and "read-only" in res.stderr, (state, res.stderr)
+        ok(berth("cp", tmp_path / "f", f"ro:/data/{state}"))  # a volume stays writable
+        ok(berth("start", "ro"))
+    assert ok(berth("exec", "ro", "ls", "/data")).split() == ["running", "stopped"]
+    ok(berth("rm", "-f", "ro"))
+    ok(berth("volume", "rm", "rovol"))
