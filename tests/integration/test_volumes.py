@@ -142,6 +142,11 @@ def test_bind_read_only_and_missing_sources(berth, busybox_image, tmp_path, clea
     assert not (host / "new").exists()
     ok(berth("run", "--rm", "-v", f"{host}:/h", busybox_image, "sh", "-c", "echo w > /h/new"))
     assert (host / "new").read_text() == "w\n"
+    # a single file bound read-only
+    ok(berth("run", "--rm", "-v", f"{host}/in:/etc/motd:ro", busybox_image, "cat", "/etc/motd"))
+    res = berth("run", "--rm", "-v", f"{host}/in:/etc/motd:ro", busybox_image, "sh", "-c",
+                "echo no > /etc/motd")
+    assert res.returncode != 0 and (host / "in").read_text() == "from host\n"
     # -v creates a missing host directory
     missing = tmp_path / "made" / "by" / "v"
     ok(berth("run", "--rm", "-v", f"{missing}:/m", busybox_image, "touch", "/m/x"))
