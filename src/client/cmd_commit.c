@@ -85,7 +85,10 @@ int cmd_commit(struct client *c, int argc, char **argv)
   query_add(&q, "pause", pause ? "1" : "0");
   size_t i;
   json_t *v;
-  json_array_foreach(changes, i, v) query_add(&q, "changes", json_string_value(v));
+  json_array_foreach(changes, i, v)
+  {
+    query_add(&q, "changes", json_string_value(v));
+  }
   _cleanup_free_ char *path = query_build("/commit", &q);
   json_auto_t *rep = NULL;
   struct berr err = {0};

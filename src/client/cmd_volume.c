@@ -320,7 +320,10 @@ static int cmd_volume_prune(struct client *c, int argc, char **argv)
     printf("Deleted Volumes:\n");
     size_t i;
     json_t *v;
-    json_array_foreach(deleted, i, v) printf("%s\n", json_string_value(v) ?: "");
+    json_array_foreach(deleted, i, v)
+    {
+      printf("%s\n", json_string_value(v) ?: "");
+    }
     printf("\n");
   }
   char sz[32];

@@ -61,14 +61,20 @@ static bool vol_matches(struct engine *e, json_t *vol, json_t *filters)
   json_t *names = json_object_get(filters, "name");
   if (json_array_size(names)) {
     bool any = false;
-    json_array_foreach(names, i, v) any |= strstr(name, json_string_value(v) ?: "") != NULL;
+    json_array_foreach(names, i, v)
+    {
+      any |= strstr(name, json_string_value(v) ?: "") != NULL;
+    }
     if (!any)
       return false;
   }
   json_t *drivers = json_object_get(filters, "driver");
   if (json_array_size(drivers)) {
     bool any = false;
-    json_array_foreach(drivers, i, v) any |= strcmp(json_string_value(v) ?: "", "local") == 0;
+    json_array_foreach(drivers, i, v)
+    {
+      any |= strcmp(json_string_value(v) ?: "", "local") == 0;
+    }
     if (!any)
       return false;
   }

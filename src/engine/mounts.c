@@ -68,10 +68,12 @@ static int add_point(json_t *mounts, json_t *m, bool replace, struct berr *err)
   if (old) {
     size_t i;
     json_t *x;
-    json_array_foreach(mounts, i, x) if (x == old)
+    json_array_foreach(mounts, i, x)
     {
-      json_array_set_new(mounts, i, m);
-      return 0;
+      if (x == old) {
+        json_array_set_new(mounts, i, m);
+        return 0;
+      }
     }
   }
   json_array_append_new(mounts, m);
@@ -264,7 +266,10 @@ static void remove_made(struct engine *e, json_t *made)
   size_t i;
   json_t *n;
   struct berr ignored;
-  json_array_foreach(made, i, n) vol_remove(e, json_string_value(n), true, &ignored);
+  json_array_foreach(made, i, n)
+  {
+    vol_remove(e, json_string_value(n), true, &ignored);
+  }
 }
 
 int mounts_resolve(struct engine *e, json_t *config, json_t *host, json_t **out, struct berr *err)
