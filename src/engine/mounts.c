@@ -585,6 +585,11 @@ int mounts_oci(struct engine *e, struct container *c, const char *rootfs, json_t
       const char *name = json_string_value(json_object_get(m, "Name"));
       pthread_mutex_lock(&e->lock);
       int r = vol_mount(e, name ? name : "", &src, err);
+      if (r == 0)
+        events_emit(&e->events, "volume", "mount", name ? name : "",
+                    json_pack("{s:s,s:s,s:s,s:s,s:s}", "container", c->id, "destination", dest,
+                              "driver", "local", "propagation", "", "read/write",
+                              rw ? "true" : "false"));
       pthread_mutex_unlock(&e->lock);
       if (r < 0)
         return berr_wrap(err, "mount volume %s", name ? name : "");

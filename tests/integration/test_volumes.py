@@ -305,3 +305,21 @@ def test_mount_volume_nocopy_and_labels(berth, busybox_image, berthd, clean):
     ok(berth("run", "--rm", "--mount", "type=volume,source=mv2,target=/etc", busybox_image,
              "true"))
     assert (berthd.data_root / "volumes" / "mv2" / "_data" / "passwd").exists()
+
+
+def test_volume_events_and_shutdown_unmounts(berth, busybox_image, berthd):
+    import time
+    since = int(time.time()) - 1
+    ok(berth("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "evv"))
+    ok(berth("run", "--rm", "-v", "evv:/e", busybox_image, "true"))
+    ok(berth("volume", "rm", "evv"))
+    out = ok(berth("events", "--since", str(since), "--until", str(int(time.time()) + 1),
+                   "--filter", "type=volume", "--format", "{{.Action}} {{.Actor.ID}}"))
+    assert out.splitlines() == ["create evv", "mount evv", "destroy evv"]
+    # a volume mounted at first use is unmounted when the daemon stops
+    ok(berth("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "kept"))
+    ok(berth("run", "--rm", "-v", "kept:/k", busybox_image, "true"))
+    data = str(berthd.data_root / "volumes" / "kept" / "_data")
+    assert data in mounts_under(berthd.data_root)
+    berthd.stop()
+    assert mounts_under(berthd.data_root) == []
