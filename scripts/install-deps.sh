@@ -21,7 +21,7 @@ build_pkgs=(
 # Real peers and tools the tests and benchmarks drive. python3 is Debian's own
 # /usr/bin/python3, which is the one that sees python3-pytest and python3-docker.
 test_pkgs=(
-	python3 python3-pytest python3-docker
+	python3 python3-pytest python3-docker docker-compose
 	busybox-static crun runc containerd skopeo umoci
 	iproute2 nftables hyperfine time ca-certificates
 	docker-registry apache2-utils procps util-linux curl file gdb strace
