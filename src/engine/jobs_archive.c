@@ -1,5 +1,5 @@
 /* The container's filesystem as archives: cp (GET/HEAD/PUT /containers/{id}/archive), diff
- * (/changes) and export. cp works in a child process chrooted into the container's root
+ * (/changes) and export. cp works on a thread of its own chrooted into the container's root
  * as the container sees it (its mount namespace through /proc/PID/root when it runs; the
  * rootfs with its volumes and binds mounted in a private namespace when it does not), so
  * no path or symlink in the container can lead outside it. */
@@ -9,13 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +36,7 @@ struct cp_root {
   char root[PATH_MAX]; /* /proc/PID/root, or the mounted rootfs */
   bool mounted;        /* we mounted the rootfs (stopped container): unmount after */
   bool readonly;       /* --read-only: the stopped rootfs is made read-only for the copy too */
-  json_t *binds;       /* stopped: [[source, dest, rw], ...] to mount in the child */
+  json_t *binds;       /* stopped: [[source, dest, rw], ...] to bind for the copy */
   const char *user;    /* Config.User (owned by the copy of the doc) */
   json_t *doc;         /* a copy of the container's document */
 };
@@ -118,12 +118,13 @@ static int cp_root_get(struct job *job, struct cp_root *r)
   return 0;
 }
 
-/* In the child: enter the container's view of its files and chroot there. */
+/* On the copy's thread: enter the container's view of its files and chroot there. */
 static int child_enter(struct cp_root *r, struct berr *err)
 {
+  /* This thread's own root and cwd (and mounts): the daemon's other threads keep theirs. */
+  if (unshare(CLONE_FS | (r->mounted ? CLONE_NEWNS : 0)) < 0)
+    return berr_errno(err, "unshare");
   if (r->mounted) {
-    if (unshare(CLONE_NEWNS) < 0)
-      return berr_errno(err, "unshare");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
       return berr_errno(err, "make mounts private");
     _cleanup_close_ int rootfd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -164,56 +165,52 @@ static int child_enter(struct cp_root *r, struct berr *err)
   return 0;
 }
 
-/* Run fn in a child in the container's root; its error message comes back through a pipe. */
+/* fn runs on a thread of its own that leaves the daemon's filesystem context (its root,
+ * cwd and, for a stopped container, its mount namespace) for the container's: a thread and
+ * not a forked child, since a child of a threaded daemon may inherit a lock (an allocator's,
+ * iconv's) some other thread held at the fork. */
+struct root_task {
+  struct cp_root *r;
+  int (*fn)(void *ud, struct berr *err);
+  void *ud;
+  struct berr err;
+  int rc;
+};
+
+static void *root_task_main(void *arg)
+{
+  struct root_task *t = arg;
+  t->rc = child_enter(t->r, &t->err);
+  if (t->rc == 0)
+    t->rc = t->fn(t->ud, &t->err);
+  return NULL;
+}
+
 static int run_in_root(struct cp_root *r, int (*fn)(void *ud, struct berr *err), void *ud,
                        struct berr *err)
 {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0)
-    return berr_errno(err, "pipe");
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(p[0]);
-    close(p[1]);
-    return berr_errno(err, "fork");
+  struct root_task *t = calloc(1, sizeof(*t));
+  if (!t)
+    return berr_set(err, ENOMEM, "copy");
+  t->r = r;
+  t->fn = fn;
+  t->ud = ud;
+  pthread_t th;
+  int e = pthread_create(&th, NULL, root_task_main, t);
+  if (e != 0) {
+    free(t);
+    return berr_set(err, e, "copy thread");
   }
-  if (pid == 0) {
-    close(p[0]);
-    struct berr cerr = {0};
-    int rc = child_enter(r, &cerr);
-    if (rc == 0)
-      rc = fn(ud, &cerr);
-    if (rc < 0) {
-      int code = cerr.code ? cerr.code : EINVAL;
-      if (write(p[1], &code, sizeof(code)) == sizeof(code))
-        (void)!write(p[1], cerr.msg, strnlen(cerr.msg, sizeof(cerr.msg)));
-      _exit(1);
-    }
-    _exit(0);
+  pthread_join(th, NULL);
+  int rc = t->rc;
+  if (rc < 0) {
+    *err = t->err;
+    if (!err->code)
+      err->code = EINVAL;
+    rc = -err->code;
   }
-  close(p[1]);
-  int code = 0;
-  char msg[BERR_MSG_MAX] = "";
-  ssize_t n = read(p[0], &code, sizeof(code));
-  if (n == sizeof(code)) {
-    size_t got = 0;
-    ssize_t k;
-    while (got < sizeof(msg) - 1 && (k = read(p[0], msg + got, sizeof(msg) - 1 - got)) > 0)
-      got += (size_t)k;
-    msg[got] = '\0';
-  }
-  close(p[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (n == sizeof(code)) {
-    berr_set(err, 0, "%s", msg);
-    err->code = code;
-    return -code;
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return berr_set(err, EIO, "copy process failed");
-  return 0;
+  free(t);
+  return rc;
 }
 
 /* ---- stat: X-Docker-Container-Path-Stat ---- */
