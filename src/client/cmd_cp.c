@@ -1,8 +1,6 @@
 /* berth cp: files between a container and the host (or a tar on stdin/stdout) through the
  * archive API, with docker's placement rules (copy into a directory, rename onto a new
  * name, "dir/." for a directory's contents) and -a (owned by the container's user). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +12,7 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
+#include "common/lazy_archive.h"
 
 #define HELP_OPT                                                                                   \
   {                                                                                                \
@@ -198,16 +197,25 @@ static int extract_tar(FILE *tar, const char *dir, const char *from, const char 
   if (chdir(dir) < 0)
     return berr_errno(err, "%s", dir);
   struct archive *in = archive_read_new();
-  archive_read_support_format_tar(in);
   struct archive *out = archive_write_disk_new();
+  if (!in || !out) {
+    archive_read_free(in);
+    archive_write_free(out);
+    if (chdir(cwd) < 0) {
+      /* nothing more to undo */
+    }
+    return berr_set(err, ELIBACC, "%s", lazy_archive_error());
+  }
+  archive_read_support_format_tar(in);
   /* docker's CLI leaves extracted files to the user running it; -a keeps the owners. */
   archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | (owners ? ARCHIVE_EXTRACT_OWNER : 0) |
                                           ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                           ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                                           ARCHIVE_EXTRACT_UNLINK);
   int rc = 0;
-  rewind(tar);
-  if (archive_read_open_FILE(in, tar) != ARCHIVE_OK) {
+  fflush(tar);
+  if (lseek(fileno(tar), 0, SEEK_SET) < 0 ||
+      archive_read_open_fd(in, fileno(tar), 65536) != ARCHIVE_OK) {
     rc = berr_set(err, 0, "read archive: %s", archive_error_string(in));
     goto out;
   }
@@ -481,8 +489,10 @@ static int copy_to(struct client *c, const char *src, const char *ctr, const cha
   if (!tmp)
     return berr_errno(&err, "temp file"), cli_fail(&err);
   struct archive *a = archive_write_new();
+  if (!a)
+    return berr_set(&err, ELIBACC, "%s", lazy_archive_error()), cli_fail(&err);
   archive_write_set_format_pax_restricted(a);
-  int r = archive_write_open_FILE(a, tmp) == ARCHIVE_OK
+  int r = archive_write_open_fd(a, fileno(tmp)) == ARCHIVE_OK
               ? 0
               : berr_set(&err, 0, "tar: %s", archive_error_string(a));
   if (r == 0)

@@ -3,8 +3,6 @@
  * as the container sees it (its mount namespace through /proc/PID/root when it runs; the
  * rootfs with its volumes and binds mounted in a private namespace when it does not), so
  * no path or symlink in the container can lead outside it. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lazy_archive.h"
 #include "engine_internal.h"
 #include "execdriver/user.h"
 #include "graph/rwlayer.h"
@@ -478,6 +477,8 @@ static int tar_in_root(void *ud, struct berr *err)
     free(rp);
   }
   struct archive *a = archive_write_new();
+  if (!a)
+    return berr_set(err, ELIBACC, "tar: %s", lazy_archive_error());
   archive_write_set_format_pax_restricted(a);
   archive_write_set_bytes_in_last_block(a, 1);
   if (archive_write_open_fd(a, q->fd) != ARCHIVE_OK) {
@@ -547,9 +548,14 @@ static int put_in_root(void *ud, struct berr *err)
   if (chdir(q->path) < 0)
     return berr_errno(err, "chdir %s", q->path);
   struct archive *in = archive_read_new();
+  struct archive *out = archive_write_disk_new();
+  if (!in || !out) {
+    archive_read_free(in);
+    archive_write_free(out);
+    return berr_set(err, ELIBACC, "extract: %s", lazy_archive_error());
+  }
   archive_read_support_format_tar(in);
   archive_read_support_filter_all(in);
-  struct archive *out = archive_write_disk_new();
   archive_write_disk_set_options(
       out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_TIME |
                ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
