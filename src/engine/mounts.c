@@ -361,6 +361,43 @@ void mounts_remove_anonymous(struct engine *e, json_t *mounts)
   }
 }
 
+static bool used_by_live(struct engine *e, const struct container *c, const char *name)
+{
+  for (size_t i = 0; i < e->n_ctrs; i++) {
+    struct container *o = e->ctrs[i];
+    if (o == c || o->removed ||
+        !(o->busy || o->state == CTR_RUNNING || o->state == CTR_PAUSED ||
+          o->state == CTR_RESTARTING))
+      continue;
+    size_t k;
+    json_t *m;
+    json_array_foreach(json_object_get(o->doc, "Mounts"), k, m)
+    {
+      const char *n = json_string_value(json_object_get(m, "Name"));
+      if (n && strcmp(n, name) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+void mounts_after_exit(struct engine *e, struct container *c)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach(json_object_get(c->doc, "Mounts"), i, m)
+  {
+    const char *t = json_string_value(json_object_get(m, "Type"));
+    const char *n = json_string_value(json_object_get(m, "Name"));
+    if (!t || !n || strcmp(t, "volume") != 0)
+      continue;
+    events_emit(&e->events, "volume", "unmount", n,
+                json_pack("{s:s,s:s}", "container", c->id, "driver", "local"));
+    if (!used_by_live(e, c, n))
+      vol_unmount(e, n);
+  }
+}
+
 void mounts_release(struct engine *e, json_t *mounts)
 {
   pthread_mutex_lock(&e->lock);

@@ -22,5 +22,8 @@ void mounts_release(struct engine *e, json_t *mounts);
  * (called without the engine lock). */
 int mounts_oci(struct engine *e, struct container *c, const char *rootfs, json_t **out,
                struct berr *err);
+/* A container stopped (lock held): "unmount" events for its volumes, and volumes mounted
+ * at first use that no running or starting container uses any more are unmounted. */
+void mounts_after_exit(struct engine *e, struct container *c);
 /* rm -v: remove the container's anonymous volumes no other container uses (lock held). */
 void mounts_remove_anonymous(struct engine *e, json_t *mounts);

@@ -27,6 +27,7 @@
 #include "graph/rwlayer.h"
 #include "lifecycle.h"
 #include "network.h"
+#include "mounts.h"
 #include "repository.h"
 #include "runtimes.h"
 
@@ -477,6 +478,7 @@ void sup_handle_exit(struct engine *e, struct container *c, int code, bool oom,
   c->state = CTR_EXITED;
   c->exits++;
   ctr_sync_state(c);
+  mounts_after_exit(e, c);
   struct berr err;
   /* An auto-removed container's rootfs is unmounted by its removal, after the answer:
    * unmounting syncs the filesystem, the slowest step of `run --rm`. */

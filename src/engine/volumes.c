@@ -364,6 +364,17 @@ int vol_remove(struct engine *e, const char *name, bool force, struct berr *err)
   return 0;
 }
 
+void vol_unmount(struct engine *e, const char *name)
+{
+  json_auto_t *vol = NULL;
+  struct berr ignored;
+  if (vol_get(e, name, &vol, &ignored) < 0 || !has_mount_opts(vol))
+    return;
+  const char *data = json_string_value(json_object_get(vol, "Mountpoint"));
+  if (data)
+    unmount_data(data);
+}
+
 void vol_unmount_all(struct engine *e)
 {
   struct berr ignored;

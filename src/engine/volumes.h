@@ -31,5 +31,7 @@ int vol_remove(struct engine *e, const char *name, bool force, struct berr *err)
 int vol_mount(struct engine *e, const char *name, char **path, struct berr *err);
 bool vol_is_anonymous(json_t *vol);
 bool vol_name_valid(const char *name);
+/* Undo vol_mount of a volume with a backing mount (no-op for plain ones). */
+void vol_unmount(struct engine *e, const char *name);
 /* Unmount every volume with a backing mount (at daemon shutdown). */
 void vol_unmount_all(struct engine *e);
