@@ -26,8 +26,8 @@
 #include "execdriver/shim_proto.h"
 #include "graph/rwlayer.h"
 #include "lifecycle.h"
-#include "network.h"
 #include "mounts.h"
+#include "network.h"
 #include "repository.h"
 #include "runtimes.h"
 
