@@ -511,6 +511,9 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
       ((r < 0 && c->state == CTR_CREATED) ||
        (r == 0 && c->state == CTR_EXITED && !c->monitor_running)) &&
       json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
+  /* Likewise its restart policy: the monitor skipped it while this job was busy. */
+  if (!auto_remove && r == 0 && c->state == CTR_EXITED && !c->monitor_running)
+    restart_after_exit(e, c);
   pthread_cond_broadcast(&e->changed);
   pthread_mutex_unlock(&e->lock);
   if (auto_remove) {
