@@ -1,6 +1,7 @@
 /* The shim's event loop: berthd's control connection, process output, client stdin,
  * process exits. Single-threaded on purpose: it is forked from and forks containers. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -191,6 +192,9 @@ static void handle_msg(struct shim *s, json_t *msg, int fd)
     }
     s->started = true;
     shim_send_event(s, json_pack("{s:s,s:i}", "event", "started", "pid", (int)s->procs[0]->pid));
+    /* From here the shim only waits: the heap that creating the container used (its
+     * parsed config, the compiled seccomp filter) goes back to the kernel. */
+    malloc_trim(0);
   } else if (strcmp(op, "exec") == 0) {
     op_exec(s, msg, fd);
   } else if (strcmp(op, "exec-ack") == 0) {
