@@ -80,14 +80,14 @@ def section(a, notes):
         f"- machine: {machine()}",
         f"- versions: {'; '.join(a.version)}",
         f"- command: `{a.command}`",
-        "- berthd: `berthd --data-root D --exec-root E -H unix://E/berth.sock` (own roots, defaults)",
+        "- berthd: `berthd --data-root D --exec-root E -H unix://E/berth.sock --bridge none` (own "
+        "roots, otherwise defaults)",
         "- dockerd: `dockerd --data-root … --exec-root … -H unix://… --containerd <own containerd> "
         "--bridge none --iptables=false --ip-forward=false --storage-driver overlay2`; containerd 1.6 on "
         "its own root/state/socket with the CRI plugin disabled; runc as the runtime. Both engines got the "
         "same busybox image (tests/fixtures/busybox.py docker-archive, `load -i`).",
-        "- network: dockerd with `--bridge none` gives its containers no bridge network (the default "
-        "network mode resolves to none), and berthd does not set up networking yet, so neither pays for "
-        "veth/bridge/iptables here.",
+        "- network: both daemons run with `--bridge none`: their containers get no bridge network "
+        "(loopback only), so neither pays for veth/bridge/NAT here (bench/network measures that).",
         f"- wall time: hyperfine `-N` (no shell), {len(run[0]['times'])} runs each after warm-up; the "
         "same docker CLI binary talks to both daemons.",
         "- memory: `ps -o rss` (KiB → MiB) of the daemon processes; PSS from /proc/PID/smaps_rollup "
