@@ -102,11 +102,11 @@ static int create_in_child(struct lc_create_opts *o, struct berr *err)
     close(sv[0]);
     int status = 0, master = -1;
     pid_t pid = 0;
-    if (o->pty_master)
-      o->pty_master = &master;
-    o->pid_out = &pid;
+    struct lc_create_opts co = *o; /* the child's outputs go back over sv[1] */
+    co.pty_master = o->pty_master ? &master : NULL;
+    co.pid_out = &pid;
     struct berr cerr = {0};
-    if (lc_container_run(o, LC_RUN_CREATE, &status, &cerr) < 0)
+    if (lc_container_run(&co, LC_RUN_CREATE, &status, &cerr) < 0)
       lc_sync_send_error(sv[1], &cerr);
     else if (lc_sync_send(sv[1], LC_SYNC_PID, (int)pid) == 0 && master >= 0)
       lc_send_fd(sv[1], master);
