@@ -16,6 +16,8 @@
  * instead of a malloc, and the arena's pages are mapped populated (MAP_POPULATE) in one
  * call instead of one page fault at a time, which is most of the cost on a virtual
  * machine. Past the arena (pathological input), nodes come from malloc. */
+#define ARENA_MAX ((size_t)64 << 20)
+
 static struct {
   char *base;
   size_t used, cap;
@@ -40,7 +42,11 @@ static void arena_free(void *p)
 
 static cJSON *parse_in_arena(const char *text, size_t len)
 {
-  arena.cap = len * 6 + 65536; /* a list of objects takes about four times its text */
+  /* A list of objects takes about four times its text; past 64 MiB, nodes come from
+   * malloc rather than from one huge mapping populated up front. */
+  arena.cap = len * 6 + 65536;
+  if (arena.cap > ARENA_MAX)
+    arena.cap = ARENA_MAX;
   arena.used = 0;
   arena.base = mmap(NULL, arena.cap, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
