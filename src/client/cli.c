@@ -293,3 +293,12 @@ int image_pull(struct client *c, const char *image, const char *platform, FILE *
   }
   return 0;
 }
+
+bool cli_confirm(const char *warning)
+{
+  fputs(warning, stdout);
+  fputs("Are you sure you want to continue? [y/N] ", stdout);
+  fflush(stdout);
+  char ans[16] = "";
+  return fgets(ans, sizeof(ans), stdin) && (ans[0] == 'y' || ans[0] == 'Y');
+}

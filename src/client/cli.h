@@ -22,6 +22,13 @@ void cli_print_error(struct berr *err);
 int cli_fail(struct berr *err);
 /* "<msg>\nSee 'berth <cmd> --help'." on stderr; returns 125 like docker's flag errors. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --filter key=value into {"key":{"value":true}}; a usage error (its exit code) without '='
+ * (cmd_container.c). */
+int add_filter(json_t *filters, const char *kv, const char *cmd);
+/* The filters as docker sends them: compact, keys sorted (cmd_container.c). */
+char *filters_json(json_t *filters);
+/* Prints warning and docker's "Are you sure you want to continue? [y/N] "; true on y/Y. */
+bool cli_confirm(const char *warning);
 /* Wrong argument count: docker's "\"docker x\" requires ..." text; returns 1. */
 int cli_args_error(const char *cmd, const char *usage, const char *requirement);
 /* Runs getopt_long with docker-style errors; returns the option, -1 at the end, or -2 after

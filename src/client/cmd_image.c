@@ -19,9 +19,6 @@
     "help", no_argument, NULL, 0x7ffe                                                              \
   }
 
-int add_filter(json_t *filters, const char *kv, const char *cmd);
-char *filters_json(json_t *filters);
-
 static const char images_usage[] =
     "Usage:  berth images [OPTIONS] [REPOSITORY[:TAG]]\n\nList images\n\nOptions:\n"
     "  -a, --all             Show all images (default hides intermediate images)\n"
@@ -696,17 +693,10 @@ int cmd_image_prune(struct client *c, int argc, char **argv)
         return r;
     }
   }
-  if (!force) {
-    fputs(all ? "WARNING! This will remove all images without at least one container associated "
-                "to them.\nAre you sure you want to continue? [y/N] "
-              : "WARNING! This will remove all dangling images.\nAre you sure you want to "
-                "continue? [y/N] ",
-          stdout);
-    fflush(stdout);
-    char ans[16] = "";
-    if (!fgets(ans, sizeof(ans), stdin) || (ans[0] != 'y' && ans[0] != 'Y'))
-      return 0;
-  }
+  if (!force && !cli_confirm(all ? "WARNING! This will remove all images without at least one "
+                                   "container associated to them.\n"
+                                 : "WARNING! This will remove all dangling images.\n"))
+    return 0;
   json_object_set_new(filters, "dangling", json_pack("{s:b}", all ? "false" : "true", 1));
   _cleanup_free_ char *fj = filters_json(filters);
   struct query q = {0};

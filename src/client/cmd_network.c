@@ -14,8 +14,6 @@
     "help", no_argument, NULL, 0x7ffe                                                              \
   }
 
-int add_filter(json_t *filters, const char *kv, const char *cmd);
-char *filters_json(json_t *filters);
 #include "inspect.h"
 
 static const char create_usage[] =
@@ -207,30 +205,8 @@ static int cmd_network_inspect(struct client *c, int argc, char **argv)
   }
   if (optind >= argc)
     return cli_args_error("network inspect", inspect_usage, "requires at least 1 argument");
-  json_auto_t *items = json_array();
-  int rc = 0;
-  for (int i = optind; i < argc; i++) {
-    _cleanup_free_ char *esc = url_escape(argv[i]);
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "/networks/%s", esc) < 0)
-      return 1;
-    json_t *j = NULL;
-    struct berr err = {0};
-    long status = 0;
-    if (http_json(c, "GET", path, NULL, &j, &status, &err) < 0) {
-      if (err.code == EHOSTDOWN)
-        return cli_fail(&err);
-      rc = 1;
-      if (status == 404)
-        fprintf(stderr, "Error: No such network: %s\n", argv[i]);
-      else
-        cli_print_error(&err);
-      continue;
-    }
-    json_array_append_new(items, j);
-  }
-  int r = inspect_print(items, format);
-  return rc ? rc : r;
+  return inspect_objects(c, argv + optind, argc - optind, "/networks/", "", true, "network",
+                         format);
 }
 
 static const char rm_usage[] = "Usage:  berth network rm NETWORK [NETWORK...]\n\n"
@@ -297,15 +273,10 @@ static int cmd_network_prune(struct client *c, int argc, char **argv)
         return r;
     }
   }
-  if (!force) {
-    fputs("WARNING! This will remove all custom networks not used by at least one container.\n"
-          "Are you sure you want to continue? [y/N] ",
-          stdout);
-    fflush(stdout);
-    char ans[16] = "";
-    if (!fgets(ans, sizeof(ans), stdin) || (ans[0] != 'y' && ans[0] != 'Y'))
-      return 0;
-  }
+  if (!force &&
+      !cli_confirm("WARNING! This will remove all custom networks not used by at least one "
+                   "container.\n"))
+    return 0;
   struct query q = {0};
   if (json_object_size(filters)) {
     _cleanup_free_ char *fj = filters_json(filters);

@@ -24,33 +24,11 @@ static const char system_df_usage[] =
     "      --format string   Format output using a custom template\n"
     "  -v, --verbose         Show detailed information on space usage\n";
 
-static bool confirm(const char *text)
-{
-  fputs(text, stdout);
-  fputs("Are you sure you want to continue? [y/N] ", stdout);
-  fflush(stdout);
-  char ans[16] = "";
-  return fgets(ans, sizeof(ans), stdin) && (ans[0] == 'y' || ans[0] == 'Y');
-}
-
-/* {"key": {"value": true}} from --filter key=value flags, as the CLI sends them. */
-static void add_filter(json_t *filters, const char *kv)
-{
-  const char *eq = strchr(kv, '=');
-  _cleanup_free_ char *k = eq ? strndup(kv, (size_t)(eq - kv)) : strdup(kv);
-  json_t *m = json_object_get(filters, k);
-  if (!m) {
-    m = json_object();
-    json_object_set_new(filters, k, m);
-  }
-  json_object_set_new(m, eq ? eq + 1 : "", json_true());
-}
-
 static int post_prune(struct client *c, const char *base, json_t *filters, json_t **rep,
                       struct berr *err)
 {
   struct query q = {0};
-  _cleanup_free_ char *fj = json_dumps(filters, JSON_COMPACT);
+  _cleanup_free_ char *fj = filters_json(filters);
   if (json_object_size(filters))
     query_add(&q, "filters", fj);
   _cleanup_free_ char *path = query_build(base, &q);
@@ -88,6 +66,7 @@ int cmd_container_prune(struct client *c, int argc, char **argv)
   bool force = false;
   json_auto_t *filters = json_object();
   int o;
+  int r = 0;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "f", longopts, "container prune", container_prune_usage)) !=
          -1) {
@@ -95,10 +74,10 @@ int cmd_container_prune(struct client *c, int argc, char **argv)
       return CLI_GETOPT_LOOP_EXIT(o);
     if (o == 'f')
       force = true;
-    else if (o == 'F')
-      add_filter(filters, optarg);
+    else if (o == 'F' && (r = add_filter(filters, optarg, "container prune")) != 0)
+      return r;
   }
-  if (!force && !confirm("WARNING! This will remove all stopped containers.\n"))
+  if (!force && !cli_confirm("WARNING! This will remove all stopped containers.\n"))
     return 0;
   json_auto_t *rep = NULL;
   struct berr err = {0};
@@ -121,6 +100,7 @@ int cmd_system_prune(struct client *c, int argc, char **argv)
   bool all = false, force = false, volumes = false;
   json_auto_t *filters = json_object();
   int o;
+  int r = 0;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "af", longopts, "system prune", system_prune_usage)) != -1) {
     if (o < -1)
@@ -131,8 +111,8 @@ int cmd_system_prune(struct client *c, int argc, char **argv)
       force = true;
     else if (o == 'V')
       volumes = true;
-    else if (o == 'F')
-      add_filter(filters, optarg);
+    else if (o == 'F' && (r = add_filter(filters, optarg, "system prune")) != 0)
+      return r;
   }
   if (!force) {
     char text[512];
@@ -142,7 +122,7 @@ int cmd_system_prune(struct client *c, int argc, char **argv)
              volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
              all ? "all images without at least one container associated to them"
                  : "all dangling images");
-    if (!confirm(text))
+    if (!cli_confirm(text))
       return 0;
   }
   struct berr err = {0};

@@ -20,9 +20,6 @@
     "help", no_argument, NULL, 0x7ffe                                                              \
   }
 
-int add_filter(json_t *filters, const char *kv, const char *cmd);
-char *filters_json(json_t *filters);
-
 static const char *go_arch(void)
 {
   static struct utsname u;

@@ -14,9 +14,7 @@
     "help", no_argument, NULL, 0x7ffe                                                              \
   }
 
-int add_filter(json_t *filters, const char *kv, const char *cmd);
-char *filters_json(json_t *filters);
-int inspect_print(json_t *items, const char *format);
+#include "inspect.h"
 
 /* "k=v" into obj (a bare "k" is k=""). */
 static void add_kv(json_t *obj, const char *kv)
@@ -195,30 +193,7 @@ static int cmd_volume_inspect(struct client *c, int argc, char **argv)
   }
   if (optind >= argc)
     return cli_args_error("volume inspect", inspect_usage, "requires at least 1 argument");
-  json_auto_t *items = json_array();
-  int rc = 0;
-  for (int i = optind; i < argc; i++) {
-    _cleanup_free_ char *esc = url_escape(argv[i]);
-    _cleanup_free_ char *path = NULL;
-    if (!esc || asprintf(&path, "/volumes/%s", esc) < 0)
-      return 1;
-    json_t *j = NULL;
-    struct berr err = {0};
-    long status = 0;
-    if (http_json(c, "GET", path, NULL, &j, &status, &err) < 0) {
-      if (err.code == EHOSTDOWN)
-        return cli_fail(&err);
-      rc = 1;
-      if (status == 404)
-        fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
-      else
-        cli_print_error(&err);
-      continue;
-    }
-    json_array_append_new(items, j);
-  }
-  int r = inspect_print(items, format);
-  return rc ? rc : r;
+  return inspect_objects(c, argv + optind, argc - optind, "/volumes/", "", true, "volume", format);
 }
 
 static const char rm_usage[] =
@@ -294,17 +269,11 @@ static int cmd_volume_prune(struct client *c, int argc, char **argv)
         return r;
     }
   }
-  if (!force) {
-    fputs(all ? "WARNING! This will remove all local volumes not used by at least one "
-                "container.\nAre you sure you want to continue? [y/N] "
-              : "WARNING! This will remove anonymous local volumes not used by at least one "
-                "container.\nAre you sure you want to continue? [y/N] ",
-          stdout);
-    fflush(stdout);
-    char ans[16] = "";
-    if (!fgets(ans, sizeof(ans), stdin) || (ans[0] != 'y' && ans[0] != 'Y'))
-      return 0;
-  }
+  if (!force && !cli_confirm(all ? "WARNING! This will remove all local volumes not used by at "
+                                   "least one container.\n"
+                                 : "WARNING! This will remove anonymous local volumes not used "
+                                   "by at least one container.\n"))
+    return 0;
   if (all)
     json_object_set_new(filters, "all", json_pack("{s:b}", "true", 1));
   _cleanup_free_ char *fj = filters_json(filters);
