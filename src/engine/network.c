@@ -1163,7 +1163,9 @@ void network_shutdown(struct engine *e)
       netdrv_link_delete(n->nets[i]->bridge, &err);
     char marker[PATH_MAX];
     nat_marker_path(e, marker, sizeof(marker));
-    if (access(marker, F_OK) == 0 && netdrv_nat_remove(n->table, &err) == 0)
+    /* the marker, or bridges of this run: a table whose marker could not be written is not
+     * left behind either */
+    if ((n->n_nets > 0 || access(marker, F_OK) == 0) && netdrv_nat_remove(n->table, &err) == 0)
       unlink(marker);
   }
   for (size_t i = 0; i < n->n_ports; i++) {
