@@ -178,6 +178,25 @@ def test_logs_follow_tail_timestamps(berth, busybox_image):
     assert len(out) == 1 and out[0].endswith(" line3") and out[0][4] == "-" and "T" in out[0]
 
 
+def test_log_file_is_dockers_json_lines(berth, busybox_image):
+    # quotes, tabs, HTML characters, UTF-8 and a byte that is not UTF-8 (Docker writes U+FFFD)
+    script = r"""printf 'q"uo\\te\t<&>\n'; printf 'gr\303\274\303\237e \377 end\n' >&2; printf 'no newline'"""
+    cid = cid_of(berth("run", "-d", busybox_image, "sh", "-c", script))
+    assert berth("wait", cid, timeout=DEADLINE).stdout == "0\n"
+    path = berth("inspect", "--format", "{{.LogPath}}", cid).stdout.strip()
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert b"\\u003c\\u0026\\u003e" in raw  # as dockerd's encoder writes them
+    entries = [json.loads(line) for line in raw.splitlines()]
+    assert [(e["stream"], e["log"]) for e in entries] == [
+        ("stdout", 'q"uo\\te\t<&>\n'),
+        ("stderr", "gr\u00fc\u00dfe \ufffd end\n"),
+        ("stdout", "no newline"),
+    ]
+    for e in entries:
+        assert len(e["time"]) == 30 and e["time"].endswith("Z") and e["time"][10] == "T", e["time"]
+
+
 def test_exec(berth, busybox_image):
     cid_of(berth("run", "-d", "--name", "ex", busybox_image, "sleep", "1000"))
     res = berth("exec", "ex", "sh", "-c", "echo hi; echo there >&2; exit 7")

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +11,11 @@
 #include <unistd.h>
 
 #include "common/fileutil.h"
+#include "execdriver/logline.h"
 
 #define PARTIAL_MAX 16384
 
 struct pending {
-  char stream[8];
   char buf[PARTIAL_MAX];
   size_t len;
 };
@@ -26,7 +25,8 @@ struct logfile {
   int fd;
   uint64_t size, max_size;
   unsigned max_files;
-  struct pending pend[2]; /* stdout, stderr */
+  struct pending pend[2];              /* stdout, stderr */
+  char line[LOGLINE_MAX(PARTIAL_MAX)]; /* one encoded entry */
 };
 
 struct logfile *logfile_open(const char *path, uint64_t max_size, unsigned max_files)
@@ -46,8 +46,6 @@ struct logfile *logfile_open(const char *path, uint64_t max_size, unsigned max_f
     l->size = (uint64_t)st.st_size;
   l->max_size = max_size;
   l->max_files = max_files ? max_files : 1;
-  strcpy(l->pend[0].stream, "stdout");
-  strcpy(l->pend[1].stream, "stderr");
   return l;
 }
 
@@ -75,37 +73,22 @@ static void rotate(struct logfile *l)
   }
 }
 
-static void emit(struct logfile *l, const char *stream, const char *line, size_t len)
+static void emit(struct logfile *l, int stream, const char *line, size_t len)
 {
-  struct timespec ts;
-  struct tm tm;
-  char when[64];
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(when + n, sizeof(when) - n, ".%09ldZ", ts.tv_nsec);
-  json_t *j = json_object();
-  json_object_set_new(j, "log", json_stringn_nocheck(line, len));
-  json_object_set_new(j, "stream", json_string(stream));
-  json_object_set_new(j, "time", json_string(when));
-  char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref(j);
-  if (!text)
-    return;
-  size_t tlen = strlen(text);
-  text[tlen] = '\n'; /* json_dumps leaves room: the NUL becomes the newline */
-  if (l->max_size && l->size + tlen + 1 > l->max_size && l->size > 0)
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  size_t n = logline_format(l->line, stream, line, len, &now);
+  if (l->max_size && l->size + n > l->max_size && l->size > 0)
     rotate(l);
-  if (bf_write_all(l->fd, text, tlen + 1) == 0)
-    l->size += tlen + 1;
-  free(text);
+  if (bf_write_all(l->fd, l->line, n) == 0)
+    l->size += n;
 }
 
-void logfile_write(struct logfile *l, const char *stream, const char *buf, size_t len)
+void logfile_write(struct logfile *l, int stream, const char *buf, size_t len)
 {
   if (!l)
     return;
-  struct pending *p = &l->pend[strcmp(stream, "stderr") == 0];
+  struct pending *p = &l->pend[stream == 2];
   while (len > 0) {
     const char *nl = memchr(buf, '\n', len);
     size_t take = nl ? (size_t)(nl - buf) + 1 : len;
@@ -116,7 +99,7 @@ void logfile_write(struct logfile *l, const char *stream, const char *buf, size_
     buf += take;
     len -= take;
     if (p->buf[p->len - 1] == '\n' || p->len == PARTIAL_MAX) {
-      emit(l, p->stream, p->buf, p->len);
+      emit(l, stream, p->buf, p->len);
       p->len = 0;
     }
   }
@@ -128,7 +111,7 @@ void logfile_flush(struct logfile *l)
     return;
   for (int i = 0; i < 2; i++)
     if (l->pend[i].len) {
-      emit(l, l->pend[i].stream, l->pend[i].buf, l->pend[i].len);
+      emit(l, i + 1, l->pend[i].buf, l->pend[i].len);
       l->pend[i].len = 0;
     }
 }

@@ -1,7 +1,6 @@
 /* The shim's event loop: berthd's control connection, process output, client stdin,
  * process exits. Single-threaded on purpose: it is forked from and forks containers. */
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -71,10 +70,17 @@ static void proc_free(struct shim *s, struct shim_proc *p)
   for (size_t i = 0; i < 4; i++)
     if (fds[i] >= 0)
       close(fds[i]);
+  bool was_exec = p != s->procs[0];
   for (int i = 0; i < SHIM_MAX_PROCS; i++)
     if (s->procs[i] == p)
       s->procs[i] = NULL;
   free(p);
+  /* the last exec gone: the shim is back to waiting on its container alone */
+  bool execs_left = false;
+  for (int i = 1; i < SHIM_MAX_PROCS; i++)
+    execs_left |= s->procs[i] != NULL;
+  if (was_exec && !execs_left && s->procs[0])
+    shim_trim_memory();
 }
 
 static void op_exec(struct shim *s, json_t *msg, int client_fd)
@@ -192,9 +198,8 @@ static void handle_msg(struct shim *s, json_t *msg, int fd)
     }
     s->started = true;
     shim_send_event(s, json_pack("{s:s,s:i}", "event", "started", "pid", (int)s->procs[0]->pid));
-    /* From here the shim only waits: the heap that creating the container used (its
-     * parsed config, the compiled seccomp filter) goes back to the kernel. */
-    malloc_trim(0);
+    /* from here the shim only waits */
+    shim_trim_memory();
   } else if (strcmp(op, "exec") == 0) {
     op_exec(s, msg, fd);
   } else if (strcmp(op, "exec-ack") == 0) {
@@ -236,7 +241,7 @@ static void read_output(struct shim *s, struct shim_proc *p, int *fd, int stream
     return;
   }
   if (p == s->procs[0])
-    logfile_write(s->log, stream == 2 ? "stderr" : "stdout", buf, (size_t)n);
+    logfile_write(s->log, stream, buf, (size_t)n);
   shim_output(s, p, stream, buf, (size_t)n);
 }
 

@@ -59,6 +59,8 @@ struct shim {
 };
 
 int64_t shim_now_ms(void);
+/* after the container started: return start-up memory to the kernel */
+void shim_trim_memory(void);
 
 /* io.c: attach clients and output fan-out */
 void shim_client_add(struct shim *s, struct shim_proc *p, int fd, bool in, bool out, bool err);
