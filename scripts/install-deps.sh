@@ -13,7 +13,7 @@ check_only=0
 
 build_pkgs=(
 	meson ninja-build pkg-config gcc libc6-dev make git
-	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libarchive-dev libssl-dev nettle-dev libcjson-dev
+	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libarchive-dev libssl-dev nettle-dev
 	libsqlite3-dev libseccomp-dev libcap-dev libnftables-dev libnl-route-3-dev
 	libmnl-dev libzstd-dev
 	clang-format clang-tidy cppcheck

@@ -1,126 +1,362 @@
-/* List responses through cJSON, converted to jansson for the rest of the CLI. jansson's
- * parser reads a character at a time through a callback and was two thirds of `ps -a` with
- * a thousand containers (400 KB of JSON); cJSON parses the same text about four times
- * faster, and converting only the displayed fields, one item at a time, keeps the
- * jansson side small. */
+/* List responses (containers, images) scanned in one pass over the text: each item's
+ * members named in keys become jansson values, all others are skipped without being
+ * built. jansson's parser reads a character at a time through a callback and was two
+ * thirds of `ps -a` with a thousand containers (400 KB of JSON); a general parser that
+ * builds the whole tree first (cJSON) still spent most of its time on members ps never
+ * shows. */
 #include "list_parse.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/types.h>
 
-/* cJSON's tree lives in one arena for the length of a parse: a node costs a pointer bump
- * instead of a malloc, and the arena's pages are mapped populated (MAP_POPULATE) in one
- * call instead of one page fault at a time, which is most of the cost on a virtual
- * machine. Past the arena (pathological input), nodes come from malloc. */
-#define ARENA_MAX ((size_t)64 << 20)
+struct scan {
+  const char *p, *end;
+  int depth;
+};
 
-static struct {
-  char *base;
-  size_t used, cap;
-} arena;
+#define MAX_DEPTH 64 /* nesting deeper than any list berthd or dockerd sends */
 
-static void *arena_alloc(size_t n)
+static void skip_ws(struct scan *s)
 {
-  n = (n + 15) & ~(size_t)15;
-  if (arena.base && arena.cap - arena.used >= n) {
-    void *p = arena.base + arena.used;
-    arena.used += n;
-    return p;
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    s->p++;
+}
+
+static bool eat(struct scan *s, char c)
+{
+  skip_ws(s);
+  if (s->p < s->end && *s->p == c) {
+    s->p++;
+    return true;
   }
-  return malloc(n);
+  return false;
 }
 
-static void arena_free(void *p)
+/* At the opening quote: moves past the closing one; sets *raw_end to the closing quote and
+ * *escaped when the string holds a backslash. */
+static bool skip_string(struct scan *s, const char **raw_end, bool *escaped)
 {
-  if (!arena.base || (char *)p < arena.base || (char *)p >= arena.base + arena.cap)
-    free(p);
-}
-
-static cJSON *parse_in_arena(const char *text, size_t len)
-{
-  /* A list of objects takes about four times its text; past 64 MiB, nodes come from
-   * malloc rather than from one huge mapping populated up front. */
-  arena.cap = len * 6 + 65536;
-  if (arena.cap > ARENA_MAX)
-    arena.cap = ARENA_MAX;
-  arena.used = 0;
-  arena.base = mmap(NULL, arena.cap, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (arena.base == MAP_FAILED)
-    arena.base = NULL;
-  cJSON_Hooks hooks = {.malloc_fn = arena_alloc, .free_fn = arena_free};
-  cJSON_InitHooks(&hooks);
-  return cJSON_ParseWithLength(text, len);
-}
-
-static void delete_arena_tree(cJSON *root)
-{
-  cJSON_Delete(root); /* frees only what spilled past the arena */
-  cJSON_InitHooks(NULL);
-  if (arena.base)
-    munmap(arena.base, arena.cap);
-  arena.base = NULL;
-}
-
-static json_t *convert(const cJSON *n)
-{
-  if (cJSON_IsString(n))
-    return json_string(n->valuestring);
-  if (cJSON_IsNumber(n)) {
-    /* cJSON keeps numbers as doubles: integral ones within 2^53 are exact integers */
-    double d = n->valuedouble;
-    if (d == floor(d) && fabs(d) <= 9007199254740992.0)
-      return json_integer((json_int_t)d);
-    return json_real(d);
+  const char *start = s->p + 1, *p = start;
+  for (;;) {
+    const char *q = memchr(p, '"', (size_t)(s->end - p));
+    if (!q)
+      return false;
+    /* a quote after an odd number of backslashes is part of the string (p - 1 is a quote,
+     * so the count stops there) */
+    const char *b = q;
+    while (b > p && b[-1] == '\\')
+      b--;
+    if ((q - b) % 2 == 0) {
+      *escaped = memchr(start, '\\', (size_t)(q - start)) != NULL;
+      *raw_end = q;
+      s->p = q + 1;
+      return true;
+    }
+    p = q + 1;
   }
-  if (cJSON_IsTrue(n))
-    return json_true();
-  if (cJSON_IsFalse(n))
-    return json_false();
-  if (cJSON_IsArray(n)) {
-    json_t *a = json_array();
-    for (const cJSON *c = n->child; a && c; c = c->next)
-      json_array_append_new(a, convert(c));
-    return a;
+}
+
+static int hex4(const char *p)
+{
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = p[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
   }
-  if (cJSON_IsObject(n)) {
-    json_t *o = json_object();
-    for (const cJSON *c = n->child; o && c; c = c->next)
-      if (c->string)
-        json_object_set_new(o, c->string, convert(c));
+  return v;
+}
+
+static char *put_utf8(char *o, unsigned cp)
+{
+  if (cp < 0x80) {
+    *o++ = (char)cp;
+  } else if (cp < 0x800) {
+    *o++ = (char)(0xc0 | (cp >> 6));
+    *o++ = (char)(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    *o++ = (char)(0xe0 | (cp >> 12));
+    *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+    *o++ = (char)(0x80 | (cp & 0x3f));
+  } else {
+    *o++ = (char)(0xf0 | (cp >> 18));
+    *o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+    *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+    *o++ = (char)(0x80 | (cp & 0x3f));
+  }
+  return o;
+}
+
+/* The escapes of in[0..n) decoded into out (at least n bytes: decoding never grows);
+ * returns the decoded length or -1 for a bad escape. */
+static ssize_t unescape(const char *in, size_t n, char *out)
+{
+  char *o = out;
+  for (size_t i = 0; i < n; i++) {
+    if (in[i] != '\\') {
+      *o++ = in[i];
+      continue;
+    }
+    if (++i >= n)
+      return -1;
+    switch (in[i]) {
+    case '"':
+    case '\\':
+    case '/':
+      *o++ = in[i];
+      break;
+    case 'b':
+      *o++ = '\b';
+      break;
+    case 'f':
+      *o++ = '\f';
+      break;
+    case 'n':
+      *o++ = '\n';
+      break;
+    case 'r':
+      *o++ = '\r';
+      break;
+    case 't':
+      *o++ = '\t';
+      break;
+    case 'u': {
+      int cp = i + 4 < n ? hex4(in + i + 1) : -1;
+      if (cp < 0)
+        return -1;
+      i += 4;
+      /* a surrogate pair is one code point; a lone surrogate becomes U+FFFD */
+      if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && in[i + 1] == '\\' && in[i + 2] == 'u') {
+        int lo = hex4(in + i + 3);
+        if (lo >= 0xdc00 && lo <= 0xdfff) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          i += 6;
+        }
+      }
+      if (cp >= 0xd800 && cp <= 0xdfff)
+        cp = 0xfffd;
+      o = put_utf8(o, (unsigned)cp);
+      break;
+    }
+    default:
+      return -1;
+    }
+  }
+  return o - out;
+}
+
+static json_t *string_value(const char *raw, size_t n, bool escaped)
+{
+  if (!escaped)
+    return json_stringn_nocheck(raw, n);
+  char small[256];
+  char *buf = n <= sizeof(small) ? small : malloc(n);
+  if (!buf)
+    return NULL;
+  ssize_t len = unescape(raw, n, buf);
+  json_t *v = len < 0 ? NULL : json_stringn_nocheck(buf, (size_t)len);
+  if (buf != small)
+    free(buf);
+  return v;
+}
+
+static json_t *parse_value(struct scan *s);
+
+/* At '{' or '[': the container and everything in it. */
+static json_t *parse_container(struct scan *s)
+{
+  bool object = *s->p == '{';
+  char close = object ? '}' : ']';
+  if (s->depth >= MAX_DEPTH)
+    return NULL;
+  s->depth++;
+  s->p++;
+  json_t *v = object ? json_object() : json_array();
+  bool ok = v != NULL;
+  if (ok && !eat(s, close)) {
+    do {
+      json_t *key = NULL;
+      if (object) {
+        skip_ws(s);
+        const char *kstart = s->p + 1, *kend;
+        bool kesc;
+        if (s->p >= s->end || *s->p != '"' || !skip_string(s, &kend, &kesc) || !eat(s, ':') ||
+            !(key = string_value(kstart, (size_t)(kend - kstart), kesc))) {
+          ok = false;
+          break;
+        }
+      }
+      json_t *item = parse_value(s);
+      ok = item != NULL;
+      if (ok && key)
+        json_object_set_new_nocheck(v, json_string_value(key), item);
+      else if (ok)
+        json_array_append_new(v, item);
+      json_decref(key);
+    } while (ok && eat(s, ','));
+    ok = ok && eat(s, close);
+  }
+  s->depth--;
+  if (!ok) {
+    json_decref(v);
+    return NULL;
+  }
+  return v;
+}
+
+static json_t *parse_number(struct scan *s)
+{
+  const char *start = s->p;
+  bool integral = true;
+  while (s->p < s->end && strchr("0123456789+-.eE", *s->p)) {
+    if (*s->p == '.' || *s->p == 'e' || *s->p == 'E')
+      integral = false;
+    s->p++;
+  }
+  size_t n = (size_t)(s->p - start);
+  char buf[64];
+  if (n == 0 || n >= sizeof(buf))
+    return NULL;
+  memcpy(buf, start, n);
+  buf[n] = '\0';
+  char *end;
+  errno = 0;
+  if (integral) {
+    long long v = strtoll(buf, &end, 10);
+    if (*end == '\0' && errno == 0)
+      return json_integer(v);
+  }
+  double d = strtod(buf, &end);
+  return *end == '\0' ? json_real(d) : NULL;
+}
+
+static json_t *parse_value(struct scan *s)
+{
+  skip_ws(s);
+  if (s->p >= s->end)
+    return NULL;
+  switch (*s->p) {
+  case '{':
+  case '[':
+    return parse_container(s);
+  case '"': {
+    const char *start = s->p + 1, *end;
+    bool esc;
+    return skip_string(s, &end, &esc) ? string_value(start, (size_t)(end - start), esc) : NULL;
+  }
+  }
+  static const struct {
+    const char *word;
+    size_t len;
+  } words[] = {{"true", 4}, {"false", 5}, {"null", 4}};
+  for (size_t i = 0; i < 3; i++)
+    if ((size_t)(s->end - s->p) >= words[i].len && memcmp(s->p, words[i].word, words[i].len) == 0) {
+      s->p += words[i].len;
+      return i == 0 ? json_true() : i == 1 ? json_false() : json_null();
+    }
+  return parse_number(s);
+}
+
+/* Past one value without building it. */
+static bool skip_value(struct scan *s)
+{
+  skip_ws(s);
+  if (s->p >= s->end)
+    return false;
+  if (*s->p == '"') {
+    const char *end;
+    bool esc;
+    return skip_string(s, &end, &esc);
+  }
+  if (*s->p == '{' || *s->p == '[') {
+    /* nesting counted, strings stepped over so their brackets do not count */
+    int depth = 0;
+    while (s->p < s->end) {
+      char c = *s->p;
+      if (c == '"') {
+        const char *end;
+        bool esc;
+        if (!skip_string(s, &end, &esc))
+          return false;
+        continue;
+      }
+      s->p++;
+      if (c == '{' || c == '[')
+        depth++;
+      else if ((c == '}' || c == ']') && --depth == 0)
+        return true;
+    }
+    return false;
+  }
+  json_t *v = parse_value(s); /* a number or a literal: nothing to build */
+  bool ok = v != NULL;
+  json_decref(v);
+  return ok;
+}
+
+/* One item: its members named in keys. */
+static json_t *parse_item(struct scan *s, const char *const *keys)
+{
+  if (!eat(s, '{'))
+    return NULL;
+  json_t *o = json_object();
+  if (!o || eat(s, '}'))
     return o;
-  }
-  return json_null();
+  do {
+    skip_ws(s);
+    const char *kstart = s->p + 1, *kend;
+    bool kesc;
+    if (s->p >= s->end || *s->p != '"' || !skip_string(s, &kend, &kesc) || !eat(s, ':'))
+      goto bad;
+    size_t klen = (size_t)(kend - kstart);
+    const char *const *k = keys;
+    if (!kesc)
+      while (*k && (strncmp(*k, kstart, klen) != 0 || (*k)[klen] != '\0'))
+        k++;
+    if (kesc || !*k) {
+      if (!skip_value(s))
+        goto bad;
+      continue;
+    }
+    json_t *v = parse_value(s);
+    if (!v)
+      goto bad;
+    json_object_set_new_nocheck(o, *k, v);
+  } while (eat(s, ','));
+  if (eat(s, '}'))
+    return o;
+bad:
+  json_decref(o);
+  return NULL;
 }
 
 int list_each(const char *text, size_t len, const char *const *keys,
               int (*each)(void *ud, json_t *item), void *ud, struct berr *err)
 {
-  cJSON *root = parse_in_arena(text, len);
-  if (!cJSON_IsArray(root)) {
-    delete_arena_tree(root);
+  struct scan s = {.p = text, .end = text + len};
+  if (!eat(&s, '['))
     return berr_set(err, 0, "invalid JSON from the daemon: expected a list");
-  }
-  int r = 0;
-  for (const cJSON *item = root->child; r >= 0 && item; item = item->next) {
-    json_t *o = json_object();
-    if (!o) {
-      r = berr_set(err, ENOMEM, "list");
-      break;
-    }
-    for (const cJSON *m = item->child; m; m = m->next)
-      for (const char *const *k = keys; m->string && *k; k++)
-        if (strcmp(m->string, *k) == 0) {
-          json_object_set_new(o, *k, convert(m));
-          break;
-        }
-    r = each(ud, o);
-    json_decref(o);
-  }
-  delete_arena_tree(root);
-  return r;
+  if (eat(&s, ']'))
+    return 0;
+  do {
+    json_t *item = parse_item(&s, keys);
+    if (!item)
+      return berr_set(err, 0, "invalid JSON from the daemon: a list item does not parse");
+    int r = each(ud, item);
+    json_decref(item);
+    if (r < 0)
+      return r;
+  } while (eat(&s, ','));
+  skip_ws(&s);
+  if (!eat(&s, ']') || (skip_ws(&s), s.p != s.end))
+    return berr_set(err, 0, "invalid JSON from the daemon: the list does not end");
+  return 0;
 }

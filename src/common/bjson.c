@@ -127,52 +127,63 @@ int bjson_strv(json_t *arr, char ***out, const char *where, struct berr *err)
   return 0;
 }
 
-void bjson_write_string(FILE *f, const char *s)
+void bjson_write_string(struct textbuf *b, const char *s)
 {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
+  tb_putc(b, '"');
+  const char *run = s; /* bytes written as they are, copied in one go */
+  for (const char *p = s;; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    tb_put(b, run, (size_t)(p - run));
+    run = p + 1;
+    if (!c)
+      break;
+    switch (c) {
     case '"':
-      fputs("\\\"", f);
+      tb_put(b, "\\\"", 2);
       break;
     case '\\':
-      fputs("\\\\", f);
+      tb_put(b, "\\\\", 2);
       break;
     case '\n':
-      fputs("\\n", f);
+      tb_put(b, "\\n", 2);
       break;
     case '\r':
-      fputs("\\r", f);
+      tb_put(b, "\\r", 2);
       break;
     case '\t':
-      fputs("\\t", f);
+      tb_put(b, "\\t", 2);
       break;
     case '\b':
-      fputs("\\b", f);
+      tb_put(b, "\\b", 2);
       break;
     case '\f':
-      fputs("\\f", f);
+      tb_put(b, "\\f", 2);
       break;
     default:
-      if (*p < 0x20)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f);
+      tb_printf(b, "\\u%04x", c);
     }
   }
-  fputc('"', f);
+  tb_putc(b, '"');
 }
 
-void bjson_write_value(FILE *f, json_t *v)
+static int dump_to_textbuf(const char *buffer, size_t size, void *data)
+{
+  tb_put(data, buffer, size);
+  return 0;
+}
+
+void bjson_write_value(struct textbuf *b, json_t *v)
 {
   if (json_is_object(v) && json_object_size(v) == 0)
-    fputs("{}", f);
+    tb_put(b, "{}", 2);
   else if (json_is_array(v) && json_array_size(v) == 0)
-    fputs("[]", f);
+    tb_put(b, "[]", 2);
   else if (json_is_string(v))
-    bjson_write_string(f, json_string_value(v));
+    bjson_write_string(b, json_string_value(v));
   else if (!v)
-    fputs("null", f);
+    tb_put(b, "null", 4);
   else
-    json_dumpf(v, f, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_dump_callback(v, dump_to_textbuf, b, JSON_COMPACT | JSON_ENCODE_ANY);
 }

@@ -8,6 +8,7 @@
 
 #include "berr.h"
 #include "cleanup.h"
+#include "textbuf.h"
 
 /* jansson provides json_decrefp for its own json_auto_t. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -34,8 +35,8 @@ int bjson_get_typed(json_t *obj, const char *key, json_type type, bool required,
 /* A NULL-terminated strv from a JSON array of strings (NULL array gives an empty strv). */
 int bjson_strv(json_t *arr, char ***out, const char *where, struct berr *err);
 
-/* Writing JSON text straight to a stream, for long lists built without a tree: a string
+/* Writing JSON text straight to a buffer, for long lists built without a tree: a string
  * (quoted, escaped as jansson escapes), and any value (compact; empty objects and arrays
  * without a call into jansson). */
-void bjson_write_string(FILE *f, const char *s);
-void bjson_write_value(FILE *f, json_t *v);
+void bjson_write_string(struct textbuf *b, const char *s);
+void bjson_write_value(struct textbuf *b, json_t *v);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,67 +19,73 @@
 #include "runtimes.h"
 
 /* v when it is of the type, else an empty one of the type. */
-static void write_typed(FILE *f, json_t *v, json_type type)
+static void write_typed(struct textbuf *b, json_t *v, json_type type)
 {
   if (v && json_typeof(v) == type)
-    bjson_write_value(f, v);
+    bjson_write_value(b, v);
   else
-    fputs(type == JSON_OBJECT ? "{}" : "[]", f);
+    tb_puts(b, type == JSON_OBJECT ? "{}" : "[]");
+}
+
+/* As moby's Command: the path and the arguments, one with a space shown in single quotes. */
+static void command_write(struct textbuf *b, json_t *doc)
+{
+  struct textbuf cmd = {0};
+  const char *path = json_string_value(json_object_get(doc, "Path"));
+  tb_puts(&cmd, path ? path : "");
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(doc, "Args"), i, a)
+  {
+    const char *arg = json_string_value(a) ?: "";
+    bool quote = strchr(arg, ' ') != NULL;
+    tb_puts(&cmd, quote ? " '" : " ");
+    tb_puts(&cmd, arg);
+    if (quote)
+      tb_putc(&cmd, '\'');
+  }
+  bjson_write_string(b, cmd.data && !cmd.failed ? cmd.data : "");
+  tb_free(&cmd);
 }
 
 /* One element of GET /containers/json, written as text: building a jansson tree per
  * container only to dump it was most of `ps -a` with a thousand containers. */
-static void summary_write(const struct container *c, long long created_ns, FILE *f)
+static void summary_write(const struct container *c, long long created_ns, struct textbuf *b)
 {
   json_t *doc = c->doc, *config = json_object_get(doc, "Config");
-  char status[128], slash[300];
+  char status[128];
   ctr_status_text(c, status, sizeof(status));
-  snprintf(slash, sizeof(slash), "/%s", c->name);
-  fputs("{\"Id\":", f);
-  bjson_write_string(f, c->id);
-  fputs(",\"Names\":[", f);
-  bjson_write_string(f, slash);
-  fputs("],\"Image\":", f);
-  bjson_write_string(f, json_string_value(json_object_get(config, "Image")) ?: "");
-  fputs(",\"ImageID\":", f);
-  bjson_write_value(f, json_object_get(doc, "Image"));
-  /* As moby: the path and the arguments, one with a space shown in single quotes. */
-  char *cmd = NULL;
-  size_t cmdlen = 0;
-  FILE *cf = open_memstream(&cmd, &cmdlen);
-  if (cf) {
-    const char *path = json_string_value(json_object_get(doc, "Path"));
-    fputs(path ? path : "", cf);
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(doc, "Args"), i, a)
-    {
-      const char *s = json_string_value(a) ?: "";
-      fprintf(cf, strchr(s, ' ') ? " '%s'" : " %s", s);
-    }
-    fclose(cf);
-  }
-  fputs(",\"Command\":", f);
-  bjson_write_string(f, cmd ? cmd : "");
-  free(cmd);
-  fprintf(f, ",\"Created\":%lld,\"Ports\":", created_ns / 1000000000LL);
-  write_typed(f, json_object_get(json_object_get(doc, "NetworkSettings"), "PortsSummary"),
-              JSON_ARRAY);
-  fputs(",\"Labels\":", f);
-  write_typed(f, json_object_get(config, "Labels"), JSON_OBJECT);
-  fputs(",\"State\":", f);
-  bjson_write_string(f, ctr_state_name(c->state));
-  fputs(",\"Status\":", f);
-  bjson_write_string(f, status);
+  tb_puts(b, "{\"Id\":");
+  bjson_write_string(b, c->id);
+  char slash[300];
+  slash[0] = '/';
+  snprintf(slash + 1, sizeof(slash) - 1, "%s", c->name);
+  tb_puts(b, ",\"Names\":[");
+  bjson_write_string(b, slash);
+  tb_puts(b, "],\"Image\":");
+  bjson_write_string(b, json_string_value(json_object_get(config, "Image")) ?: "");
+  tb_puts(b, ",\"ImageID\":");
+  bjson_write_value(b, json_object_get(doc, "Image"));
+  tb_puts(b, ",\"Command\":");
+  command_write(b, doc);
+  tb_printf(b, ",\"Created\":%lld,\"Ports\":", created_ns / 1000000000LL);
+  json_t *netset = json_object_get(doc, "NetworkSettings");
+  write_typed(b, json_object_get(netset, "PortsSummary"), JSON_ARRAY);
+  tb_puts(b, ",\"Labels\":");
+  write_typed(b, json_object_get(config, "Labels"), JSON_OBJECT);
+  tb_puts(b, ",\"State\":");
+  bjson_write_string(b, ctr_state_name(c->state));
+  tb_puts(b, ",\"Status\":");
+  bjson_write_string(b, status);
   const char *netmode =
       json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
-  fputs(",\"HostConfig\":{\"NetworkMode\":", f);
-  bjson_write_string(f, netmode ?: "default");
-  fputs("},\"NetworkSettings\":{\"Networks\":", f);
-  write_typed(f, json_object_get(json_object_get(doc, "NetworkSettings"), "Networks"), JSON_OBJECT);
-  fputs("},\"Mounts\":", f);
-  write_typed(f, json_object_get(doc, "Mounts"), JSON_ARRAY);
-  fputc('}', f);
+  tb_puts(b, ",\"HostConfig\":{\"NetworkMode\":");
+  bjson_write_string(b, netmode ?: "default");
+  tb_puts(b, "},\"NetworkSettings\":{\"Networks\":");
+  write_typed(b, json_object_get(netset, "Networks"), JSON_OBJECT);
+  tb_puts(b, "},\"Mounts\":");
+  write_typed(b, json_object_get(doc, "Mounts"), JSON_ARRAY);
+  tb_putc(b, '}');
 }
 
 static bool any_match(json_t *values, bool (*pred)(const struct container *, const char *),
@@ -248,14 +253,10 @@ static int job_container_list(struct job *job)
         ctr_time_ns(json_string_value(json_object_get(e->ctrs[i]->doc, "Created"))), e->ctrs[i]};
   if (list)
     qsort(list, n, sizeof(*list), cmp_created);
-  char *text = NULL;
-  size_t text_len = 0, shown = 0;
-  FILE *out = open_memstream(&text, &text_len);
-  if (out) {
-    __fsetlocking(out, FSETLOCKING_BYCALLER); /* one thread writes it: no lock per byte */
-    fputc('[', out);
-  }
-  for (size_t i = 0; list && out && i < n; i++) {
+  size_t shown = 0;
+  struct textbuf out = {0};
+  tb_putc(&out, '[');
+  for (size_t i = 0; list && i < n; i++) {
     struct container *c = list[i].c;
     long long created = list[i].created;
     if (limit > 0 && (long long)shown >= limit)
@@ -282,16 +283,17 @@ static int job_container_list(struct job *job)
     if (!labels_ok)
       continue;
     if (shown++)
-      fputc(',', out);
-    summary_write(c, created, out);
+      tb_putc(&out, ',');
+    summary_write(c, created, &out);
   }
   pthread_mutex_unlock(&e->lock);
-  free(list);
+  tb_putc(&out, ']');
   json_decref(filters);
-  if (!out || (fputc(']', out), fclose(out)) != 0) {
-    free(text);
+  char *text = list ? tb_steal(&out) : NULL;
+  free(list);
+  tb_free(&out);
+  if (!text)
     return job_fail(job, 500, "list containers: out of memory");
-  }
   job->result_text = text;
   return 0;
 }

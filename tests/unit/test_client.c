@@ -10,6 +10,7 @@
 #include "client/cli.h"
 #include "client/format.h"
 #include "client/hijack.h"
+#include "client/list_parse.h"
 #include "client/http.h"
 #include "client/runopts.h"
 #include "client/session.h"
@@ -484,6 +485,97 @@ static void test_detach_keys(void)
   CHECK(session_parse_detach_keys("", k, sizeof(k)) < 0);
 }
 
+struct collected {
+  json_t *items;
+  int stop_after;
+};
+
+static int collect_item(void *ud, json_t *item)
+{
+  struct collected *c = ud;
+  json_array_append(c->items, item);
+  return c->stop_after && (int)json_array_size(c->items) >= c->stop_after ? -42 : 0;
+}
+
+/* Scans text with list_each keeping keys; the kept items as a JSON array, or NULL on error. */
+static json_t *scan_list(const char *text, const char *const *keys, int *rc)
+{
+  struct collected c = {json_array(), 0};
+  struct berr err = {0};
+  *rc = list_each(text, strlen(text), keys, collect_item, &c, &err);
+  if (*rc < 0) {
+    CHECK(err.msg[0] != '\0');
+    json_decref(c.items);
+    return NULL;
+  }
+  return c.items;
+}
+
+static void test_list_scan(void)
+{
+  static const char *const keys[] = {"Id", "Labels", "Ports", "Created", "Weird", NULL};
+  /* kept members are whole values (as jansson would parse them), others are skipped even
+   * when they hold brackets, quotes and escapes in strings */
+  const char *text =
+      " [ "
+      "{\"Id\":\"a\\\"b\\\\c\\n\\u00fc\\ud83d\\udc33\\/\",\"Skip\":{\"x\":[1,{\"y\":\"]}\\\"\"}]},"
+      "\"Labels\":{\"k\":\"v\",\"n\":null,\"t\":true,\"f\":false},\"Ports\":[{\"PrivatePort\":80,"
+      "\"Real\":1.5e2,\"Neg\":-3}],\"Created\":1795837563,\"Skip2\":\"\\\\\"} ,\n"
+      "{\"Id\":\"second\",\"Other\":[[[]]],\"Weird\":[]}, {} ]\n";
+  int rc;
+  json_t *got = scan_list(text, keys, &rc);
+  CHECK(rc == 0 && got != NULL);
+  json_error_t jerr;
+  json_t *want = json_loads(
+      "[{\"Id\":\"a\\\"b\\\\c\\n\\u00fc\\ud83d\\udc33/\",\"Labels\":{\"k\":\"v\",\"n\":null,"
+      "\"t\":true,\"f\":false},\"Ports\":[{\"PrivatePort\":80,\"Real\":150.0,\"Neg\":-3}],"
+      "\"Created\":1795837563},{\"Id\":\"second\",\"Weird\":[]},{}]",
+      0, &jerr);
+  CHECK(want != NULL);
+  CHECK(got && want && json_equal(got, want));
+  CHECK(got && json_is_integer(json_object_get(json_array_get(got, 0), "Created")));
+  json_decref(got);
+  json_decref(want);
+
+  /* an empty list calls nothing; a callback's error stops the walk */
+  got = scan_list("[]", keys, &rc);
+  CHECK(rc == 0 && json_array_size(got) == 0);
+  json_decref(got);
+  struct collected c = {json_array(), 1};
+  struct berr err = {0};
+  const char *two = "[{\"Id\":\"1\"},{\"Id\":\"2\"}]";
+  CHECK(list_each(two, strlen(two), keys, collect_item, &c, &err) == -42);
+  CHECK(json_array_size(c.items) == 1);
+  json_decref(c.items);
+
+  /* malformed answers are errors, never a crash or a partial success */
+  static const char *const bad[] = {
+      "",
+      "{}",
+      "[",
+      "[{]",
+      "[{\"Id\":}]",
+      "[{\"Id\"}]",
+      "[{\"Id\":\"x}]",
+      "[{\"Id\":1,}]",
+      "[{}]x",
+      "[{\"Skip\":[1,2}]",
+      "[1]",
+      "[{\"Id\":tru}]",
+      "[{\"Id\":\"\\q\"}]",
+      "[{\"Id\":\"\\u12\"}]",
+      "[{\"Labels\":"
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    got = scan_list(bad[i], keys, &rc);
+    if (rc >= 0)
+      printf("# accepted: %s\n", bad[i]);
+    CHECK(rc < 0 && got == NULL);
+  }
+}
+
 int main(void)
 {
   setenv("TZ", "UTC", 1);
@@ -498,5 +590,6 @@ int main(void)
   test_query_and_refs();
   test_create_body();
   test_detach_keys();
+  test_list_scan();
   CHECK_DONE();
 }

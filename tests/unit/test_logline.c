@@ -83,7 +83,12 @@ int main(void)
   n = logline_format(raw, 1, utf, strlen(utf), &ts);
   CHECK(strstr(raw, utf) != NULL);
   /* invalid bytes, overlong forms, surrogates and a cut sequence become U+FFFD each */
-  check_payload("a\xff" "b", 3, "a\xef\xbf\xbd" "b", 5);
+  check_payload("a\xff"
+                "b",
+                3,
+                "a\xef\xbf\xbd"
+                "b",
+                5);
   check_payload("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6);
   check_payload("\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9);
   check_payload("x\xe2\x82", 3, "x\xef\xbf\xbd\xef\xbf\xbd", 7);
