@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileutil.h"
+#include "common/prefault.h"
 #include "xalloc.h"
 
 void http_resp_free(struct http_resp *r)
@@ -140,6 +141,18 @@ static int deliver(struct collect *col, const char *data, size_t len)
 static int read_body(struct reader *r, long long n, struct collect *col)
 {
   while (n != 0) {
+    if (col->direct && n > 0 && r->pos == r->len) {
+      /* a body of known length goes straight into its buffer, not through ours */
+      ssize_t got;
+      do
+        got = read(r->fd, col->resp->body + col->resp->len, (size_t)n);
+      while (got < 0 && errno == EINTR);
+      if (got <= 0)
+        return -EPIPE;
+      col->resp->len += (size_t)got;
+      n -= got;
+      continue;
+    }
     ssize_t avail = rd_fill(r);
     if (avail <= 0)
       return n < 0 ? 0 : -EPIPE;
@@ -275,6 +288,7 @@ static int perform(struct client *c, const char *method, const char *path, const
       client_close(c);
       return berr_set(err, ENOMEM, "response of %lld bytes", clen);
     }
+    mem_prefault(col->resp->body, (size_t)clen + 1);
     col->direct = true;
   }
   int body_r = 0;

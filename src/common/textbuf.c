@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prefault.h"
+
 /* Room for n more bytes and the NUL. */
 static bool reserve(struct textbuf *b, size_t n)
 {
@@ -21,6 +23,7 @@ static bool reserve(struct textbuf *b, size_t n)
     b->failed = true;
     return false;
   }
+  mem_prefault(p + b->len, cap - b->len); /* the part about to be written */
   b->data = p;
   b->cap = cap;
   return true;
@@ -86,4 +89,9 @@ void tb_free(struct textbuf *b)
 {
   free(b->data);
   *b = (struct textbuf){0};
+}
+
+void tb_reserve(struct textbuf *b, size_t n)
+{
+  reserve(b, n);
 }

@@ -12,6 +12,8 @@ struct textbuf {
   bool failed; /* an allocation failed: later writes are dropped */
 };
 
+/* Room for n more bytes at once, when the caller can tell the size to come. */
+void tb_reserve(struct textbuf *b, size_t n);
 void tb_put(struct textbuf *b, const char *s, size_t n);
 void tb_puts(struct textbuf *b, const char *s);
 void tb_putc(struct textbuf *b, char c);

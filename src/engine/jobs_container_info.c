@@ -255,6 +255,7 @@ static int job_container_list(struct job *job)
     qsort(list, n, sizeof(*list), cmp_created);
   size_t shown = 0;
   struct textbuf out = {0};
+  tb_reserve(&out, n * 384); /* about an item's length without labels, ports or mounts */
   tb_putc(&out, '[');
   for (size_t i = 0; list && i < n; i++) {
     struct container *c = list[i].c;
