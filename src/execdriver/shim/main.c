@@ -7,19 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/bjson.h"
 #include "common/fileutil.h"
 #include "libcontainer/cloned_binary.h"
 #include "libcontainer/container.h"
-#include "libcontainer/sync.h"
 #include "ext_runtime.h"
 #include "shim.h"
 
@@ -78,52 +75,6 @@ static int listen_on(const char *dir, struct berr *err)
 static void shim_ignore_signal(int sig)
 {
   (void)sig;
-}
-
-/* The container is created by a short-lived child of the shim: the libcontainer code
- * creation runs (config, cgroups, namespaces, mounts, seccomp) then lands in that child's
- * pages, not in those of the shim, which lives as long as the container and should stay
- * small. The container's init, orphaned when the child exits, comes to the shim, a child
- * subreaper. */
-static int create_in_child(struct lc_create_opts *o, struct berr *err)
-{
-  int sv[2];
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-    return berr_errno(err, "subreaper");
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-    return berr_errno(err, "socketpair");
-  pid_t child = fork();
-  if (child < 0) {
-    close(sv[0]);
-    close(sv[1]);
-    return berr_errno(err, "fork");
-  }
-  if (child == 0) {
-    close(sv[0]);
-    int status = 0, master = -1;
-    pid_t pid = 0;
-    struct lc_create_opts co = *o; /* the child's outputs go back over sv[1] */
-    co.pty_master = o->pty_master ? &master : NULL;
-    co.pid_out = &pid;
-    struct berr cerr = {0};
-    if (lc_container_run(&co, LC_RUN_CREATE, &status, &cerr) < 0)
-      lc_sync_send_error(sv[1], &cerr);
-    else if (lc_sync_send(sv[1], LC_SYNC_PID, (int)pid) == 0 && master >= 0)
-      lc_send_fd(sv[1], master);
-    _exit(0);
-  }
-  close(sv[1]);
-  struct lc_sync_msg m;
-  int r = lc_sync_recv(sv[0], LC_SYNC_PID, &m, err);
-  if (r == 0) {
-    *o->pid_out = (pid_t)m.value;
-    if (o->pty_master && (*o->pty_master = lc_recv_fd(sv[0])) < 0)
-      r = berr_set(err, EPROTO, "the terminal of the container did not arrive");
-  }
-  close(sv[0]);
-  while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-    ;
-  return r;
 }
 
 int main(int argc, char **argv)
@@ -285,6 +236,8 @@ int main(int argc, char **argv)
       .pty_master = init->tty ? &init->master : NULL,
       .pid_out = &init->pid,
   };
+  /* The memory creating the container takes is given back once it started
+   * (shim_trim_memory). */
   if (s.ext_path) {
     if (ext_init(&s) < 0 || ext_create(&s, stdio, init->tty, &init->master, &init->pid, &err) < 0) {
       if (!err.msg[0])
@@ -292,7 +245,7 @@ int main(int argc, char **argv)
       ready(ready_fd, json_pack("{s:s}", "error", err.msg));
       return 1;
     }
-  } else if (create_in_child(&o, &err) < 0) {
+  } else if (lc_container_run(&o, LC_RUN_CREATE, &(int){0}, &err) < 0) {
     ready(ready_fd, json_pack("{s:s}", "error", err.msg));
     return 1;
   }
