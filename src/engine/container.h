@@ -35,6 +35,7 @@ struct container {
   bool removed;
   unsigned long exits; /* counts stops: next-exit waiters wait for it to move */
   int shim_fd;         /* control connection, -1 when not running */
+  pid_t shim_pid;      /* the shim when this berthd spawned it (it reaps it), else 0 */
   pthread_t monitor;
   bool monitor_running;
   struct ctr_attach *pending; /* attached before start: handed to the shim at start */

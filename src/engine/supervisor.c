@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,29 @@ int sup_resize(struct container *c, const char *exec_id, long long h, long long 
   int r = m ? sup_send(c, m, -1, err) : berr_set(err, ENOMEM, "resize");
   json_decref(m);
   return r;
+}
+
+static void *reap_thread(void *arg)
+{
+  pid_t pid = (pid_t)(intptr_t)arg;
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  return NULL;
+}
+
+/* Waits for a child shim to exit without holding anyone up. */
+static void reap_async(pid_t pid)
+{
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  /* without a thread (out of memory) the shim stays a zombie until berthd exits: waiting
+   * here could wait for the deletion that ends it */
+  if (pid > 0 && pthread_create(&t, &attr, reap_thread, (void *)(intptr_t)pid) != 0)
+    blog(BLOG_WARN, "cannot reap shim %d: no thread", (int)pid);
+  pthread_attr_destroy(&attr);
 }
 
 static int connect_shim(const char *bundle, struct berr *err)
@@ -218,10 +242,16 @@ static void *monitor(void *arg)
       }
       close(c->shim_fd);
       c->shim_fd = -1;
+      pid_t shim = c->shim_pid;
+      c->shim_pid = 0;
       c->monitor_running = false;
       pthread_cond_broadcast(&e->changed);
       lifecycle_after_monitor(e, c); /* auto-remove, restart policy: may free c */
       pthread_mutex_unlock(&e->lock);
+      /* a shim this berthd spawned is its child: reap it (it is exiting: its connection
+       * closed), outside the lock */
+      while (shim > 0 && waitpid(shim, NULL, 0) < 0 && errno == EINTR)
+        ;
       return NULL;
     }
     on_event(e, c, msg);
@@ -364,7 +394,10 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
   sigfillset(&all);
   posix_spawnattr_setsigmask(&sa, &none);
   posix_spawnattr_setsigdefault(&sa, &all);
-  posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  /* A session of its own: signals to berthd's process group or terminal do not reach the
+   * shim, which outlives berthd (a restart or a crash) with its container. */
+  posix_spawnattr_setflags(&sa,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   pid_t pid;
   int r = posix_spawn(&pid, exe_path, &fa, &sa, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -374,9 +407,6 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
     close(pfd[0]);
     return berr_set(err, r, "start %s", e->cfg.shim_path);
   }
-  /* The shim forks itself away at once; reap the first process. */
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-    ;
   /* The answer is one line; the pipe itself stays open in the container's init until it
    * execs, so do not wait for EOF. */
   char text[4096];
@@ -392,17 +422,22 @@ static int spawn_shim(struct engine *e, struct container *c, const char *bundle,
       break;
   }
   close(pfd[0]);
+  r = 0;
   if (len == 0)
-    return berr_set(err, 0, "the container's shim exited before it was ready");
-  if (bjson_load_string(text, len, ready, err) < 0)
-    return berr_wrap(err, "the shim's answer");
-  const char *msg = json_string_value(json_object_get(*ready, "error"));
+    r = berr_set(err, 0, "the container's shim exited before it was ready");
+  else if (bjson_load_string(text, len, ready, err) < 0)
+    r = berr_wrap(err, "the shim's answer");
+  const char *msg = r == 0 ? json_string_value(json_object_get(*ready, "error")) : NULL;
   if (msg) {
-    berr_set(err, 0, "OCI runtime create failed: %s", msg);
+    r = berr_set(err, 0, "OCI runtime create failed: %s", msg);
     json_decref(*ready);
     *ready = NULL;
-    return -EINVAL;
   }
+  if (r < 0) {
+    reap_async(pid); /* a shim that could not get ready ends */
+    return r;
+  }
+  c->shim_pid = pid;
   return 0;
 }
 
@@ -415,8 +450,13 @@ int sup_start(struct engine *e, struct container *c, struct berr *err)
     return -err->code;
   json_decref(ready);
   int fd = connect_shim(bundle, err);
-  if (fd < 0)
+  if (fd < 0) {
+    /* no monitor will see this shim end: the failed start deletes its container, the shim
+     * then exits, and a thread of its own reaps it */
+    reap_async(c->shim_pid);
+    c->shim_pid = 0;
     return fd;
+  }
 
   pthread_mutex_lock(&e->lock);
   c->shim_fd = fd;

@@ -162,17 +162,12 @@ int main(int argc, char **argv)
     syscall(SYS_close_range, 4U, ready_fd > 4 ? (unsigned)ready_fd - 1 : ~0U, 0);
   if (ready_fd > 4)
     syscall(SYS_close_range, (unsigned)ready_fd + 1, ~0U, 0);
-  /* The container's init will be our child: we must not be berthd's, so a berthd restart
-   * or crash leaves us (and it) running. */
   if (lc_ensure_cloned_binary(argv, &err) < 0) {
     ready(ready_fd, json_pack("{s:s}", "error", err.msg));
     return 1;
   }
-  pid_t pid = fork();
-  if (pid < 0)
-    return 1;
-  if (pid > 0)
-    return 0;
+  /* berthd spawns us in a session of our own (it reaps us, and a berthd restart or crash
+   * leaves us and the container running); started otherwise, leave the caller's. */
   setsid();
   /* A handler that does nothing, not SIG_IGN: ignored dispositions survive exec and would
    * reach the container's processes (a shell cannot even trap a signal ignored at entry, so
