@@ -30,6 +30,11 @@ static void usage(FILE *out)
           "  --bip CIDR             the default bridge's address, e.g. 172.18.0.1/16\n"
           "  --mtu N                the default bridge's MTU (default 1500)\n"
           "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
+          "  --userns-remap USER[:GROUP]|default\n"
+          "                         run containers in a user namespace whose root is USER's\n"
+          "                         subordinate range (/etc/subuid, /etc/subgid); default makes\n"
+          "                         and uses the user dockremap. State moves to\n"
+          "                         <data-root>/<uid>.<gid>\n"
           "  -v, --version          print the version\n\n"
           "daemon.json takes the keys of these options and: bridge, bip, mtu,\n"
           "default-address-pools [{\"base\": \"10.10.0.0/16\", \"size\": 24}] (subnets for user\n"
@@ -75,6 +80,7 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       {"registry-certs-dir", offsetof(struct daemon_config, registry_certs_dir)},
       {"bridge", offsetof(struct daemon_config, bridge)},
       {"bip", offsetof(struct daemon_config, bip)},
+      {"userns-remap", offsetof(struct daemon_config, userns_remap)},
   };
   const char *key;
   json_t *v;
@@ -183,6 +189,7 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       {"bridge", required_argument, NULL, 'b'},
       {"bip", required_argument, NULL, 'B'},
       {"mtu", required_argument, NULL, 'M'},
+      {"userns-remap", required_argument, NULL, 'U'},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
@@ -243,6 +250,9 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       break;
     case 'B':
       set(&cfg->bip, optarg);
+      break;
+    case 'U':
+      set(&cfg->userns_remap, optarg);
       break;
     case 'M': {
       char *end;
@@ -307,4 +317,5 @@ void daemon_config_free(struct daemon_config *cfg)
   free(cfg->bridge);
   free(cfg->bip);
   free(cfg->address_pools);
+  free(cfg->userns_remap);
 }

@@ -19,6 +19,7 @@ struct daemon_config {
   char *bip;           /* --bip / "bip" */
   char *address_pools; /* "default-address-pools", as JSON text */
   int mtu;             /* --mtu / "mtu": the default bridge's; 0 for 1500 */
+  char *userns_remap;  /* --userns-remap / "userns-remap": "default", "user[:group]" */
   bool live_restore;
   bool debug;
   /* registries (daemon.json only) */

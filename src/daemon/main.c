@@ -18,6 +18,7 @@
 #include "config.h"
 #include "engine/daemon_state.h"
 #include "engine/engine.h"
+#include "engine/userns.h"
 #include "graph/graph.h"
 #include "registry/client/regclient.h"
 #include "server/server.h"
@@ -81,6 +82,26 @@ int main(int argc, char **argv)
   }
   blog_open(NULL, false, level);
 
+  /* --userns-remap, as dockerd: the remap user's ranges, and the state of a remapped daemon
+   * in <data-root>/<uid>.<gid> (images there are its own). */
+  struct userns_remap remap = {0};
+  bool remapped = cfg.userns_remap && *cfg.userns_remap;
+  if (remapped) {
+    if (userns_remap_resolve(cfg.userns_remap, &remap, &err) < 0) {
+      fprintf(stderr, "berthd: %s\n", err.msg);
+      return 1;
+    }
+    if (bf_mkdir_p(cfg.data_root, 0711, &err) < 0 || chmod(cfg.data_root, 0711) < 0) {
+      fprintf(stderr, "berthd: %s: %s\n", cfg.data_root, err.msg[0] ? err.msg : strerror(errno));
+      return 1;
+    }
+    char *sub = NULL;
+    if (asprintf(&sub, "%s/%u.%u", cfg.data_root, remap.uid, remap.gid) < 0)
+      return 1;
+    free(cfg.data_root);
+    cfg.data_root = sub;
+  }
+
   char runtime_root[PATH_MAX], containers_dir[PATH_MAX], shim[PATH_MAX], spool[PATH_MAX];
   snprintf(runtime_root, sizeof(runtime_root), "%s/runtime", cfg.exec_root);
   snprintf(containers_dir, sizeof(containers_dir), "%s/containers", cfg.exec_root);
@@ -124,7 +145,8 @@ int main(int argc, char **argv)
                                .bridge = cfg.bridge,
                                .bip = cfg.bip,
                                .address_pools = cfg.address_pools,
-                               .mtu = cfg.mtu};
+                               .mtu = cfg.mtu,
+                               .userns = remapped ? &remap : NULL};
   struct engine *engine = NULL;
   if (engine_new(&ecfg, &engine, &err) < 0 || engine_daemon_init(engine, graph, &err) < 0) {
     fprintf(stderr, "berthd: engine: %s\n", err.msg);
@@ -167,5 +189,6 @@ int main(int argc, char **argv)
   unlink(cfg.pidfile);
   close(lock_fd);
   daemon_config_free(&cfg);
+  userns_remap_free(&remap);
   return 0;
 }

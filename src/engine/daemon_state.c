@@ -11,6 +11,7 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "sweep.h"
+#include "userns.h"
 #include "network.h"
 #include "repository.h"
 #include "volumes.h"
@@ -26,6 +27,8 @@ int engine_daemon_init(struct engine *e, struct graph *g, struct berr *err)
   events_init(&e->events);
   e->graph = g;
   e->reaper = reaper_new();
+  if (userns_init(e, err) < 0)
+    return -err->code;
   if (repo_open(e, err) < 0)
     return -err->code;
   if (network_init(e, err) < 0) {
@@ -104,6 +107,7 @@ void engine_daemon_shutdown(struct engine *e)
   e->reaper = NULL;
   network_shutdown(e);
   vol_unmount_all(e); /* volumes mounted at first use (tmpfs, binds) */
+  userns_shutdown(e);
   repo_close(e);
   events_destroy(&e->events);
   e->daemon_ready = false;

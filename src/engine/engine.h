@@ -26,6 +26,8 @@ struct engine_config {
   const char *bip;              /* its address, "172.18.0.1/16"; NULL picks a free subnet */
   const char *address_pools;    /* default-address-pools as JSON text, or NULL */
   int mtu;                      /* the default bridge's MTU; 0: 1500 */
+  /* --userns-remap, resolved (engine/userns.h); NULL: off. Borrowed, as registry. */
+  const struct userns_remap *userns;
 };
 
 struct engine;

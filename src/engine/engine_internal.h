@@ -44,4 +44,5 @@ struct engine {
   struct event_bus events;
   struct reaper *reaper;  /* deferred removal of removed containers' directories */
   struct engine_net *net; /* network.c: networks, endpoints, ports, resolver */
+  int userns_fd;          /* userns.c: the remap's user namespace, or -1 */
 };

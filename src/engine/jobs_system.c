@@ -93,7 +93,10 @@ static int job_system_info(struct job *job)
                       json_pack("{s:s,s:b}", "LocalNodeState", "inactive", "ControlAvailable", 0));
   json_object_set_new(r, "LiveRestoreEnabled", json_boolean(e->cfg.live_restore));
   json_object_set_new(r, "Isolation", json_string(""));
-  json_object_set_new(r, "SecurityOptions", json_pack("[s]", "name=seccomp,profile=builtin"));
+  json_t *secopts = json_pack("[s]", "name=seccomp,profile=builtin");
+  if (e->cfg.userns) /* as dockerd: the remap shows among the security options */
+    json_array_append_new(secopts, json_string("name=userns"));
+  json_object_set_new(r, "SecurityOptions", secopts);
   json_object_set_new(r, "Warnings", json_array());
   job->result = r;
   return job->result ? 0 : job_fail(job, 500, "info");

@@ -34,6 +34,7 @@
 #include "runtimes.h"
 #include "health.h"
 #include "supervisor.h"
+#include "userns.h"
 
 int lifecycle_signal(const char *s)
 {
@@ -244,7 +245,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_t *mounts = NULL;
   int r = -EINVAL;
   /* Checked before anything is made: a rejected request leaves nothing behind. */
-  if (resources_check_create(config, host, err) < 0)
+  if (resources_check_create(config, host, err) < 0 || userns_check_create(e, host, err) < 0)
     goto fail_config;
   {
     char rt_path[4096];
@@ -273,6 +274,11 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   if (bf_mkdir_p(dir, 0710, err) < 0 ||
       write_etc_files(dir, json_string_value(json_object_get(config, "Hostname")), err) < 0)
     goto fail_layer;
+  /* Its remapped root reaches hostname, hosts and resolv.conf through the group, as dockerd. */
+  if (e->cfg.userns && chown(dir, 0, e->cfg.userns->gid) < 0) {
+    r = berr_errno(err, "chown %s", dir);
+    goto fail_layer;
+  }
 
   json_t *path = json_array_get(args, 0);
   json_t *rest = json_array();
@@ -402,6 +408,11 @@ static int build_bundle(struct engine *e, struct container *c, const char *rootf
       .netns_path = netns && *netns ? netns : NULL,
       .extra_mounts = mounts,
   };
+  json_auto_t *uid_maps = NULL, *gid_maps = NULL;
+  if (userns_remapped(e, in.host_config)) {
+    in.uid_maps = uid_maps = userns_oci_maps(e, false);
+    in.gid_maps = gid_maps = userns_oci_maps(e, true);
+  }
   json_t *spec = NULL;
   if (execdriver_spec(&in, &spec, err) < 0)
     return -err->code;
@@ -470,8 +481,12 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
 
   char *rootfs = NULL, netns[PATH_MAX] = "";
   int r = network_container_start(e, c, netns, sizeof(netns), err);
-  if (r == 0)
+  if (r == 0 && userns_remapped(e, json_object_get(c->doc, "HostConfig")))
+    r = userns_mount_rootfs(e, ctr_layer(c->id, (char[80]){0}), &rootfs, err);
+  else if (r == 0)
     r = graph_rwlayer_mount(e->graph, ctr_layer(c->id, (char[80]){0}), &rootfs, err);
+  if (r == 0 && userns_remapped(e, json_object_get(c->doc, "HostConfig")))
+    r = userns_own_etc_files(e, c->id, err);
   json_t *mounts = NULL;
   if (r == 0)
     r = mounts_oci(e, c, rootfs, &mounts, err);

@@ -17,6 +17,7 @@
 #include "common/fileutil.h"
 #include "container.h"
 #include "engine_internal.h"
+#include "userns.h"
 
 static int sql_err(struct engine *e, struct berr *err, const char *what)
 {
@@ -164,6 +165,12 @@ int vol_create(struct engine *e, const char *name, const char *driver, json_t *l
   /* _data is 0755 root as Docker makes it; the volume directory keeps others out. */
   if (bf_mkdir_p(dir, 0701, err) < 0 || bf_mkdir_p(data, 0755, err) < 0)
     return berr_wrap(err, "create %s", name);
+  /* --userns-remap: the remapped root owns _data, as dockerd makes it. */
+  if (e->cfg.userns && chown(data, e->cfg.userns->uid, e->cfg.userns->gid) < 0) {
+    int r = berr_errno(err, "create %s: chown %s", name, data);
+    bf_rm_rf(dir, &ignored);
+    return r;
+  }
   ctr_now(created, sizeof(created));
   /* Docker shows seconds: "2024-01-02T03:04:05Z". */
   char *dot = strchr(created, '.');

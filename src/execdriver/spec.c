@@ -378,8 +378,15 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
   json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", proc_o));
   json_array_append_new(mounts, mount_entry("/dev", "tmpfs", "tmpfs", dev_o));
   json_array_append_new(mounts, mount_entry("/dev/pts", "devpts", "devpts", pts_o));
-  json_array_append_new(mounts,
-                        mount_entry("/sys", "sysfs", "sysfs", privileged ? sys_rw_o : sys_o));
+  /* A user namespace may not mount sysfs for a network namespace it does not own (ours is
+   * made by the daemon beforehand): it gets the host's /sys read-only, as runc falls back to.
+   * Said here so that every runtime (runc 1.1 has no such fallback) does the same. */
+  static const char *const sys_bind_o[] = {"rbind", "nosuid", "noexec", "nodev", "ro", NULL};
+  if (in->uid_maps && in->netns_path)
+    json_array_append_new(mounts, mount_entry("/sys", "bind", "/sys", sys_bind_o));
+  else
+    json_array_append_new(mounts,
+                          mount_entry("/sys", "sysfs", "sysfs", privileged ? sys_rw_o : sys_o));
   json_array_append_new(mounts, mount_entry("/sys/fs/cgroup", "cgroup", "cgroup", cg_o));
   json_array_append_new(mounts, mount_entry("/dev/mqueue", "mqueue", "mqueue", mq_o));
   json_int_t shm = json_integer_value(json_object_get(host, "ShmSize"));
@@ -420,6 +427,8 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
 
   json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type", "uts",
                          "type", "mount");
+  if (in->uid_maps && in->gid_maps)
+    json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
   if (!host_net) {
     if (in->netns_path)
       json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", in->netns_path));
@@ -432,6 +441,10 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
   char cgpath[128];
   snprintf(cgpath, sizeof(cgpath), "/berth/%s", in->id);
   json_object_set_new(linux_, "cgroupsPath", json_string(cgpath));
+  if (in->uid_maps && in->gid_maps) {
+    json_object_set(linux_, "uidMappings", in->uid_maps);
+    json_object_set(linux_, "gidMappings", in->gid_maps);
+  }
   if (!privileged) {
     json_t *m = json_array(), *r = json_array();
     for (size_t k = 0; k < sizeof(masked_paths) / sizeof(masked_paths[0]); k++)

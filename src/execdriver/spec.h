@@ -17,6 +17,8 @@ struct execdriver_spec_in {
   const char *init_path;     /* berth-init, bound into the container for --init */
   const char *netns_path;    /* join this network namespace; NULL = a new one (or host) */
   json_t *extra_mounts;      /* OCI mounts of volumes, binds and tmpfs; they replace defaults */
+  /* --userns-remap: OCI uidMappings/gidMappings for a new user namespace; NULL: none */
+  json_t *uid_maps, *gid_maps;
 };
 
 int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct berr *err);

@@ -85,6 +85,17 @@ int graph_rwlayer_mount(struct graph *g, const char *id, char **path, struct ber
   return r;
 }
 
+int graph_rwlayer_mount_mapped(struct graph *g, const char *id, const char *lower_home, char **path,
+                               struct berr *err)
+{
+  graph_lock(g);
+  int r = check_exists(g, id, NULL, err);
+  if (r == 0)
+    r = gd_get_mapped(g->driver, id, lower_home, path, err);
+  graph_unlock(g);
+  return r;
+}
+
 int graph_rwlayer_unmount(struct graph *g, const char *id, struct berr *err)
 {
   graph_lock(g);

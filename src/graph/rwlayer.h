@@ -13,6 +13,9 @@
 int graph_rwlayer_create(struct graph *g, const char *id, const char *image_ref, struct berr *err);
 /* *path (malloc'd): the mounted rootfs. */
 int graph_rwlayer_mount(struct graph *g, const char *id, char **path, struct berr *err);
+/* The same for a container in a user namespace (see gd_get_mapped). */
+int graph_rwlayer_mount_mapped(struct graph *g, const char *id, const char *lower_home, char **path,
+                               struct berr *err);
 int graph_rwlayer_unmount(struct graph *g, const char *id, struct berr *err);
 /* The record goes at once; the layer's files (its mount too) may go a moment later. */
 int graph_rwlayer_remove(struct graph *g, const char *id, struct berr *err);

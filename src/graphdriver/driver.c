@@ -202,9 +202,24 @@ int gd_get(struct gd_driver *d, const char *id, char **path, struct berr *err)
   if (!gd_exists(d, id))
     return berr_set(err, ENOENT, "layer %s", id);
   if (d->kind == GD_OVERLAY2)
-    return ovl_get(d, id, path, err);
+    return ovl_get(d, id, NULL, path, err);
   *path = gd_path(d, id, "dir");
   return *path ? 0 : berr_set(err, ENOMEM, "layer %s", id);
+}
+
+int gd_get_mapped(struct gd_driver *d, const char *id, const char *lower_home, char **path,
+                  struct berr *err)
+{
+  if (!gd_exists(d, id))
+    return berr_set(err, ENOENT, "layer %s", id);
+  if (d->kind != GD_OVERLAY2)
+    return berr_set(err, ENOTSUP, "user namespace remapping needs the overlay2 storage driver");
+  return ovl_get(d, id, lower_home, path, err);
+}
+
+const char *gd_home(const struct gd_driver *d)
+{
+  return d->home;
 }
 
 int gd_put(struct gd_driver *d, const char *id, struct berr *err)

@@ -31,6 +31,14 @@ bool gd_exists(struct gd_driver *d, const char *id);
 /* The layer's rootfs (overlay2: mounts the stack; a second get of a mounted layer reuses
  * it). *path is malloc'd. */
 int gd_get(struct gd_driver *d, const char *id, char **path, struct berr *err);
+/* gd_get for a container in a user namespace (overlay2 only): the lower layers are read
+ * through lower_home, an idmapped view of the driver's home, so image files show as owned
+ * by the mapped root; the upper layer is the real one (what the container writes is stored
+ * with its host ids, as Docker's remapped layers). */
+int gd_get_mapped(struct gd_driver *d, const char *id, const char *lower_home, char **path,
+                  struct berr *err);
+/* The driver's directory. */
+const char *gd_home(const struct gd_driver *d);
 /* Undoes gd_get (unmounts). */
 int gd_put(struct gd_driver *d, const char *id, struct berr *err);
 /* Unmounts and deletes the layer. A missing layer is not an error. */

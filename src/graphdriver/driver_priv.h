@@ -22,7 +22,8 @@ int gd_read_small(struct gd_driver *d, const char *id, const char *file, char **
 int gd_du(int dirfd, int64_t *size);
 
 int ovl_create(struct gd_driver *d, const char *id, const char *parent, struct berr *err);
-int ovl_get(struct gd_driver *d, const char *id, char **path, struct berr *err);
+int ovl_get(struct gd_driver *d, const char *id, const char *lower_home, char **path,
+            struct berr *err);
 int ovl_put(struct gd_driver *d, const char *id, struct berr *err);
 int ovl_remove(struct gd_driver *d, const char *id, struct berr *err);
 int ovl_changes(struct gd_driver *d, const char *id, struct gd_change **out, size_t *n,

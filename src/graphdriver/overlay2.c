@@ -149,7 +149,8 @@ bool ovl_mounted(struct gd_driver *d, const char *id)
   return merged && is_mounted(d, merged);
 }
 
-int ovl_get(struct gd_driver *d, const char *id, char **path, struct berr *err)
+int ovl_get(struct gd_driver *d, const char *id, const char *lower_home, char **path,
+            struct berr *err)
 {
   _cleanup_free_ char *lowerpath = gd_path(d, id, "lower");
   if (!lowerpath)
@@ -168,11 +169,14 @@ int ovl_get(struct gd_driver *d, const char *id, char **path, struct berr *err)
     if (r < 0)
       return r;
     char opts[8192];
-    int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/diff,workdir=%s/work%s", lower,
-                     id, id, extra_opts());
+    /* With lower_home (an idmapped view of home) the lower layers are read through it; the
+     * upper and work dirs stay on home itself, where the mounter (host root) may write. */
+    const char *up = lower_home ? d->home : "", *sep = lower_home ? "/" : "";
+    int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s%s%s/diff,workdir=%s%s%s/work%s",
+                     lower, up, sep, id, up, sep, id, extra_opts());
     if (n >= (int)sizeof(opts) || n >= getpagesize())
       return berr_set(err, E2BIG, "mount layer %s: too many layers (%d bytes of options)", id, n);
-    if ((r = mount_in(d->home, merged, opts)) < 0)
+    if ((r = mount_in(lower_home ? lower_home : d->home, merged, opts)) < 0)
       return berr_set(err, -r, "mount overlay for layer %s", id);
   }
   *path = steal_ptr(merged);

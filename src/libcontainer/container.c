@@ -200,6 +200,17 @@ static void close_ns_fds(int fds[LC_NS_COUNT])
       close(fds[t]);
 }
 
+/* Back to this thread's own namespaces after joining some for a clone. */
+static void restore_ns(int own[LC_NS_COUNT])
+{
+  for (int t = 0; t < LC_NS_COUNT; t++)
+    if (own[t] >= 0) {
+      (void)!setns(own[t], lc_ns_clone_flag(t));
+      close(own[t]);
+      own[t] = -1;
+    }
+}
+
 static unsigned long clone_flags(const struct lc_config *c)
 {
   unsigned long flags = 0;
@@ -287,6 +298,33 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
     return berr_errno(err, "join pid namespace %s", c->ns[LC_NS_PID].path);
   }
 
+  /* A new user namespace cannot join namespaces the host's root owns (setns needs
+   * CAP_SYS_ADMIN over their owner): join them first and create the user namespace from
+   * there, as runc's nsexec does. This thread joins the net, IPC and UTS namespaces for the
+   * clone (those may be joined by one thread of many) and goes back right after it. */
+  int own_ns[LC_NS_COUNT];
+  for (int t = 0; t < LC_NS_COUNT; t++)
+    own_ns[t] = -1;
+  if (c->ns[LC_NS_USER].enabled && !c->ns[LC_NS_USER].path) {
+    static const int early[] = {LC_NS_NET, LC_NS_IPC, LC_NS_UTS};
+    for (size_t k = 0; k < sizeof(early) / sizeof(early[0]); k++) {
+      int t = early[k];
+      if (ns_fds[t] < 0)
+        continue;
+      char self[64];
+      snprintf(self, sizeof(self), "/proc/thread-self/ns/%s", lc_ns_proc_name(t));
+      own_ns[t] = open(self, O_RDONLY | O_CLOEXEC);
+      if (own_ns[t] < 0 || setns(ns_fds[t], lc_ns_clone_flag(t)) < 0) {
+        int r = berr_errno(err, "join %s namespace %s", lc_ns_proc_name(t), c->ns[t].path);
+        restore_ns(own_ns);
+        close_ns_fds(ns_fds);
+        return r;
+      }
+      close(ns_fds[t]);
+      ns_fds[t] = -1;
+    }
+  }
+
   struct lc_init_args args = {
       .config = c,
       .id = o->id,
@@ -302,6 +340,8 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
   memcpy(args.ns_fds, ns_fds, sizeof(ns_fds));
 
   pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(c) | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid != 0)
+    restore_ns(own_ns);
   if (pid < 0) {
     close_ns_fds(ns_fds);
     return berr_errno(err, "clone");
