@@ -26,6 +26,8 @@
   "      --cgroupns string              Cgroup namespace to use (host|private)\n"                  \
   "      --cpu-period int               Limit CPU CFS (Completely Fair Scheduler) period\n"        \
   "      --cpu-quota int                Limit CPU CFS (Completely Fair Scheduler) quota\n"         \
+  "      --cpu-rt-period int            Limit CPU real-time period in microseconds\n"              \
+  "      --cpu-rt-runtime int           Limit CPU real-time runtime in microseconds\n"             \
   "  -c, --cpu-shares int               CPU shares (relative weight)\n"                            \
   "      --cpus decimal                 Number of CPUs\n"                                          \
   "      --cpuset-cpus string           CPUs in which to allow execution (0-3, 0,1)\n"             \
@@ -124,12 +126,6 @@ enum {
   O_IP,
   O_MAC,
   O_RESTART,
-  O_MEMSWAP,
-  O_MEMRES,
-  O_CPUS,
-  O_CPUSET_CPUS,
-  O_CPUSET_MEMS,
-  O_PIDS,
   O_ADDHOST,
   O_DNS,
   O_DNSOPT,
@@ -160,9 +156,6 @@ enum {
   O_DOMAIN,
   O_CGPARENT,
   O_RUNTIME,
-  O_CPUPERIOD,
-  O_CPUQUOTA,
-  O_BLKIO,
   O_HEALTH_CMD,
   O_HEALTH_INTERVAL,
   O_HEALTH_TIMEOUT,
@@ -201,14 +194,7 @@ static const struct option run_longopts[] = {
     {"ip", required_argument, NULL, O_IP},
     {"mac-address", required_argument, NULL, O_MAC},
     {"restart", required_argument, NULL, O_RESTART},
-    {"memory", required_argument, NULL, 'm'},
-    {"memory-swap", required_argument, NULL, O_MEMSWAP},
-    {"memory-reservation", required_argument, NULL, O_MEMRES},
-    {"cpus", required_argument, NULL, O_CPUS},
-    {"cpu-shares", required_argument, NULL, 'c'},
-    {"cpu-period", required_argument, NULL, O_CPUPERIOD},
-    {"cpu-quota", required_argument, NULL, O_CPUQUOTA},
-    {"blkio-weight", required_argument, NULL, O_BLKIO},
+    RES_LONGOPTS,
     {"health-cmd", required_argument, NULL, O_HEALTH_CMD},
     {"health-interval", required_argument, NULL, O_HEALTH_INTERVAL},
     {"health-timeout", required_argument, NULL, O_HEALTH_TIMEOUT},
@@ -216,9 +202,6 @@ static const struct option run_longopts[] = {
     {"health-start-period", required_argument, NULL, O_HEALTH_START_PERIOD},
     {"health-start-interval", required_argument, NULL, O_HEALTH_START_INTERVAL},
     {"no-healthcheck", optional_argument, NULL, O_NO_HEALTHCHECK},
-    {"cpuset-cpus", required_argument, NULL, O_CPUSET_CPUS},
-    {"cpuset-mems", required_argument, NULL, O_CPUSET_MEMS},
-    {"pids-limit", required_argument, NULL, O_PIDS},
     {"add-host", required_argument, NULL, O_ADDHOST},
     {"dns", required_argument, NULL, O_DNS},
     {"dns-option", required_argument, NULL, O_DNSOPT},
@@ -435,43 +418,8 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
     case O_RESTART:
       o->restart = optarg;
       break;
-    case 'm':
-      if ((r = parse_size_flag(cmd, "--memory", optarg, &o->memory)))
-        return r;
-      break;
-    case O_MEMSWAP:
-      if ((r = parse_size_flag(cmd, "--memory-swap", optarg, &o->memory_swap)))
-        return r;
-      break;
-    case O_MEMRES:
-      if ((r = parse_size_flag(cmd, "--memory-reservation", optarg, &o->memory_reservation)))
-        return r;
-      break;
     case O_SHM:
       if ((r = parse_size_flag(cmd, "--shm-size", optarg, &o->shm_size)))
-        return r;
-      break;
-    case O_CPUS: {
-      char *end;
-      double d = strtod(optarg, &end);
-      if (*end || end == optarg || d < 0)
-        return cli_usage_error(
-            cmd,
-            "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
-            optarg, optarg);
-      o->nano_cpus = (int64_t)(d * 1e9 + 0.5);
-      break;
-    }
-    case 'c':
-      if ((r = parse_int_flag(cmd, "-c, --cpu-shares", optarg, &o->cpu_shares)))
-        return r;
-      break;
-    case O_CPUPERIOD:
-      if ((r = parse_int_flag(cmd, "--cpu-period", optarg, &o->cpu_period)))
-        return r;
-      break;
-    case O_CPUQUOTA:
-      if ((r = parse_int_flag(cmd, "--cpu-quota", optarg, &o->cpu_quota)))
         return r;
       break;
     case O_HEALTH_CMD:
@@ -515,20 +463,6 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       break;
     case O_NO_HEALTHCHECK:
       o->no_healthcheck = parse_bool_arg(optarg);
-      break;
-    case O_BLKIO:
-      if ((r = parse_int_flag(cmd, "--blkio-weight", optarg, &o->blkio_weight)))
-        return r;
-      break;
-    case O_CPUSET_CPUS:
-      o->cpuset_cpus = optarg;
-      break;
-    case O_CPUSET_MEMS:
-      o->cpuset_mems = optarg;
-      break;
-    case O_PIDS:
-      if ((r = parse_int_flag(cmd, "--pids-limit", optarg, &o->pids_limit)))
-        return r;
       break;
     case O_ADDHOST:
       json_array_append_new(o->add_hosts, json_string(optarg));
@@ -658,7 +592,11 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       add_kv(o->sysctls, optarg);
       break;
     default:
-      return 125;
+      if (!res_opt_parse(&o->res, cmd, opt, optarg, &r))
+        return 125;
+      if (r)
+        return r;
+      break;
     }
   }
   if (optind >= argc)
@@ -1140,22 +1078,22 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
   if (o->runtime)
     json_object_set_new(hc, "Runtime", json_string(o->runtime));
   json_object_set_new(hc, "Isolation", json_string(""));
-  json_object_set_new(hc, "CpuShares", json_integer(o->cpu_shares));
-  json_object_set_new(hc, "Memory", json_integer(o->memory));
-  json_object_set_new(hc, "NanoCpus", json_integer(o->nano_cpus));
+  json_object_set_new(hc, "CpuShares", json_integer(o->res.cpu_shares));
+  json_object_set_new(hc, "Memory", json_integer(o->res.memory));
+  json_object_set_new(hc, "NanoCpus", json_integer(o->res.nano_cpus));
   json_object_set_new(hc, "CgroupParent", json_string(o->cgroup_parent ? o->cgroup_parent : ""));
-  json_object_set_new(hc, "BlkioWeight", json_integer(o->blkio_weight));
+  json_object_set_new(hc, "BlkioWeight", json_integer(o->res.blkio_weight));
   json_object_set_new(hc, "BlkioWeightDevice", json_array());
   json_object_set_new(hc, "BlkioDeviceReadBps", json_array());
   json_object_set_new(hc, "BlkioDeviceWriteBps", json_array());
   json_object_set_new(hc, "BlkioDeviceReadIOps", json_array());
   json_object_set_new(hc, "BlkioDeviceWriteIOps", json_array());
-  json_object_set_new(hc, "CpuPeriod", json_integer(o->cpu_period));
-  json_object_set_new(hc, "CpuQuota", json_integer(o->cpu_quota));
-  json_object_set_new(hc, "CpuRealtimePeriod", json_integer(0));
-  json_object_set_new(hc, "CpuRealtimeRuntime", json_integer(0));
-  json_object_set_new(hc, "CpusetCpus", json_string(o->cpuset_cpus ? o->cpuset_cpus : ""));
-  json_object_set_new(hc, "CpusetMems", json_string(o->cpuset_mems ? o->cpuset_mems : ""));
+  json_object_set_new(hc, "CpuPeriod", json_integer(o->res.cpu_period));
+  json_object_set_new(hc, "CpuQuota", json_integer(o->res.cpu_quota));
+  json_object_set_new(hc, "CpuRealtimePeriod", json_integer(o->res.cpu_rt_period));
+  json_object_set_new(hc, "CpuRealtimeRuntime", json_integer(o->res.cpu_rt_runtime));
+  json_object_set_new(hc, "CpusetCpus", json_string(o->res.cpuset_cpus ? o->res.cpuset_cpus : ""));
+  json_object_set_new(hc, "CpusetMems", json_string(o->res.cpuset_mems ? o->res.cpuset_mems : ""));
   json_t *devices = json_array();
   json_array_foreach(o->devices, i, e)
   {
@@ -1174,11 +1112,11 @@ int run_opts_body(struct run_opts *o, int rows, int cols, json_t **out, struct b
   json_object_set_new(hc, "Devices", devices);
   json_object_set_new(hc, "DeviceCgroupRules", json_null());
   json_object_set_new(hc, "DeviceRequests", json_null());
-  json_object_set_new(hc, "MemoryReservation", json_integer(o->memory_reservation));
-  json_object_set_new(hc, "MemorySwap", json_integer(o->memory_swap));
+  json_object_set_new(hc, "MemoryReservation", json_integer(o->res.memory_reservation));
+  json_object_set_new(hc, "MemorySwap", json_integer(o->res.memory_swap));
   json_object_set_new(hc, "MemorySwappiness", json_integer(-1));
   json_object_set_new(hc, "OomKillDisable", json_boolean(o->oom_kill_disable));
-  json_object_set_new(hc, "PidsLimit", json_integer(o->pids_limit));
+  json_object_set_new(hc, "PidsLimit", json_integer(o->res.pids_limit));
   json_object_set(hc, "Ulimits", o->ulimits);
   json_object_set_new(hc, "CpuCount", json_integer(0));
   json_object_set_new(hc, "CpuPercent", json_integer(0));

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "common/berr.h"
+#include "resopts.h"
 
 struct run_opts {
   bool detach, interactive, tty, rm, init, init_set, privileged, read_only, publish_all;
@@ -14,16 +15,14 @@ struct run_opts {
   const char *restart, *stop_signal, *log_driver, *platform, *ipc, *pid, *uts, *userns, *cgroupns,
       *cgroup_parent, *runtime, *detach_keys;
   bool entrypoint_set;
-  int64_t memory, memory_swap, memory_reservation, shm_size, nano_cpus, cpu_shares, pids_limit;
-  int64_t cpu_period, cpu_quota;
-  int64_t blkio_weight;
+  struct res_opts res; /* the limit flags, shared with update (resopts.h) */
+  int64_t shm_size;
   const char *health_cmd;
   int64_t health_interval, health_timeout, health_start_period, health_start_interval;
   int64_t health_retries;
   bool health_set, no_healthcheck;
   int stop_timeout;
   bool stop_timeout_set;
-  const char *cpuset_cpus, *cpuset_mems;
   json_t *env;          /* array of -e in order */
   json_t *env_files;    /* array of paths */
   json_t *labels;       /* object */

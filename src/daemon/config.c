@@ -30,6 +30,8 @@ static void usage(FILE *out)
           "  --bip CIDR             the default bridge's address, e.g. 172.18.0.1/16\n"
           "  --mtu N                the default bridge's MTU (default 1500)\n"
           "  --live-restore[=BOOL]  keep containers running while berthd is down (default true)\n"
+          "  --cpu-rt-period N      the real-time period of the containers' parent cgroup (µs)\n"
+          "  --cpu-rt-runtime N     its real-time runtime (µs; default 0: containers get none)\n"
           "  --userns-remap USER[:GROUP]|default\n"
           "                         run containers in a user namespace whose root is USER's\n"
           "                         subordinate range (/etc/subuid, /etc/subgid); default makes\n"
@@ -128,6 +130,12 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
         cfg->registry_upload_chunk_size = json_integer_value(v);
       }
       known = true;
+    } else if (strcmp(key, "cpu-rt-period") == 0 || strcmp(key, "cpu-rt-runtime") == 0) {
+      if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return berr_set(err, 0, "%s: %s must be a non-negative integer", cfg->config_file, key);
+      *(strcmp(key, "cpu-rt-period") == 0 ? &cfg->cpu_rt_period : &cfg->cpu_rt_runtime) =
+          json_integer_value(v);
+      known = true;
     } else if (strcmp(key, "registry-loopback-only") == 0) {
       if (!json_is_boolean(v))
         return berr_set(err, 0, "%s: %s must be true or false", cfg->config_file, key);
@@ -190,6 +198,8 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
       {"bip", required_argument, NULL, 'B'},
       {"mtu", required_argument, NULL, 'M'},
       {"userns-remap", required_argument, NULL, 'U'},
+      {"cpu-rt-period", required_argument, NULL, 'P'},
+      {"cpu-rt-runtime", required_argument, NULL, 'R'},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0},
@@ -254,6 +264,16 @@ int daemon_config_load(int argc, char **argv, struct daemon_config *cfg, struct 
     case 'U':
       set(&cfg->userns_remap, optarg);
       break;
+    case 'P':
+    case 'R': {
+      char *end;
+      long long v = strtoll(optarg, &end, 10);
+      if (*end || end == optarg || v < 0)
+        return berr_set(err, 0, "--cpu-rt-%s: want a number of microseconds, got %s",
+                        c == 'P' ? "period" : "runtime", optarg);
+      *(c == 'P' ? &cfg->cpu_rt_period : &cfg->cpu_rt_runtime) = v;
+      break;
+    }
     case 'M': {
       char *end;
       long m = strtol(optarg, &end, 10);

@@ -20,6 +20,7 @@ struct daemon_config {
   char *address_pools; /* "default-address-pools", as JSON text */
   int mtu;             /* --mtu / "mtu": the default bridge's; 0 for 1500 */
   char *userns_remap;  /* --userns-remap / "userns-remap": "default", "user[:group]" */
+  long long cpu_rt_period, cpu_rt_runtime; /* --cpu-rt-period/--cpu-rt-runtime (µs) */
   bool live_restore;
   bool debug;
   /* registries (daemon.json only) */

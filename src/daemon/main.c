@@ -146,7 +146,9 @@ int main(int argc, char **argv)
                                .bip = cfg.bip,
                                .address_pools = cfg.address_pools,
                                .mtu = cfg.mtu,
-                               .userns = remapped ? &remap : NULL};
+                               .userns = remapped ? &remap : NULL,
+                               .cpu_rt_period = cfg.cpu_rt_period,
+                               .cpu_rt_runtime = cfg.cpu_rt_runtime};
   struct engine *engine = NULL;
   if (engine_new(&ecfg, &engine, &err) < 0 || engine_daemon_init(engine, graph, &err) < 0) {
     fprintf(stderr, "berthd: engine: %s\n", err.msg);

@@ -40,6 +40,8 @@ int engine_new(const struct engine_config *cfg, struct engine **out, struct berr
     e->cfg.upload_chunk_size = cfg->upload_chunk_size;
     e->cfg.mtu = cfg->mtu;
     e->cfg.userns = cfg->userns;
+    e->cfg.cpu_rt_period = cfg->cpu_rt_period;
+    e->cfg.cpu_rt_runtime = cfg->cpu_rt_runtime;
     e->cfg.data_root = dup_or_null(cfg->data_root);
     e->cfg.exec_root = dup_or_null(cfg->exec_root);
     e->cfg.storage_driver = dup_or_null(cfg->storage_driver);

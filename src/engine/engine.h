@@ -28,6 +28,9 @@ struct engine_config {
   int mtu;                      /* the default bridge's MTU; 0: 1500 */
   /* --userns-remap, resolved (engine/userns.h); NULL: off. Borrowed, as registry. */
   const struct userns_remap *userns;
+  /* --cpu-rt-period / --cpu-rt-runtime: the containers' parent cgroup's real-time budget
+   * in microseconds (cgroup v1); 0 leaves it as it is. */
+  long long cpu_rt_period, cpu_rt_runtime;
 };
 
 struct engine;

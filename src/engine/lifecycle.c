@@ -245,7 +245,8 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   json_t *mounts = NULL;
   int r = -EINVAL;
   /* Checked before anything is made: a rejected request leaves nothing behind. */
-  if (resources_check_create(config, host, err) < 0 || userns_check_create(e, host, err) < 0)
+  json_auto_t *warns = json_array();
+  if (resources_check_create(config, host, warns, err) < 0 || userns_check_create(e, host, err) < 0)
     goto fail_config;
   {
     char rt_path[4096];
@@ -369,7 +370,7 @@ int lifecycle_create(struct engine *e, json_t *body, const char *name, char id[6
   events_emit(&e->events, "container", "create", c->id, lifecycle_attrs(c));
   pthread_mutex_unlock(&e->lock);
   json_decref(mounts);
-  *warnings = json_array();
+  *warnings = json_incref(warns);
   return 0;
 
 fail_layer : {
@@ -492,6 +493,8 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
     r = mounts_oci(e, c, rootfs, &mounts, err);
   if (r == 0)
     r = build_bundle(e, c, rootfs, netns, mounts, err);
+  if (r == 0)
+    r = resources_init_rt_parent(e, err);
   json_decref(mounts);
   free(rootfs);
   if (r == 0)

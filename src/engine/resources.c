@@ -4,6 +4,7 @@
 #include "resources.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 #include "runtimes.h"
 
 #define MIN_MEMORY (6LL << 20) /* moby's linuxMinMemory */
+#define CPU_CG "/sys/fs/cgroup/cpu"
+#define MEM_CG "/sys/fs/cgroup/memory"
 
 static json_int_t geti(json_t *o, const char *k)
 {
@@ -292,10 +295,50 @@ static int check_limits(json_t *h, struct berr *err)
   json_int_t bw = geti(h, "BlkioWeight");
   if (bw > 0 && (bw < 10 || bw > 1000))
     return berr_set(err, 0, "Range of blkio weight is from 10 to 1000");
+  /* moby's validateResources: the real-time budget needs the v1 cpu controller's files. */
+  json_int_t rtp = geti(h, "CpuRealtimePeriod"), rtr = geti(h, "CpuRealtimeRuntime");
+  if (rtp > 0 && access(CPU_CG "/cpu.rt_period_us", F_OK) < 0)
+    return berr_set(err, 0, "Your kernel does not support cgroup cpu real-time period");
+  if (rtr > 0 && access(CPU_CG "/cpu.rt_runtime_us", F_OK) < 0)
+    return berr_set(err, 0, "Your kernel does not support cgroup cpu real-time runtime");
+  if (rtp != 0 && rtr != 0 && rtr > rtp)
+    return berr_set(err, 0, "cpu real-time runtime cannot be higher than cpu real-time period");
   return 0;
 }
 
-int resources_check_create(json_t *config, json_t *h, struct berr *err)
+static void warn(json_t *warnings, const char *msg)
+{
+  if (warnings)
+    json_array_append_new(warnings, json_string(msg));
+}
+
+/* dockerd's create-time warnings (verifyPlatformContainerResources and
+ * verifyPlatformContainerSettings) for what this host can tell; the docker CLI prints each
+ * as "WARNING: ...". */
+static void create_warnings(json_t *h, json_t *warnings)
+{
+  json_int_t mem = geti(h, "Memory"), swap = geti(h, "MemorySwap");
+  if (mem > 0 && swap != -1 && access(MEM_CG "/memory.memsw.limit_in_bytes", F_OK) < 0 &&
+      access("/sys/fs/cgroup/memory.swap.max", F_OK) < 0 &&
+      access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0) {
+    warn(warnings, "Your kernel does not support swap limit capabilities or the cgroup is not "
+                   "mounted. Memory limited without swap.");
+    json_object_set_new(h, "MemorySwap", json_integer(-1));
+  }
+  if (json_is_true(json_object_get(h, "OomKillDisable")) && mem == 0)
+    warn(warnings, "OOM killer is disabled for the container, but no memory limit is set, this "
+                   "can result in the system running out of resources.");
+  const char *net = json_string_value(json_object_get(h, "NetworkMode"));
+  bool host_net = net && strcmp(net, "host") == 0, none_net = net && strcmp(net, "none") == 0;
+  if (host_net && json_object_size(json_object_get(h, "PortBindings")))
+    warn(warnings, "Published ports are discarded when using host network mode");
+  char fwd[8] = "";
+  _cleanup_fclose_ FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "re");
+  if (f && fgets(fwd, sizeof(fwd), f) && fwd[0] == '0' && !host_net && !none_net)
+    warn(warnings, "IPv4 forwarding is disabled. Networking will not work.");
+}
+
+int resources_check_create(json_t *config, json_t *h, json_t *warnings, struct berr *err)
 {
   if (check_limits(h, err) < 0)
     return -err->code;
@@ -320,10 +363,38 @@ int resources_check_create(json_t *config, json_t *h, struct berr *err)
                            json_is_true(json_object_get(h, "AutoRemove")), err) < 0 ||
       check_health(json_object_get(config, "Healthcheck"), err) < 0)
     return -err->code;
+  create_warnings(h, warnings);
   /* Docker's default: as much swap as memory (memsw = 2 x memory). */
   if (mem > 0 && swap == 0 &&
       access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0)
     json_object_set_new(h, "MemorySwap", json_integer(mem * 2));
+  return 0;
+}
+
+static int write_rt(const char *dir, const char *file, long long v, struct berr *err)
+{
+  char path[PATH_MAX], buf[32];
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  int n = snprintf(buf, sizeof(buf), "%lld", v);
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, buf, (size_t)n) != n)
+    return berr_errno(err, "write %s to %s", buf, path);
+  return 0;
+}
+
+int resources_init_rt_parent(struct engine *e, struct berr *err)
+{
+  long long period = e->cfg.cpu_rt_period, runtime = e->cfg.cpu_rt_runtime;
+  if ((!period && !runtime) || access(CPU_CG "/cpu.rt_runtime_us", F_OK) < 0)
+    return 0;
+  const char *dir = CPU_CG "/berth";
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    return berr_errno(err, "mkdir %s", dir);
+  /* The period first: a runtime is checked against it. */
+  if (period && write_rt(dir, "cpu.rt_period_us", period, err) < 0)
+    return berr_wrap(err, "--cpu-rt-period");
+  if (runtime && write_rt(dir, "cpu.rt_runtime_us", runtime, err) < 0)
+    return berr_wrap(err, "--cpu-rt-runtime");
   return 0;
 }
 

@@ -333,12 +333,14 @@ int userns_check_create(const struct engine *e, json_t *host, struct berr *err)
                     "container in the host namespace when running privileged mode");
   const char *net = json_string_value(json_object_get(host, "NetworkMode"));
   if (net && strcmp(net, "host") == 0)
-    return berr_set(err, 0, "cannot share the host's network namespace when user namespaces "
-                            "are enabled");
+    return berr_set(err, 0,
+                    "cannot share the host's network namespace when user namespaces "
+                    "are enabled");
   const char *pid = json_string_value(json_object_get(host, "PidMode"));
   if (pid && strcmp(pid, "host") == 0)
-    return berr_set(err, 0, "cannot share the host PID namespace when user namespaces are "
-                            "enabled");
+    return berr_set(err, 0,
+                    "cannot share the host PID namespace when user namespaces are "
+                    "enabled");
   return 0;
 }
 
@@ -359,7 +361,8 @@ int userns_mount_rootfs(struct engine *e, const char *layer, char **rootfs, stru
     return r;
   }
   struct stat st;
-  if (stat(*rootfs, &st) == 0 && (st.st_uid != e->cfg.userns->uid || st.st_gid != e->cfg.userns->gid) &&
+  if (stat(*rootfs, &st) == 0 &&
+      (st.st_uid != e->cfg.userns->uid || st.st_gid != e->cfg.userns->gid) &&
       chown(*rootfs, e->cfg.userns->uid, e->cfg.userns->gid) < 0) {
     int r = berr_errno(err, "chown rootfs %s", *rootfs);
     free(*rootfs);
@@ -389,8 +392,8 @@ json_t *userns_oci_maps(const struct engine *e, bool gids)
   size_t n = gids ? r->n_gids : r->n_uids;
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(a, json_pack("{s:I,s:I,s:I}", "containerID", (json_int_t)m[i].container_id,
-                                       "hostID", (json_int_t)m[i].host_id, "size",
-                                       (json_int_t)m[i].size));
+    json_array_append_new(a, json_pack("{s:I,s:I,s:I}", "containerID",
+                                       (json_int_t)m[i].container_id, "hostID",
+                                       (json_int_t)m[i].host_id, "size", (json_int_t)m[i].size));
   return a;
 }

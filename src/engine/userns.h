@@ -14,8 +14,8 @@
 struct engine;
 
 struct userns_remap {
-  char *user, *group;         /* names the ranges were found under */
-  unsigned uid, gid;          /* the host ids of the container's root */
+  char *user, *group;           /* names the ranges were found under */
+  unsigned uid, gid;            /* the host ids of the container's root */
   struct lc_idmap *uids, *gids; /* container id -> host id, contiguous from 0 */
   size_t n_uids, n_gids;
 };

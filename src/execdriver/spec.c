@@ -229,6 +229,10 @@ json_t *execdriver_resources(json_t *host)
     if ((v = json_integer_value(json_object_get(host, "CpuPeriod"))) > 0)
       json_object_set_new(cpu, "period", json_integer(v));
   }
+  if ((v = json_integer_value(json_object_get(host, "CpuRealtimePeriod"))) > 0)
+    json_object_set_new(cpu, "realtimePeriod", json_integer(v));
+  if ((v = json_integer_value(json_object_get(host, "CpuRealtimeRuntime"))) != 0)
+    json_object_set_new(cpu, "realtimeRuntime", json_integer(v));
   const char *s;
   if ((s = json_string_value(json_object_get(host, "CpusetCpus"))) && *s)
     json_object_set_new(cpu, "cpus", json_string(s));

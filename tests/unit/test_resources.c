@@ -13,7 +13,7 @@ static const char *verdict(const char *host_json, const char *config_json, char 
   json_t *host = json_loads(host_json, 0, NULL);
   json_t *config = json_loads(config_json ? config_json : "{}", 0, NULL);
   struct berr err = {0};
-  int r = resources_check_create(config, host, &err);
+  int r = resources_check_create(config, host, NULL, &err);
   snprintf(buf, len, "%s", r < 0 ? err.msg : "");
   json_decref(host);
   json_decref(config);
@@ -73,11 +73,37 @@ int main(void)
   json_t *host = json_pack("{s:I}", "Memory", (json_int_t)32 << 20);
   json_t *config = json_object();
   struct berr err = {0};
-  CHECK(resources_check_create(config, host, &err) == 0);
+  CHECK(resources_check_create(config, host, NULL, &err) == 0);
   if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0)
     CHECK(json_integer_value(json_object_get(host, "MemorySwap")) == (json_int_t)64 << 20);
   json_decref(host);
   json_decref(config);
+
+  /* Real-time budget: runtime above period is refused; without the v1 files, both are. */
+  CHECK(has("{\"CpuRealtimePeriod\":1000,\"CpuRealtimeRuntime\":2000}", NULL,
+            access("/sys/fs/cgroup/cpu/cpu.rt_period_us", F_OK) == 0
+                ? "cpu real-time runtime cannot be higher than cpu real-time period"
+                : "Your kernel does not support cgroup cpu real-time period"));
+  CHECK(has("{\"CpuRealtimePeriod\":1000000,\"CpuRealtimeRuntime\":2000}", NULL,
+            access("/sys/fs/cgroup/cpu/cpu.rt_period_us", F_OK) == 0
+                ? ""
+                : "Your kernel does not support cgroup cpu real-time period"));
+
+  /* dockerd's create-time warnings. */
+  json_t *warnings = json_array();
+  host = json_pack("{s:b,s:s,s:{s:[{s:s}]}}", "OomKillDisable", 1, "NetworkMode", "host",
+                   "PortBindings", "80/tcp", "HostPort", "8080");
+  config = json_object();
+  CHECK(resources_check_create(config, host, warnings, &err) == 0);
+  CHECK(json_array_size(warnings) == 2);
+  CHECK_STREQ(json_string_value(json_array_get(warnings, 0)),
+              "OOM killer is disabled for the container, but no memory limit is set, this can "
+              "result in the system running out of resources.");
+  CHECK_STREQ(json_string_value(json_array_get(warnings, 1)),
+              "Published ports are discarded when using host network mode");
+  json_decref(host);
+  json_decref(config);
+  json_decref(warnings);
 
   /* A Docker profile becomes an OCI one: conditional rules dropped, the rest kept. */
   json_t *oci = NULL;
