@@ -143,6 +143,8 @@ BAD = [
     (["--sysctl", "kernel.hostname=x"], "sysctl 'kernel.hostname=x' is not allowed"),
     (["--device", "/dev/does-not-exist"], "error gathering device information"),
     (["--ulimit", "bogus=1"], "invalid ulimit type: bogus"),
+    (["--cpu-rt-period", "1000", "--cpu-rt-runtime", "2000"],
+     "cpu real-time runtime cannot be higher than cpu real-time period"),
     (["--restart", "always", "--health-interval", "100us", "--health-cmd", "true"],
      "Interval in Healthcheck cannot be less than 1ms"),
 ]
@@ -294,3 +296,84 @@ def test_oom_kill_disable_and_blkio_weight(berth, busybox_image):
     if os.path.exists("/sys/fs/cgroup/blkio/blkio.weight"):
         cid = run_d(berth, "--blkio-weight", "300", busybox_image, "sleep", "300")
         assert cgfile(cid, "blkio", "blkio.weight") == "300"
+
+
+RT_PARENT = "/sys/fs/cgroup/cpu/berth/cpu.rt_runtime_us"
+RT_ROOT = "/sys/fs/cgroup/cpu/cpu.rt_runtime_us"
+
+
+def _write_rt_parent(value):
+    try:
+        with open(RT_PARENT, "w") as f:
+            f.write(str(value))
+        return True
+    except OSError:  # a removed container's cgroup may hold its budget a moment longer
+        return False
+
+
+@pytest.mark.skipif(V2 or not os.path.exists(RT_ROOT), reason="cgroup v1 real-time files")
+@pytest.mark.berthd_config({"cpu-rt-runtime": 100000})
+def test_cpu_rt_runtime_within_the_daemons_budget(berth, busybox_image):
+    """berthd --cpu-rt-runtime gives the containers' parent cgroup a real-time budget (as
+    dockerd's): a container's --cpu-rt-runtime then lands in its cgroup, and update changes
+    it. The parent's budget goes back to what it was at the end."""
+    with open(RT_ROOT) as f:
+        assert int(f.read()) >= 100000, "the host's root cgroup has no real-time budget"
+    try:
+        with open(RT_PARENT) as f:
+            before = int(f.read())
+    except OSError:
+        before = 0
+    try:
+        cid = run_d(berth, "--cpu-rt-runtime", "40000", "--cpu-rt-period", "1000000",
+                    busybox_image, "sleep", "300")
+        assert cgfile(cid, "cpu", "cpu.rt_runtime_us") == "40000"
+        assert cgfile(cid, "cpu", "cpu.rt_period_us") == "1000000"
+        with open(RT_PARENT) as f:
+            assert int(f.read()) == 100000
+        hc = inspect(berth, cid)["HostConfig"]
+        assert (hc["CpuRealtimeRuntime"], hc["CpuRealtimePeriod"]) == (40000, 1000000)
+        assert berth("update", "--cpu-rt-runtime", "60000", cid).returncode == 0
+        assert cgfile(cid, "cpu", "cpu.rt_runtime_us") == "60000"
+        assert inspect(berth, cid)["HostConfig"]["CpuRealtimeRuntime"] == 60000
+        # more than the parent's budget: the kernel refuses, the start fails clearly
+        res = berth("run", "--rm", "--cpu-rt-runtime", "200000", busybox_image, "true")
+        assert res.returncode != 0
+        assert "cpu.rt_runtime_us" in res.stderr and "Invalid argument" in res.stderr
+        assert berth("rm", "-f", cid).returncode == 0
+    finally:
+        wait_until(lambda: _write_rt_parent(before), "the parent's real-time budget restored")
+
+
+@pytest.mark.skipif(V2 or not os.path.exists(RT_ROOT), reason="cgroup v1 real-time files")
+def test_cpu_rt_runtime_without_a_daemon_budget_fails_to_start(berth, busybox_image):
+    try:
+        with open(RT_PARENT) as f:
+            if int(f.read()) != 0:
+                pytest.skip("another daemon gave the parent cgroup a real-time budget")
+    except OSError:
+        pass
+    assert berth("create", "--name", "rt", "--cpu-rt-runtime", "40000", busybox_image,
+                 "true").returncode == 0
+    res = berth("start", "rt")
+    assert res.returncode != 0
+    assert "cpu.rt_runtime_us" in res.stderr and "Invalid argument" in res.stderr
+    st = inspect(berth, "rt")["State"]
+    assert st["Running"] is False and "cpu.rt_runtime_us" in st["Error"]
+
+
+def test_create_warnings(berth, busybox_image, docker, dimage):
+    """dockerd's create-time Warnings, which the clients print as "WARNING: ..."."""
+    oom = ("WARNING: OOM killer is disabled for the container, but no memory limit is set, "
+           "this can result in the system running out of resources.")
+    res = berth("create", "--oom-kill-disable", busybox_image, "true")
+    assert res.returncode == 0, res.stderr
+    assert oom in res.stderr
+    res = docker("create", "--oom-kill-disable", dimage, "true")
+    assert res.returncode == 0, res.stderr
+    assert oom in res.stderr
+    res = berth("create", "--oom-kill-disable", "-m", "32m", busybox_image, "true")
+    assert res.returncode == 0 and "WARNING" not in res.stderr, res.stderr
+    res = berth("create", "--net", "host", "-p", "8080:80", busybox_image, "true")
+    assert res.returncode == 0, res.stderr
+    assert "WARNING: Published ports are discarded when using host network mode" in res.stderr
