@@ -53,7 +53,8 @@ bool res_opt_parse(struct res_opts *r, const char *cmd, int opt, const char *arg
     double d = strtod(arg, &end);
     if (*end || end == arg || d < 0)
       *rc = cli_usage_error(
-          cmd, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
+          cmd,
+          "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
           arg, arg);
     else
       r->nano_cpus = (int64_t)(d * 1e9 + 0.5);

@@ -34,8 +34,7 @@ enum {
   {"memory", required_argument, NULL, 'm'},                                                        \
       {"memory-swap", required_argument, NULL, RES_O_MEMSWAP},                                     \
       {"memory-reservation", required_argument, NULL, RES_O_MEMRES},                               \
-      {"cpus", required_argument, NULL, RES_O_CPUS},                                               \
-      {"cpu-shares", required_argument, NULL, 'c'},                                                \
+      {"cpus", required_argument, NULL, RES_O_CPUS}, {"cpu-shares", required_argument, NULL, 'c'}, \
       {"cpu-period", required_argument, NULL, RES_O_CPUPERIOD},                                    \
       {"cpu-quota", required_argument, NULL, RES_O_CPUQUOTA},                                      \
       {"cpu-rt-period", required_argument, NULL, RES_O_CPURTPERIOD},                               \
@@ -43,7 +42,9 @@ enum {
       {"blkio-weight", required_argument, NULL, RES_O_BLKIO},                                      \
       {"cpuset-cpus", required_argument, NULL, RES_O_CPUSET_CPUS},                                 \
       {"cpuset-mems", required_argument, NULL, RES_O_CPUSET_MEMS},                                 \
-      {"pids-limit", required_argument, NULL, RES_O_PIDS}
+  {                                                                                                \
+    "pids-limit", required_argument, NULL, RES_O_PIDS                                              \
+  }
 
 /* Handles getopt code opt with its argument for command cmd (for the usage message).
  * Returns false when opt is not a limit flag; otherwise true with *rc 0, or the exit code

@@ -1,10 +1,14 @@
 /* Jobs on containers' resources: update (limits and restart policy), stats (one-shot and
  * streamed), container prune, system df. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fileutil.h"
@@ -17,6 +21,7 @@
 #include "resources.h"
 #include "runtimes.h"
 #include "stats.h"
+#include "volumes.h"
 
 static int job_container_update(struct job *job)
 {
@@ -177,8 +182,78 @@ static int job_container_prune(struct job *job)
   return 0;
 }
 
-/* GET /system/df: images, containers (as `ps -a` lists them) and build cache. Volumes are
- * listed by the volume jobs when they are there. */
+/* Hard-linked inodes seen by one du walk: each is counted once, as moby's directory.Size. */
+struct du_state {
+  struct stat *seen;
+  size_t n, cap;
+  json_int_t size;
+};
+
+static bool du_seen(struct du_state *s, const struct stat *st)
+{
+  for (size_t i = 0; i < s->n; i++)
+    if (s->seen[i].st_ino == st->st_ino && s->seen[i].st_dev == st->st_dev)
+      return true;
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 16;
+    struct stat *more = realloc(s->seen, cap * sizeof(*more));
+    if (!more)
+      return false;
+    s->seen = more;
+    s->cap = cap;
+  }
+  s->seen[s->n++] = *st;
+  return false;
+}
+
+/* The bytes of the files under dirfd (directories themselves not counted). */
+static void du_walk(int dirfd, struct du_state *s, int depth)
+{
+  int fd = dup(dirfd);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = depth < 256
+                    ? openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    : -1;
+      if (sub >= 0) {
+        du_walk(sub, s, depth + 1);
+        close(sub);
+      }
+      continue;
+    }
+    if (st.st_nlink > 1 && du_seen(s, &st))
+      continue;
+    s->size += st.st_size;
+  }
+  closedir(d);
+}
+
+static json_int_t dir_size(const char *path)
+{
+  struct du_state s = {0};
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  du_walk(fd, &s, 0);
+  close(fd);
+  free(s.seen);
+  return s.size;
+}
+
+/* GET /system/df: images, containers (as `ps -a` lists them), volumes with their size and
+ * the number of containers that use them (UsageData, as dockerd), and build cache. */
 static int job_system_df(struct job *job)
 {
   struct engine *e = job->engine;
@@ -261,13 +336,35 @@ static int job_system_df(struct job *job)
     json_decref(vl.result);
     json_decref(vl.args);
   }
+  json_array_foreach(volumes, i, img)
+  {
+    const char *name = json_string_value(json_object_get(img, "Name"));
+    const char *mp = json_string_value(json_object_get(img, "Mountpoint"));
+    pthread_mutex_lock(&e->lock);
+    json_t *users = name ? vol_users(e, name) : json_array();
+    pthread_mutex_unlock(&e->lock);
+    json_object_set_new(img, "UsageData",
+                        json_pack("{s:I,s:I}", "Size", mp ? dir_size(mp) : (json_int_t)-1,
+                                  "RefCount", (json_int_t)json_array_size(users)));
+    json_decref(users);
+  }
   job->result = json_pack("{s:I,s:o,s:o,s:o,s:[]}", "LayersSize", layers, "Images", images,
                           "Containers", containers, "Volumes", volumes, "BuildCache");
   return 0;
 }
 
+/* POST /build/prune: berthd keeps no build cache, so there is nothing to delete; answered
+ * as a dockerd with an empty cache does, so `docker system prune` (which calls it after the
+ * containers, networks and images) completes. */
+static int job_build_prune(struct job *job)
+{
+  job->result = json_pack("{s:[],s:I}", "CachesDeleted", "SpaceReclaimed", (json_int_t)0);
+  return job->result ? 0 : job_fail(job, 500, "build prune");
+}
+
 void jobs_resources_register(struct engine *e)
 {
+  engine_register(e, "build.prune", job_build_prune);
   engine_register(e, "container.update", job_container_update);
   engine_register(e, "container.stats", job_container_stats);
   engine_register(e, "container.prune", job_container_prune);

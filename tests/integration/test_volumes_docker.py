@@ -3,6 +3,9 @@ create/ls/inspect/rm/prune, run -v/--mount/--tmpfs/--read-only, inspect's Mounts
 docker-py (volumes collection, containers.run with volumes= and mounts=)."""
 
 import json
+import os
+import subprocess
+import time
 
 import docker as dockerpy
 import pytest
@@ -111,3 +114,40 @@ def test_dockerpy_volumes(client, pyimage, tmp_path):
     assert client.volumes.list() == []
     r = client.volumes.prune()
     assert r["VolumesDeleted"] in (None, [])
+
+
+def test_docker_cli_system_df_counts_volumes_and_system_prune_works(docker, dimage, berthd):
+    """system df: volumes with their size (a hard link counted once) and the containers that
+    use them (LINKS); system prune -f runs to the end (it calls POST /build/prune last)."""
+    ok(docker("run", "-d", "--name", "user", "-v", "dfv:/d", dimage, "sh", "-c",
+              "head -c 300000 /dev/zero > /d/a && ln /d/a /d/b && echo done > /d/ready && "
+              "sleep 300"))
+    ok(docker("volume", "create", "idle"))
+    mp = json.loads(ok(docker("volume", "inspect", "dfv")))[0]["Mountpoint"]
+    end = time.monotonic() + DEADLINE
+    while not os.path.exists(os.path.join(mp, "ready")):
+        assert time.monotonic() < end, "the container did not write its volume"
+        time.sleep(0.05)
+    # the API's answer, as the CLI gets it
+    res = subprocess.run(["curl", "-s", "--unix-socket", berthd.sock, "http://x/system/df"],
+                         capture_output=True, text=True, timeout=DEADLINE)
+    assert res.returncode == 0, res.stderr
+    vols = {v["Name"]: v["UsageData"] for v in json.loads(res.stdout)["Volumes"]}
+    assert vols["dfv"] == {"Size": 300000 + len("done\n"), "RefCount": 1}
+    assert vols["idle"] == {"Size": 0, "RefCount": 0}
+    out = ok(docker("system", "df", "-v"))
+    lines = out[out.index("VOLUME NAME"):].splitlines()
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines[1:] if ln.strip()}
+    assert rows["dfv"][0] == "1" and rows["idle"] == ["0", "0B"]
+    summary = ok(docker("system", "df"))
+    vol_line = [ln for ln in summary.splitlines() if ln.startswith("Local Volumes")][0]
+    assert vol_line.split()[2:4] == ["2", "1"]
+    # system prune: stopped containers go, the running one and volumes stay; no error
+    ok(docker("create", "--name", "stopped", dimage, "true"))
+    res = docker("system", "prune", "-f")
+    assert res.returncode == 0, res.stderr
+    assert "Total reclaimed space" in res.stdout
+    names = ok(docker("ps", "-a", "--format", "{{.Names}}")).split()
+    assert names == ["user"]
+    ok(docker("rm", "-f", "user"))
+    ok(docker("volume", "rm", "dfv", "idle"))
