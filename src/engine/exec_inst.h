@@ -23,3 +23,6 @@ struct engine;
  * Privileged) on top. jobs_exec.c; health probes use it too. */
 int exec_process_spec(struct engine *e, const char *cid, json_t *xc, json_t **out,
                       struct berr *err);
+/* The exec_create / exec_start event action, as dockerd words it: "<what>: " + the command's
+ * first word + " " + the rest joined by spaces (a lone command keeps its trailing space). */
+void exec_event_action(const char *what, json_t *cmd, char *buf, size_t len);

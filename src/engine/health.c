@@ -186,6 +186,12 @@ static int run_probe(struct engine *e, struct container *c, json_t *args, long l
     e->cap_execs = cap;
   }
   e->execs[e->n_execs++] = x;
+  /* A probe is an exec as any other, as in dockerd: exec_create, exec_start, exec_die. */
+  char action[1100];
+  exec_event_action("exec_create", args, action, sizeof(action));
+  json_t *attrs = lifecycle_attrs(c);
+  json_object_set_new(attrs, "execID", json_string(x->id));
+  events_emit(&e->events, "container", action, c->id, attrs);
   char xid[65], cid[65];
   memcpy(xid, x->id, sizeof(xid));
   memcpy(cid, c->id, sizeof(cid));
@@ -207,6 +213,10 @@ static int run_probe(struct engine *e, struct container *c, json_t *args, long l
     proc = NULL;
     r = sup_send(c, msg, sp[1], &err);
     json_decref(msg);
+    exec_event_action("exec_start", args, action, sizeof(action));
+    attrs = lifecycle_attrs(c);
+    json_object_set_new(attrs, "execID", json_string(xid));
+    events_emit(&e->events, "container", action, c->id, attrs);
   } else if (r == 0) {
     r = berr_set(&err, 0, "container is not running");
   }

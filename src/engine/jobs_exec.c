@@ -31,18 +31,13 @@ static struct exec_inst *find_exec(struct engine *e, const char *id)
   return NULL;
 }
 
-static void cmd_text(json_t *cmd, char *buf, size_t len)
+void exec_event_action(const char *what, json_t *cmd, char *buf, size_t len)
 {
-  size_t used = 0;
-  size_t i;
-  json_t *v;
-  buf[0] = '\0';
-  json_array_foreach(cmd, i, v)
-  {
-    if (used < len)
-      used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "",
-                               json_string_value(v) ?: "");
-  }
+  size_t used =
+      (size_t)snprintf(buf, len, "%s: %s ", what, json_string_value(json_array_get(cmd, 0)) ?: "");
+  for (size_t i = 1; i < json_array_size(cmd) && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", i > 1 ? " " : "",
+                             json_string_value(json_array_get(cmd, i)) ?: "");
 }
 
 static int job_exec_create(struct job *job)
@@ -82,9 +77,8 @@ static int job_exec_create(struct job *job)
       }
       if (e->n_execs < e->cap_execs) {
         e->execs[e->n_execs++] = x;
-        char text[1024], action[1100];
-        cmd_text(cmd, text, sizeof(text));
-        snprintf(action, sizeof(action), "exec_create: %s", text);
+        char action[1100];
+        exec_event_action("exec_create", cmd, action, sizeof(action));
         json_t *attrs = lifecycle_attrs(c);
         json_object_set_new(attrs, "execID", json_string(x->id));
         events_emit(&e->events, "container", action, c->id, attrs);
@@ -216,9 +210,8 @@ static int job_exec_start(struct job *job)
     r = job_fail(job, 409, "container %s is not running", cid);
   } else {
     r = sup_send(c, msg, sp[1], &job->err);
-    char text[1024], action[1100];
-    cmd_text(json_object_get(xc, "Cmd"), text, sizeof(text));
-    snprintf(action, sizeof(action), "exec_start: %s", text);
+    char action[1100];
+    exec_event_action("exec_start", json_object_get(xc, "Cmd"), action, sizeof(action));
     json_t *attrs = lifecycle_attrs(c);
     json_object_set_new(attrs, "execID", json_string(x->id));
     events_emit(&e->events, "container", action, c->id, attrs);

@@ -150,3 +150,27 @@ def test_healthcheck_from_the_image(berth, busybox_docker_archive, tmp_path):
     # --no-healthcheck disables it
     berth("run", "-d", "--name", "img3", "--no-healthcheck", "hc:latest", "sleep", "300")
     assert health(berth, "img3") is None
+
+
+def test_probes_are_execs_in_events(berth, busybox_image, docker, dimage):
+    """As dockerd: each probe shows as exec_create, exec_start and exec_die of one execID
+    (with its exit code), before the health_status it leads to."""
+    berth("run", "-d", "--name", "h9", "--health-cmd", "exit 0", "--health-interval", "200ms",
+          busybox_image, "sleep", "300")
+    wait_until(lambda: status_is(berth, "h9", "healthy"), "healthy")
+    res = berth("events", "--since", "0", "--until", str(int(time.time()) + 2), "--filter",
+                "container=h9", "--format", "{{json .}}")
+    assert res.returncode == 0, res.stderr
+    evs = [json.loads(line) for line in res.stdout.splitlines()]
+    actions = [ev["Action"] for ev in evs]
+    create = actions.index("exec_create: /bin/sh -c exit 0")
+    xid = evs[create]["Actor"]["Attributes"]["execID"]
+    mine = [ev for ev in evs if ev["Actor"]["Attributes"].get("execID") == xid]
+    assert [ev["Action"] for ev in mine] == [
+        "exec_create: /bin/sh -c exit 0", "exec_start: /bin/sh -c exit 0", "exec_die"]
+    assert mine[-1]["Actor"]["Attributes"]["exitCode"] == "0"
+    assert actions.index("health_status: healthy") > create
+    # the docker CLI shows them too
+    out = ok(docker("events", "--since", "0", "--until", str(int(time.time()) + 2), "--filter",
+                    "container=h9", "--filter", "event=exec_die", "--format", "{{.Action}}"))
+    assert out.splitlines() and set(out.splitlines()) == {"exec_die"}
