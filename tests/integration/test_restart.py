@@ -109,3 +109,25 @@ def test_docker_cli_restart_policy(docker, dimage):
     res = docker("run", "-d", "--restart", "bogus", dimage, "true")
     assert res.returncode == 125
     assert docker("ps", "-aq", "--filter", "name=dof").stdout.strip()
+
+
+def test_attached_run_with_a_restart_policy_ends_at_the_first_exit(berth, busybox_image,
+                                                                   docker, dimage):
+    """The docker CLI's run waits for the "next-exit" condition (waitExitOrRemoved): with a
+    restart policy it returns the first run's exit code and output, while the daemon goes on
+    restarting the container. berth run does the same."""
+    res = berth("run", "--name", "att", "--restart", "on-failure:2", busybox_image, "sh", "-c",
+                "echo run; exit 3")
+    assert (res.returncode, res.stdout) == (3, "run\n"), res.stderr
+
+    def settled(name, count):
+        d = inspect(berth, name)
+        return d if d["State"]["Status"] == "exited" and d["RestartCount"] == count else None
+
+    d = wait_until(lambda: settled("att", 2), "the restarts to go on after the CLI returned")
+    assert d["State"]["ExitCode"] == 3
+    assert berth("logs", "att").stdout == "run\n" * 3
+    res = docker("run", "--name", "datt", "--restart", "on-failure:2", dimage, "sh", "-c",
+                 "echo run; exit 4")
+    assert (res.returncode, res.stdout) == (4, "run\n"), res.stderr
+    wait_until(lambda: settled("datt", 2), "the docker CLI's container to be restarted twice")
