@@ -544,11 +544,6 @@ int lifecycle_start(struct engine *e, const char *ref, struct berr *err)
   return r;
 }
 
-static void runtime_root(struct engine *e, char *buf, size_t len)
-{
-  snprintf(buf, len, "%s/runtime", e->cfg.exec_root);
-}
-
 /* Wait (lock held) until the container leaves the running states, or the deadline. */
 static bool wait_exit(struct engine *e, struct container *c, unsigned long exits, int seconds)
 {
@@ -800,8 +795,6 @@ void lifecycle_after_monitor(struct engine *e, struct container *c)
 
 void lifecycle_recover(struct engine *e)
 {
-  char root[PATH_MAX];
-  runtime_root(e, root, sizeof(root));
   pthread_mutex_lock(&e->lock);
   for (size_t i = 0; i < e->n_ctrs; i++) {
     struct container *c = e->ctrs[i];
@@ -818,8 +811,7 @@ void lifecycle_recover(struct engine *e)
     bool oom = false;
     char fin[64] = "";
     sup_read_exit(e, c->id, &code, &oom, fin, sizeof(fin));
-    if (runtime_is_native(runtime_of(c->doc)))
-      lc_container_delete(root, c->id, true, &err);
+    runtime_delete_stale(e, c->id, runtime_of(c->doc), &err);
     sup_handle_exit(e, c, code, oom, fin[0] ? fin : NULL);
   }
   pthread_mutex_unlock(&e->lock);

@@ -6,15 +6,20 @@
 #include "runtimes.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "common/bjson.h"
 #include "common/cleanup.h"
 #include "engine_internal.h"
 #include "libcontainer/container.h"
 #include "supervisor.h"
+
+extern char **environ;
 
 bool runtime_is_native(const char *name)
 {
@@ -179,6 +184,45 @@ int runtime_delete(struct engine *e, const char *id, const char *rt, struct berr
   }
   /* Ending its processes ends the shim, which deletes it in the runtime. */
   return runtime_kill(e, id, rt, 0, SIGKILL, true, err);
+}
+
+int runtime_delete_stale(struct engine *e, const char *id, const char *rt, struct berr *err)
+{
+  char root[4096];
+  runtime_root_dir(e, rt, root, sizeof(root));
+  if (runtime_is_native(rt))
+    return lc_container_delete(root, id, true, err);
+  char path[4096];
+  json_auto_t *args = NULL;
+  if (runtime_lookup(e, rt, path, sizeof(path), &args, err) < 0)
+    return -err->code;
+  const char *argv[64];
+  size_t n = 0;
+  argv[n++] = path;
+  for (size_t i = 0; i < json_array_size(args) && n < 56; i++)
+    argv[n++] = json_string_value(json_array_get(args, i)) ?: "";
+  argv[n++] = "--root";
+  argv[n++] = root;
+  argv[n++] = "delete";
+  argv[n++] = "--force";
+  argv[n++] = id;
+  argv[n] = NULL;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  int r = posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (r != 0)
+    return berr_set(err, r, "run %s delete", path);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  /* runc and crun exit non-zero for a container they do not know: nothing was left. */
+  (void)st;
+  return 0;
 }
 
 const char *runtime_of(json_t *doc)

@@ -37,3 +37,8 @@ int runtime_update(struct engine *e, const char *id, const char *rt, json_t *res
                    struct berr *err);
 /* End a container whose start failed (the shim then tidies the runtime's state). */
 int runtime_delete(struct engine *e, const char *id, const char *rt, struct berr *err);
+/* At daemon start, for a container whose shim died while berthd was away: its runtime's
+ * leftover state goes (native: libcontainer's delete; external: `RUNTIME [args] --root R
+ * delete --force ID`, as the shim would have run it). A runtime that knows no such
+ * container is not an error. */
+int runtime_delete_stale(struct engine *e, const char *id, const char *rt, struct berr *err);

@@ -157,3 +157,78 @@ def test_unknown_runtime_creates_nothing(rt_daemon):
     assert berth("ps", "-aq").stdout == ""
     info = json.loads(berth("info", "--format", "{{json .Runtimes}}").stdout)
     assert {"native", "runc", "berth-runc"} <= set(info)
+
+
+def _restart_daemon(d):
+    d.stop()
+    d.log = open(d.base / "berthd.log", "a+")
+    d.restart()
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("runtime", ["runc", "crun"])
+def test_external_runtime_container_survives_a_daemon_restart(rt_daemon, crun_ready, runtime):
+    """Live restore with an OCI runtime: the container and its shim outlive berthd, the new
+    berthd reconnects (exec, stop), and nothing is left in the runtime's state."""
+    if runtime not in rt_daemon.runtimes:
+        pytest.fail(f"{runtime} not installed: run scripts/install-deps.sh")
+    berth = rt_daemon.berth
+    res = berth("run", "-d", "--name", "lr", "--runtime", runtime, "busybox:latest", "sleep",
+                "300")
+    assert res.returncode == 0, res.stderr
+    pid = inspect(berth, "lr")["State"]["Pid"]
+    _restart_daemon(rt_daemon)
+    st = inspect(berth, "lr")["State"]
+    assert st["Running"] and st["Pid"] == pid and _alive(pid)
+    res = berth("exec", "lr", "echo", "back")
+    assert (res.returncode, res.stdout) == (0, "back\n"), res.stderr
+    assert berth("stop", "-t", "1", "lr").returncode == 0
+    assert not _alive(pid)
+    assert berth("rm", "lr").returncode == 0
+    root = rt_daemon.exec_root / "runtimes" / runtime
+    listed = subprocess.run([rt_daemon.runtimes[runtime]["path"], "--root", str(root), "list",
+                             "-q"], capture_output=True, text=True)
+    assert listed.stdout.strip() == "", listed.stdout
+
+
+def test_shim_that_died_while_the_daemon_was_away_gets_runtime_delete(rt_daemon):
+    """A runc container whose shim was killed while berthd was down: the new berthd runs
+    `runc delete --force` for it (its process ends, runc forgets it), marks it exited, and
+    it can be started again under the same ID."""
+    if "runc" not in rt_daemon.runtimes:
+        pytest.fail("runc not installed: run scripts/install-deps.sh")
+    from docker_util import shims_of
+    berth = rt_daemon.berth
+    cid = berth("run", "-d", "--name", "orphan", "--runtime", "runc", "busybox:latest",
+                "sleep", "300").stdout.strip()
+    assert cid
+    pid = inspect(berth, "orphan")["State"]["Pid"]
+    shims = shims_of(cid)
+    assert len(shims) == 1
+    rt_daemon.stop()
+    os.kill(shims[0], 9)
+    root = rt_daemon.exec_root / "runtimes" / "runc"
+    runc = rt_daemon.runtimes["runc"]["path"]
+
+    def listed():
+        return subprocess.run([runc, "--root", str(root), "list", "-q"], capture_output=True,
+                              text=True).stdout.split()
+
+    assert cid in listed() and _alive(pid)  # runc still knows it, its process still runs
+    rt_daemon.log = open(rt_daemon.base / "berthd.log", "a+")
+    rt_daemon.restart()
+    st = inspect(berth, "orphan")["State"]
+    assert st["Status"] == "exited" and not st["Running"]
+    assert cid not in listed()
+    assert not _alive(pid)
+    res = berth("start", "orphan")
+    assert res.returncode == 0, res.stderr
+    assert inspect(berth, "orphan")["State"]["Running"]
+    assert berth("rm", "-f", "orphan").returncode == 0
