@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -407,9 +408,54 @@ void mounts_release(struct engine *e, json_t *mounts)
 
 /* ---- start: copy-up and OCI entries ---- */
 
-static int copy_entry(int sfd, int dfd, const char *n, struct berr *err);
+/* One copy-up: the volume's root, and the files with more than one link already copied
+ * (by host inode), so a second name of one becomes a hard link again, as continuity's
+ * CopyDir that dockerd uses. */
+struct copy_ctx {
+  int rootfd;
+  struct copied_link {
+    dev_t dev;
+    ino_t ino;
+    char *path; /* relative to the volume's root */
+  } * links;
+  size_t n_links, cap_links;
+};
 
-static int copy_dir_contents(int sfd, int dfd, struct berr *err)
+static void copy_ctx_free(struct copy_ctx *cx)
+{
+  for (size_t i = 0; i < cx->n_links; i++)
+    free(cx->links[i].path);
+  free(cx->links);
+}
+
+static const char *copied_link(struct copy_ctx *cx, const struct stat *st)
+{
+  for (size_t i = 0; i < cx->n_links; i++)
+    if (cx->links[i].dev == st->st_dev && cx->links[i].ino == st->st_ino)
+      return cx->links[i].path;
+  return NULL;
+}
+
+static void remember_link(struct copy_ctx *cx, const struct stat *st, const char *path)
+{
+  if (cx->n_links == cx->cap_links) {
+    size_t cap = cx->cap_links ? cx->cap_links * 2 : 16;
+    struct copied_link *more = realloc(cx->links, cap * sizeof(*more));
+    if (!more)
+      return; /* a later name is copied instead of linked: still correct content */
+    cx->links = more;
+    cx->cap_links = cap;
+  }
+  char *dup = strdup(path);
+  if (dup)
+    cx->links[cx->n_links++] = (struct copied_link){st->st_dev, st->st_ino, dup};
+}
+
+static int copy_entry(struct copy_ctx *cx, int sfd, int dfd, const char *n, const char *rel,
+                      struct berr *err);
+
+static int copy_dir_contents(struct copy_ctx *cx, int sfd, int dfd, const char *rel,
+                             struct berr *err)
 {
   int dup_fd = dup(sfd);
   if (dup_fd < 0)
@@ -423,28 +469,72 @@ static int copy_dir_contents(int sfd, int dfd, struct berr *err)
   while ((de = readdir(d))) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
-    if (copy_entry(sfd, dfd, de->d_name, err) < 0)
+    char sub[PATH_MAX];
+    if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >= (int)sizeof(sub))
+      return berr_set(err, ENAMETOOLONG, "copy-up: %s/%s", rel, de->d_name);
+    if (copy_entry(cx, sfd, dfd, de->d_name, sub, err) < 0)
       return -err->code;
   }
   return 0;
 }
 
-static int copy_meta(int dfd, const char *n, const struct stat *st, struct berr *err)
+/* Extended attributes (user.*, and trusted.* or security.* where the kernel lets root copy
+ * them); one the destination refuses is skipped, as continuity's copyXAttrs does. */
+static int copy_xattrs(int sfd, int dfd, const char *n, bool is_link, struct berr *err)
+{
+  char sp[64], dp[64];
+  if (is_link)
+    return 0; /* only trusted.* could be on a symlink, and /proc paths would follow it */
+  _cleanup_close_ int s = openat(sfd, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  _cleanup_close_ int d = openat(dfd, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (s < 0 || d < 0)
+    return berr_errno(err, "copy-up: open %s", n);
+  snprintf(sp, sizeof(sp), "/proc/self/fd/%d", s);
+  snprintf(dp, sizeof(dp), "/proc/self/fd/%d", d);
+  char names[8192];
+  ssize_t len = listxattr(sp, names, sizeof(names));
+  if (len < 0)
+    return errno == ENOTSUP ? 0 : berr_errno(err, "copy-up: list xattrs of %s", n);
+  for (char *k = names; k < names + len; k += strlen(k) + 1) {
+    char val[65536];
+    ssize_t vl = getxattr(sp, k, val, sizeof(val));
+    if (vl < 0)
+      continue;
+    if (setxattr(dp, k, val, (size_t)vl, 0) < 0 && errno != EPERM && errno != ENOTSUP &&
+        errno != EOPNOTSUPP)
+      return berr_errno(err, "copy-up: set %s on %s", k, n);
+  }
+  return 0;
+}
+
+static int copy_meta(int dfd, const char *n, const struct stat *st, int sfd, struct berr *err)
 {
   if (fchownat(dfd, n, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
     return berr_errno(err, "copy-up: chown %s", n);
   if (!S_ISLNK(st->st_mode) && fchmodat(dfd, n, st->st_mode & 07777, 0) < 0)
     return berr_errno(err, "copy-up: chmod %s", n);
+  /* After the chown, which would drop a security.capability set before it. */
+  if (copy_xattrs(sfd, dfd, n, S_ISLNK(st->st_mode), err) < 0)
+    return -err->code;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   utimensat(dfd, n, ts, AT_SYMLINK_NOFOLLOW);
   return 0;
 }
 
-static int copy_entry(int sfd, int dfd, const char *n, struct berr *err)
+static int copy_entry(struct copy_ctx *cx, int sfd, int dfd, const char *n, const char *rel,
+                      struct berr *err)
 {
   struct stat st;
   if (fstatat(sfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return berr_errno(err, "copy-up: stat %s", n);
+  if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+    const char *first = copied_link(cx, &st);
+    if (first) {
+      if (linkat(cx->rootfd, first, dfd, n, 0) < 0)
+        return berr_errno(err, "copy-up: link %s to %s", rel, first);
+      return 0;
+    }
+  }
   if (S_ISDIR(st.st_mode)) {
     if (mkdirat(dfd, n, 0700) < 0 && errno != EEXIST)
       return berr_errno(err, "copy-up: mkdir %s", n);
@@ -452,7 +542,7 @@ static int copy_entry(int sfd, int dfd, const char *n, struct berr *err)
     _cleanup_close_ int d2 = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s2 < 0 || d2 < 0)
       return berr_errno(err, "copy-up: open %s", n);
-    if (copy_dir_contents(s2, d2, err) < 0)
+    if (copy_dir_contents(cx, s2, d2, rel, err) < 0)
       return -err->code;
   } else if (S_ISREG(st.st_mode)) {
     _cleanup_close_ int in = openat(sfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -479,7 +569,9 @@ static int copy_entry(int sfd, int dfd, const char *n, struct berr *err)
   } else if (mknodat(dfd, n, st.st_mode, st.st_rdev) < 0) {
     return berr_errno(err, "copy-up: mknod %s", n);
   }
-  return copy_meta(dfd, n, &st, err);
+  if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
+    remember_link(cx, &st, rel);
+  return copy_meta(dfd, n, &st, sfd, err);
 }
 
 static bool dir_empty(int fd)
@@ -512,7 +604,10 @@ static int copy_up(int rootfd, const char *dest, const char *volpath, struct ber
   _cleanup_close_ int sfd = lc_safe_open(rootfd, dest, O_RDONLY | O_DIRECTORY, 0, &missing);
   if (sfd < 0)
     return 0; /* nothing in the image there */
-  if (copy_dir_contents(sfd, dfd, err) < 0)
+  struct copy_ctx cx = {.rootfd = dfd};
+  int r = copy_dir_contents(&cx, sfd, dfd, "", err);
+  copy_ctx_free(&cx);
+  if (r < 0)
     return berr_wrap(err, "copy image content to volume");
   struct stat st;
   if (fstat(sfd, &st) == 0) {

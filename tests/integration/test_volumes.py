@@ -8,6 +8,7 @@ mounted is left in /proc/self/mountinfo."""
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -337,3 +338,29 @@ def test_volume_events_and_shutdown_unmounts(berth, busybox_image, berthd):
     assert data in mounts_under(berthd.data_root)
     berthd.stop()
     assert data not in mounts_under(berthd.data_root)
+
+
+def test_copy_up_keeps_hard_links_and_xattrs(berth, busybox_image, berthd, clean):
+    """The content copied into an empty volume keeps hard links (one inode, two names) and
+    extended attributes (user.*), as dockerd's copy (continuity's CopyDir). The content is
+    put in the container's own layer before its first start, so the copy-up reads it through
+    the container's rootfs as it reads an image's."""
+    cid = ok(berth("create", "-v", "hl:/data", busybox_image, "true")).strip()
+    upper = berthd.data_root / "layers" / f"ctr-{cid}" / "diff"
+    data = upper / "data"
+    data.mkdir(parents=True)
+    (data / "a").write_text("linked\n")
+    os.link(data / "a", data / "b")
+    (data / "sub").mkdir()
+    os.link(data / "a", data / "sub" / "c")
+    (data / "x").write_text("attrs\n")
+    os.setxattr(data / "x", "user.berth.test", b"value-1")
+    os.setxattr(data / "sub", "user.berth.dir", b"d")
+    ok(berth("start", "-a", cid))
+    vol = Path(inspect(berth, "hl", "volume")["Mountpoint"])
+    ino = {os.lstat(vol / p).st_ino for p in ("a", "b", "sub/c")}
+    assert len(ino) == 1 and os.lstat(vol / "a").st_nlink == 3
+    assert (vol / "b").read_text() == "linked\n"
+    assert os.getxattr(vol / "x", "user.berth.test") == b"value-1"
+    assert os.getxattr(vol / "sub", "user.berth.dir") == b"d"
+    assert (vol / "x").read_text() == "attrs\n"
