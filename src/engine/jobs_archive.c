@@ -26,6 +26,7 @@
 #include "libcontainer/safepath.h"
 #include "lifecycle.h"
 #include "repository.h"
+#include "userns.h"
 #include "volumes.h"
 
 /* ---- where the container's files are ---- */
@@ -115,6 +116,13 @@ static int cp_root_get(struct job *job, struct cp_root *r)
   free(path);
   r->mounted = true;
   return 0;
+}
+
+/* --userns-remap: the container's map when it runs remapped (cp then shows and stores ids
+ * as its root sees them, as dockerd's archiver with the daemon's IDMapping). */
+static const struct userns_remap *remap_of(struct engine *e, const struct cp_root *r)
+{
+  return userns_remapped(e, json_object_get(r->doc, "HostConfig")) ? e->cfg.userns : NULL;
 }
 
 /* On the copy's thread: enter the container's view of its files and chroot there. */
@@ -384,16 +392,22 @@ static int job_archive_head(struct job *job)
 struct tar_req {
   const char *path;
   int fd;
+  const struct userns_remap *remap; /* a remapped container: host ids shown as its own */
 };
 
 static int add_tree(struct archive *a, struct archive_entry_linkresolver *lr, const char *src,
-                    const char *name, struct berr *err);
+                    const char *name, const struct userns_remap *remap, struct berr *err);
 
 static int add_one(struct archive *a, struct archive_entry_linkresolver *lr, const char *src,
-                   const char *name, const struct stat *st, struct berr *err)
+                   const char *name, const struct stat *st, const struct userns_remap *remap,
+                   struct berr *err)
 {
   struct archive_entry *e = archive_entry_new();
   archive_entry_copy_stat(e, st);
+  if (remap) {
+    archive_entry_set_uid(e, userns_container_uid(remap, (unsigned)st->st_uid));
+    archive_entry_set_gid(e, userns_container_gid(remap, (unsigned)st->st_gid));
+  }
   archive_entry_set_pathname(e, name);
   /* Names and ids: numbers only (the container's users mean nothing outside). */
   archive_entry_set_uname(e, NULL);
@@ -433,12 +447,12 @@ static int add_one(struct archive *a, struct archive_entry_linkresolver *lr, con
 }
 
 static int add_tree(struct archive *a, struct archive_entry_linkresolver *lr, const char *src,
-                    const char *name, struct berr *err)
+                    const char *name, const struct userns_remap *remap, struct berr *err)
 {
   struct stat st;
   if (lstat(src, &st) < 0)
     return berr_errno(err, "stat %s", src);
-  if (add_one(a, lr, src, name, &st, err) < 0)
+  if (add_one(a, lr, src, name, &st, remap, err) < 0)
     return -err->code;
   if (!S_ISDIR(st.st_mode))
     return 0;
@@ -453,7 +467,7 @@ static int add_tree(struct archive *a, struct archive_entry_linkresolver *lr, co
     if (asprintf(&s, "%s%s%s", src, strcmp(src, "/") ? "/" : "", de->d_name) < 0 ||
         asprintf(&n, "%s/%s", name, de->d_name) < 0)
       return berr_set(err, ENOMEM, "tar");
-    if (add_tree(a, lr, s, n, err) < 0)
+    if (add_tree(a, lr, s, n, remap, err) < 0)
       return -err->code;
   }
   return 0;
@@ -488,7 +502,7 @@ static int tar_in_root(void *ud, struct berr *err)
   }
   struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
   archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-  int rc = add_tree(a, lr, src, strcmp(base, "/") ? base : ".", err);
+  int rc = add_tree(a, lr, src, strcmp(base, "/") ? base : ".", q->remap, err);
   archive_entry_linkresolver_free(lr);
   archive_write_close(a);
   archive_write_free(a);
@@ -509,7 +523,7 @@ static int job_archive_get(struct job *job)
     if (fd < 0) {
       rc = berr_set(&job->err, EIO, "cannot stream the archive");
     } else {
-      struct tar_req q = {.path = path, .fd = fd};
+      struct tar_req q = {.path = path, .fd = fd, .remap = remap_of(job->engine, &r)};
       struct berr ignored; /* headers are out: a failure shows as a short tar */
       run_in_root(&r, tar_in_root, &q, &ignored);
     }
@@ -526,6 +540,7 @@ struct put_req {
   bool no_overwrite_dir_nondir;
   bool chown;
   const char *user;
+  const struct userns_remap *remap; /* a remapped container: its ids stored as host ids */
 };
 
 static int put_in_root(void *ud, struct berr *err)
@@ -587,6 +602,10 @@ static int put_in_root(void *ud, struct berr *err)
       archive_entry_set_uid(e, user.uid);
       archive_entry_set_gid(e, user.gid);
     }
+    if (q->remap) {
+      archive_entry_set_uid(e, userns_host_uid(q->remap, (unsigned)archive_entry_uid(e)));
+      archive_entry_set_gid(e, userns_host_gid(q->remap, (unsigned)archive_entry_gid(e)));
+    }
     archive_entry_set_uname(e, NULL);
     archive_entry_set_gname(e, NULL);
     if (archive_write_header(out, e) != ARCHIVE_OK) {
@@ -641,7 +660,8 @@ static int job_archive_put(struct job *job)
                       .tar_fd = tar_fd,
                       .no_overwrite_dir_nondir = job_query_bool(job, "noOverwriteDirNonDir", false),
                       .chown = job_query_bool(job, "copyUIDGID", false),
-                      .user = r.user};
+                      .user = r.user,
+                      .remap = remap_of(job->engine, &r)};
   int rc = run_in_root(&r, put_in_root, &q, &job->err);
   cp_root_release(job->engine, &r);
   if (rc < 0) {

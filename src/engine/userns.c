@@ -251,6 +251,24 @@ unsigned userns_host_gid(const struct userns_remap *r, unsigned id)
   return map_id(r->gids, r->n_gids, id);
 }
 
+static unsigned unmap_id(const struct lc_idmap *m, size_t n, unsigned id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (id >= m[i].host_id && id - m[i].host_id < m[i].size)
+      return m[i].container_id + (id - m[i].host_id);
+  return id;
+}
+
+unsigned userns_container_uid(const struct userns_remap *r, unsigned id)
+{
+  return unmap_id(r->uids, r->n_uids, id);
+}
+
+unsigned userns_container_gid(const struct userns_remap *r, unsigned id)
+{
+  return unmap_id(r->gids, r->n_gids, id);
+}
+
 static void layers_view_path(const struct engine *e, char *buf, size_t len)
 {
   snprintf(buf, len, "%s/userns-layers", e->cfg.exec_root);

@@ -28,6 +28,11 @@ void userns_remap_free(struct userns_remap *r);
  * unmapped) -- for files the daemon makes for the container. */
 unsigned userns_host_uid(const struct userns_remap *r, unsigned id);
 unsigned userns_host_gid(const struct userns_remap *r, unsigned id);
+/* The reverse: the container id of host id `id` (itself when outside the map: the layers
+ * of a stopped container are seen unmapped, their root-owned files are the container's
+ * root's). */
+unsigned userns_container_uid(const struct userns_remap *r, unsigned id);
+unsigned userns_container_gid(const struct userns_remap *r, unsigned id);
 
 /* At daemon start: the idmapped view of the layer store; at shutdown: its removal. */
 int userns_init(struct engine *e, struct berr *err);

@@ -253,6 +253,21 @@ json_t *execdriver_resources(json_t *host)
   return r;
 }
 
+/* The host id of the container's id 0 in OCI uid/gidMappings. */
+static json_int_t mapped_root(json_t *maps)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach(maps, i, m)
+  {
+    json_int_t c = json_integer_value(json_object_get(m, "containerID"));
+    json_int_t n = json_integer_value(json_object_get(m, "size"));
+    if (c <= 0 && 0 < c + n)
+      return json_integer_value(json_object_get(m, "hostID")) - c;
+  }
+  return 0;
+}
+
 static int ulimit_type(const char *name, char *out, size_t len)
 {
   static const char *const names[] = {
@@ -309,11 +324,24 @@ int execdriver_spec(const struct execdriver_spec_in *in, json_t **out, struct be
     return berr_set(err, 0,
                     "the working directory '%s' is invalid, it needs to be an absolute path", cwd);
   }
-  /* Docker creates the working directory in the container's own layer. */
-  int wfd = lc_safe_mkpath(rootfd, cwd, false, 0755, err);
+  /* Docker creates the working directory in the container's own layer; in a user
+   * namespace, owned by its root (a host-root directory would be nobody's there). */
+  struct berr absent;
+  int wfd = lc_safe_open(rootfd, cwd, O_RDONLY | O_DIRECTORY, 0, &absent);
+  bool existed = wfd >= 0;
+  if (wfd >= 0)
+    close(wfd);
+  wfd = lc_safe_mkpath(rootfd, cwd, false, 0755, err);
   if (wfd < 0) {
     json_decref(args);
     return berr_wrap(err, "create working directory");
+  }
+  if (!existed && in->uid_maps && in->gid_maps &&
+      fchownat(wfd, "", (uid_t)mapped_root(in->uid_maps), (gid_t)mapped_root(in->gid_maps),
+               AT_EMPTY_PATH) < 0) {
+    close(wfd);
+    json_decref(args);
+    return berr_errno(err, "chown working directory %s", cwd);
   }
   close(wfd);
 

@@ -164,6 +164,44 @@ def test_root_inside_is_the_mapped_uid_outside(remapd):
                           for p in lowers if (p / "diff" / "bin" / "busybox").exists())
 
 
+def test_new_working_directory_is_the_containers_roots(remapd):
+    """-w to a directory the image lacks: made by the daemon, owned by the mapped root (so
+    root inside may write there), as dockerd makes it."""
+    res = remapd.berth("run", "--rm", "-w", "/made/by/daemon", "busybox:latest", "sh", "-c",
+                       "stat -c '%u' .; touch f && echo wrote")
+    assert (res.returncode, res.stdout) == (0, "0\nwrote\n"), res.stderr
+
+
+def test_cp_shows_and_stores_the_containers_ids(remapd, tmp_path):
+    """cp to and from a remapped container speaks the container's ids, as dockerd's archiver
+    with its id mapping: what goes in is root's inside (the mapped uid on disk), what comes
+    out is root's in the tar, running or stopped."""
+    import tarfile
+    cid, _ = run_detached(remapd)
+    assert remapd.berth("exec", cid, "sh", "-c", "echo c > /made").returncode == 0
+    src = tmp_path / "in.txt"
+    src.write_text("host\n")
+    res = remapd.berth("cp", str(src), f"{cid}:/copied.txt")
+    assert res.returncode == 0, res.stderr
+    res = remapd.berth("exec", cid, "stat", "-c", "%u %g", "/copied.txt")
+    assert res.stdout == "0 0\n", res.stdout + res.stderr
+    upper = (remapd.d.data_root / f"{remapd.start}.{remapd.start}" / "layers" / f"ctr-{cid}" /
+             "diff")
+    assert (upper / "copied.txt").stat().st_uid == remapd.start
+    for stop in (False, True):
+        if stop:
+            assert remapd.berth("stop", "-t", "1", cid).returncode == 0
+        for path in ("/made", "/bin/busybox", "/copied.txt"):
+            out = tmp_path / f"out-{stop}.tar"
+            res = subprocess.run([remapd.binary, "-H", remapd.d.host, "cp", f"{cid}:{path}", "-"],
+                                 capture_output=True, timeout=60)
+            assert res.returncode == 0, res.stderr
+            out.write_bytes(res.stdout)
+            with tarfile.open(out) as t:
+                m = t.getmembers()[0]
+                assert (m.uid, m.gid) == (0, 0), (stop, path, m.uid, m.gid)
+
+
 def test_volume_files_belong_to_the_mapped_uid(remapd):
     res = remapd.berth("run", "--rm", "-v", "vdata:/data", "-v", "vetc:/etc", "busybox:latest",
                        "sh", "-c", "echo x > /data/f && stat -c '%u' /data/f /etc/group")
