@@ -719,7 +719,13 @@ static int job_container_export(struct job *job)
   if (fd < 0)
     return berr_set(&job->err, EIO, "cannot stream the export");
   struct berr ignored; /* headers are out: a failure shows as a short tar */
-  graph_rwlayer_export(job->engine->graph, ctr_layer(id, (char[80]){0}), fd, &ignored);
+  const struct gd_id_unmap *um = NULL;
+  pthread_mutex_lock(&job->engine->lock);
+  struct container *ec = repo_find(job->engine, id, &ignored);
+  if (ec)
+    um = userns_layer_unmap(job->engine, json_object_get(ec->doc, "HostConfig"));
+  pthread_mutex_unlock(&job->engine->lock);
+  graph_rwlayer_export_unmapped(job->engine->graph, ctr_layer(id, (char[80]){0}), fd, um, &ignored);
   struct engine *e = job->engine;
   pthread_mutex_lock(&e->lock);
   struct container *c = repo_find(e, id, &ignored);

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "lifecycle.h"
 #include "repository.h"
+#include "userns.h"
 
 /* docker images REPO[:TAG] and -f reference=...: glob match on repo:tag (and on the repo
  * alone when the pattern has no tag), as moby does. */
@@ -403,8 +404,11 @@ static int job_container_commit(struct job *job)
   char id[65];
   pthread_mutex_lock(&e->lock);
   struct container *c = repo_find(e, ref, &job->err);
-  if (c)
+  const struct gd_id_unmap *unmap = NULL;
+  if (c) {
     memcpy(id, c->id, sizeof(id));
+    unmap = userns_layer_unmap(e, json_object_get(c->doc, "HostConfig"));
+  }
   bool running = c && c->state == CTR_RUNNING;
   pthread_mutex_unlock(&e->lock);
   if (!c)
@@ -423,7 +427,8 @@ static int job_container_commit(struct job *job)
                                 .changes = ch,
                                 .nchanges = nch,
                                 .message = job_query_str(job, "comment"),
-                                .author = job_query_str(job, "author")};
+                                .author = job_query_str(job, "author"),
+                                .unmap = unmap};
   char image_id[80];
   struct berr perr;
   int r = graph_commit(e->graph, ctr_layer(id, (char[80]){0}), &o, image_id, &job->err);

@@ -217,6 +217,20 @@ int userns_remap_resolve(const char *spec, struct userns_remap *out, struct berr
     userns_remap_free(out);
     return -err->code;
   }
+  out->layer_uids = calloc(out->n_uids, sizeof(*out->layer_uids));
+  out->layer_gids = calloc(out->n_gids, sizeof(*out->layer_gids));
+  if (!out->layer_uids || !out->layer_gids) {
+    userns_remap_free(out);
+    return berr_set(err, ENOMEM, "id map");
+  }
+  for (size_t i = 0; i < out->n_uids; i++)
+    out->layer_uids[i] =
+        (struct gd_id_range){out->uids[i].container_id, out->uids[i].host_id, out->uids[i].size};
+  for (size_t i = 0; i < out->n_gids; i++)
+    out->layer_gids[i] =
+        (struct gd_id_range){out->gids[i].container_id, out->gids[i].host_id, out->gids[i].size};
+  out->layer_unmap =
+      (struct gd_id_unmap){out->layer_uids, out->layer_gids, out->n_uids, out->n_gids};
   out->uid = out->uids[0].host_id;
   out->gid = out->gids[0].host_id;
   out->user = steal_ptr(user);
@@ -230,6 +244,8 @@ void userns_remap_free(struct userns_remap *r)
   free(r->group);
   free(r->uids);
   free(r->gids);
+  free(r->layer_uids);
+  free(r->layer_gids);
   memset(r, 0, sizeof(*r));
 }
 
@@ -401,6 +417,11 @@ int userns_own_etc_files(struct engine *e, const char *id, struct berr *err)
       return berr_errno(err, "chown %s", p);
   }
   return 0;
+}
+
+const struct gd_id_unmap *userns_layer_unmap(const struct engine *e, json_t *host)
+{
+  return userns_remapped(e, host) ? &e->cfg.userns->layer_unmap : NULL;
 }
 
 json_t *userns_oci_maps(const struct engine *e, bool gids)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "common/berr.h"
+#include "graphdriver/driver.h"
 #include "libcontainer/config.h"
 
 struct engine;
@@ -18,6 +19,9 @@ struct userns_remap {
   unsigned uid, gid;            /* the host ids of the container's root */
   struct lc_idmap *uids, *gids; /* container id -> host id, contiguous from 0 */
   size_t n_uids, n_gids;
+  /* the same ranges for graphdriver's tar writer */
+  struct gd_id_range *layer_uids, *layer_gids;
+  struct gd_id_unmap layer_unmap;
 };
 
 /* spec: "default", "user", "user:group" (names or ids). "default" adds the system user
@@ -47,5 +51,8 @@ int userns_mount_rootfs(struct engine *e, const char *layer, char **rootfs, stru
 /* hostname, hosts and resolv.conf of the container (rewritten at each start) made the
  * mapped root's, so they show as root's inside, as in a dockerd container. */
 int userns_own_etc_files(struct engine *e, const char *id, struct berr *err);
+/* The map as graphdriver takes it (commit and export of a remapped container); NULL when
+ * the container does not run remapped. Owned by the engine. */
+const struct gd_id_unmap *userns_layer_unmap(const struct engine *e, json_t *host);
 /* The OCI linux.uidMappings and gidMappings (new references). */
 json_t *userns_oci_maps(const struct engine *e, bool gids);

@@ -370,7 +370,7 @@ int graph_commit(struct graph *g, const char *container_id, const struct graph_i
     r = berr_errno(err, "create %s", tpath);
     goto out;
   }
-  if ((r = gd_diff(g->driver, container_id, tfd, err)) < 0)
+  if ((r = gd_diff_unmapped(g->driver, container_id, tfd, o ? o->unmap : NULL, err)) < 0)
     goto out;
   if (lseek(tfd, 0, SEEK_SET) < 0) {
     r = berr_errno(err, "rewind diff");

@@ -9,6 +9,7 @@
 #include "common/berr.h"
 #include "graph/digest.h"
 #include "graph/graph.h"
+#include "graphdriver/driver.h"
 
 struct graph_import_opts {
   const char *ref;            /* tag for the new image, or NULL */
@@ -17,6 +18,8 @@ struct graph_import_opts {
   const char *message; /* the image's comment */
   const char *author;  /* commit only */
   const char *source;  /* import: shown in history ("Imported from -") */
+  /* commit of a --userns-remap container: its host ids written as its own (may be NULL) */
+  const struct gd_id_unmap *unmap;
 };
 
 /* Applies --change instructions (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME,

@@ -245,10 +245,16 @@ int graph_rwlayer_diff(struct graph *g, const char *id, int fd, struct berr *err
 
 int graph_rwlayer_export(struct graph *g, const char *id, int fd, struct berr *err)
 {
+  return graph_rwlayer_export_unmapped(g, id, fd, NULL, err);
+}
+
+int graph_rwlayer_export_unmapped(struct graph *g, const char *id, int fd,
+                                  const struct gd_id_unmap *m, struct berr *err)
+{
   graph_lock(g);
   int r = check_exists(g, id, NULL, err);
   if (r == 0)
-    r = gd_export(g->driver, id, fd, err);
+    r = gd_export_unmapped(g->driver, id, fd, m, err);
   graph_unlock(g);
   return r;
 }

@@ -27,3 +27,6 @@ int graph_rwlayer_changes(struct graph *g, const char *id, struct gd_change **ch
                           struct berr *err);
 int graph_rwlayer_diff(struct graph *g, const char *id, int fd, struct berr *err);
 int graph_rwlayer_export(struct graph *g, const char *id, int fd, struct berr *err);
+/* export of a --userns-remap container: its host ids written as its own (m may be NULL). */
+int graph_rwlayer_export_unmapped(struct graph *g, const char *id, int fd,
+                                  const struct gd_id_unmap *m, struct berr *err);

@@ -296,14 +296,26 @@ int gd_changes(struct gd_driver *d, const char *id, struct gd_change **out, size
 
 int gd_diff(struct gd_driver *d, const char *id, int fd, struct berr *err)
 {
+  return gd_diff_unmapped(d, id, fd, NULL, err);
+}
+
+int gd_diff_unmapped(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+                     struct berr *err)
+{
   if (!gd_exists(d, id))
     return berr_set(err, ENOENT, "diff of layer %s", id);
-  return d->kind == GD_OVERLAY2 ? ovl_diff(d, id, fd, err) : vfs_diff(d, id, fd, err);
+  return d->kind == GD_OVERLAY2 ? ovl_diff(d, id, fd, m, err) : vfs_diff(d, id, fd, m, err);
 }
 
 #include "tarwriter.h"
 
 int gd_export(struct gd_driver *d, const char *id, int fd, struct berr *err)
+{
+  return gd_export_unmapped(d, id, fd, NULL, err);
+}
+
+int gd_export_unmapped(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+                       struct berr *err)
 {
   _cleanup_free_ char *root = NULL;
   /* a rootfs mounted by its container stays mounted */
@@ -316,6 +328,7 @@ int gd_export(struct gd_driver *d, const char *id, int fd, struct berr *err)
   if (rfd < 0)
     r = berr_errno(err, "open %s", root);
   else if ((r = gd_tarw_open(fd, &w, err)) == 0) {
+    gd_tarw_set_unmap(w, m);
     r = gd_tarw_add_tree(w, rfd, "", err);
     if (r == 0)
       r = gd_tarw_close(w, err);

@@ -53,11 +53,27 @@ struct gd_change {
 };
 void gd_changes_free(struct gd_change *c, size_t n);
 
+/* --userns-remap: host ids a remapped container's files carry, written in a layer tar as the
+ * container's ids (dockerd's archiver with the daemon's IDMapping); ids outside the ranges
+ * are written as they are. */
+struct gd_id_range {
+  unsigned container_id, host_id, size;
+};
+struct gd_id_unmap {
+  const struct gd_id_range *uids, *gids;
+  size_t n_uids, n_gids;
+};
+
 /* What layer id changed relative to its parent, sorted by path (Docker's `diff`). */
 int gd_changes(struct gd_driver *d, const char *id, struct gd_change **out, size_t *n,
                struct berr *err);
 /* Writes the layer's changes as an uncompressed layer tar with OCI whiteouts to fd. */
 int gd_diff(struct gd_driver *d, const char *id, int fd, struct berr *err);
+/* gd_diff and gd_export with the ids unmapped (m may be NULL: as they are). */
+int gd_diff_unmapped(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+                     struct berr *err);
+int gd_export_unmapped(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+                       struct berr *err);
 /* Writes the flattened rootfs of layer id (its whole chain) as a tar to fd. */
 int gd_export(struct gd_driver *d, const char *id, int fd, struct berr *err);
 

@@ -28,14 +28,16 @@ int ovl_put(struct gd_driver *d, const char *id, struct berr *err);
 int ovl_remove(struct gd_driver *d, const char *id, struct berr *err);
 int ovl_changes(struct gd_driver *d, const char *id, struct gd_change **out, size_t *n,
                 struct berr *err);
-int ovl_diff(struct gd_driver *d, const char *id, int fd, struct berr *err);
+int ovl_diff(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+             struct berr *err);
 int ovl_supported(const char *home);
 bool ovl_mounted(struct gd_driver *d, const char *id);
 
 int vfs_create(struct gd_driver *d, const char *id, const char *parent, struct berr *err);
 int vfs_changes(struct gd_driver *d, const char *id, struct gd_change **out, size_t *n,
                 struct berr *err);
-int vfs_diff(struct gd_driver *d, const char *id, int fd, struct berr *err);
+int vfs_diff(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+             struct berr *err);
 
 /* A growable change list. */
 struct gd_changelist {

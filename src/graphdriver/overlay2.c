@@ -344,12 +344,14 @@ int ovl_changes(struct gd_driver *d, const char *id, struct gd_change **out, siz
   return 0;
 }
 
-int ovl_diff(struct gd_driver *d, const char *id, int fd, struct berr *err)
+int ovl_diff(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+             struct berr *err)
 {
   struct walk wk = {0};
   int r = gd_tarw_open(fd, &wk.w, err);
   if (r < 0)
     return r;
+  gd_tarw_set_unmap(wk.w, m);
   r = walk_layer(d, id, &wk, err);
   if (r < 0) {
     gd_tarw_abort(wk.w);

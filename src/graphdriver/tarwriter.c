@@ -20,8 +20,22 @@
 struct gd_tarw {
   struct archive *a;
   struct archive_entry_linkresolver *lr;
-  char *buf; /* COPY_BUF bytes for file contents */
+  char *buf;                    /* COPY_BUF bytes for file contents */
+  const struct gd_id_unmap *um; /* --userns-remap: host ids written as the container's */
 };
+
+void gd_tarw_set_unmap(struct gd_tarw *w, const struct gd_id_unmap *m)
+{
+  w->um = m;
+}
+
+static unsigned unmap_id(const struct gd_id_range *r, size_t n, unsigned id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (id >= r[i].host_id && id - r[i].host_id < r[i].size)
+      return r[i].container_id + (id - r[i].host_id);
+  return id;
+}
 
 int gd_tarw_open(int fd, struct gd_tarw **out, struct berr *err)
 {
@@ -121,6 +135,10 @@ int gd_tarw_add(struct gd_tarw *w, int dirfd, const char *name, const char *path
   struct archive_entry *spare = NULL;
   int r = 0;
   archive_entry_copy_stat(e, st);
+  if (w->um) {
+    archive_entry_set_uid(e, unmap_id(w->um->uids, w->um->n_uids, (unsigned)st->st_uid));
+    archive_entry_set_gid(e, unmap_id(w->um->gids, w->um->n_gids, (unsigned)st->st_gid));
+  }
   archive_entry_copy_pathname(e, path);
   archive_entry_set_atime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
   archive_entry_unset_ctime(e);

@@ -6,10 +6,13 @@
 #include <sys/stat.h>
 
 #include "common/berr.h"
+#include "graphdriver/driver.h"
 
 struct gd_tarw;
 
 int gd_tarw_open(int fd, struct gd_tarw **out, struct berr *err);
+/* Ids written from now on are unmapped through m (borrowed; NULL: as they are). */
+void gd_tarw_set_unmap(struct gd_tarw *w, const struct gd_id_unmap *m);
 /* Adds the file `name` below dirfd as archive path `path` (relative, no leading slash); st is
  * its lstat. Hard links between added files are kept as tar hard links. */
 int gd_tarw_add(struct gd_tarw *w, int dirfd, const char *name, const char *path,

@@ -289,12 +289,14 @@ int vfs_changes(struct gd_driver *d, const char *id, struct gd_change **out, siz
   return 0;
 }
 
-int vfs_diff(struct gd_driver *d, const char *id, int fd, struct berr *err)
+int vfs_diff(struct gd_driver *d, const char *id, int fd, const struct gd_id_unmap *m,
+             struct berr *err)
 {
   struct vwalk wk = {0};
   int r = gd_tarw_open(fd, &wk.w, err);
   if (r < 0)
     return r;
+  gd_tarw_set_unmap(wk.w, m);
   if ((r = vfs_walk(d, id, &wk, err)) < 0) {
     gd_tarw_abort(wk.w);
     return r;

@@ -202,6 +202,29 @@ def test_cp_shows_and_stores_the_containers_ids(remapd, tmp_path):
                 assert (m.uid, m.gid) == (0, 0), (stop, path, m.uid, m.gid)
 
 
+def test_commit_and_export_write_the_containers_ids(remapd, tmp_path):
+    """What a remapped container wrote is stored with the mapped uid, but an image committed
+    from it (and its export) carry the container's ids, as dockerd's: the committed file is
+    root's even for a container outside the user namespace."""
+    import tarfile
+    cid, _ = run_detached(remapd)
+    res = remapd.berth("exec", cid, "sh", "-c", "echo c > /made && chown 7:8 /etc/group")
+    assert res.returncode == 0, res.stderr
+    assert remapd.berth("commit", cid, "remapped:1").returncode == 0
+    res = remapd.berth("run", "--rm", "--userns=host", "remapped:1", "stat", "-c", "%u %g",
+                       "/made", "/etc/group")
+    assert (res.returncode, res.stdout) == (0, "0 0\n7 8\n"), res.stderr
+    for stop in (False, True):
+        if stop:
+            assert remapd.berth("stop", "-t", "1", cid).returncode == 0
+        out = tmp_path / f"export-{stop}.tar"
+        assert remapd.berth("export", "-o", str(out), cid).returncode == 0
+        with tarfile.open(out) as t:
+            ids = {m.name.lstrip("./"): (m.uid, m.gid) for m in t.getmembers()}
+        assert ids["made"] == (0, 0) and ids["etc/group"] == (7, 8)
+        assert ids["bin/busybox"] == (0, 0), stop
+
+
 def test_volume_files_belong_to_the_mapped_uid(remapd):
     res = remapd.berth("run", "--rm", "-v", "vdata:/data", "-v", "vetc:/etc", "busybox:latest",
                        "sh", "-c", "echo x > /data/f && stat -c '%u' /data/f /etc/group")
