@@ -353,3 +353,25 @@ def test_default_makes_the_dockremap_user(build_dir, busybox_docker_archive):
             rd.close()
         subprocess.run(["userdel", "dockremap"], capture_output=True)
         _restore_subfiles(saved, "dockremap")
+
+
+def test_remap_to_a_user_without_ranges_or_unknown_is_refused(build_dir, tmp_path):
+    """berthd refuses to start, with one clear line, for an unknown user and for one that
+    has no subordinate ranges (dockerd's message); nothing is made under the data root."""
+    name = "bu" + uuid.uuid4().hex[:10]
+    subprocess.run(["useradd", "--system", "-M", "-s", "/bin/false", name], check=True,
+                   capture_output=True)
+    (tmp_path / "none.json").write_text("{}")
+    try:
+        for remap, msg in ((name, f'no subuid ranges found for user "{name}"'),
+                           ("no-such-user-berth", "no such user: no-such-user-berth")):
+            data = tmp_path / "data"
+            res = subprocess.run([require_binary(build_dir / "berthd"), "--data-root", str(data),
+                                  "--exec-root", str(tmp_path / "run"), "-H",
+                                  f"unix://{tmp_path}/s.sock", "--config-file",
+                                  str(tmp_path / "none.json"), "--userns-remap", remap],
+                                 capture_output=True, text=True, timeout=60)
+            assert res.returncode == 1 and msg in res.stderr, res.stderr
+            assert not data.exists()
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
