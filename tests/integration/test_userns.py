@@ -112,6 +112,7 @@ class RemapDaemon:
 @pytest.fixture
 def remapd(build_dir, remap_user, busybox_docker_archive):
     runtimes = {n: {"path": shutil.which(n)} for n in ("runc", "crun") if shutil.which(n)}
+    runtimes["berth-runc"] = {"path": require_binary(build_dir / "berth-runc")}
     rd = RemapDaemon(build_dir, remap_user[0], runtimes)
     try:
         res = rd.berth("load", "-i", busybox_docker_archive)
@@ -297,7 +298,7 @@ def test_info_shows_remap(remapd):
         assert "userns" in res.stdout
 
 
-@pytest.mark.parametrize("runtime", ["runc", "crun"])
+@pytest.mark.parametrize("runtime", ["runc", "crun", "berth-runc"])
 def test_external_runtime_is_remapped(remapd, runtime):
     if runtime not in remapd.runtimes:
         pytest.skip(f"{runtime} not installed")
