@@ -3,9 +3,12 @@
  * user-defined ones live in berth.db (network.c). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "engine_internal.h"
 #include "jobs.h"
 #include "network.h"
@@ -37,9 +40,21 @@ static json_t *builtin_json(size_t i)
                    "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers", "Options", "Labels");
 }
 
-/* Docker's network JSON; Containers filled for inspect (net lock held). */
-static json_t *net_json(struct engine_net *n, struct net *nt, bool containers)
+/* A container's current name (engine lock held): the endpoint keeps the one it had when
+ * it was attached, and `rename` does not tell the network. */
+static const char *current_name(struct engine *e, const struct endpoint *ep)
 {
+  for (size_t k = 0; k < e->n_ctrs; k++)
+    if (strcmp(e->ctrs[k]->id, ep->ctr) == 0 && e->ctrs[k]->name)
+      return e->ctrs[k]->name;
+  return ep->ctr_name;
+}
+
+/* Docker's network JSON; Containers filled for inspect (net lock held, and the engine lock
+ * when containers). */
+static json_t *net_json(struct engine *e, struct net *nt, bool containers)
+{
+  struct engine_net *n = e->net;
   json_t *j = json_deep_copy(nt->doc);
   json_t *cs = json_object();
   for (size_t i = 0; containers && i < n->n_eps; i++) {
@@ -51,9 +66,9 @@ static json_t *net_json(struct engine_net *n, struct net *nt, bool containers)
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
              ep->mac[3], ep->mac[4], ep->mac[5]);
     json_object_set_new(cs, ep->ctr,
-                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", ep->ctr_name, "EndpointID",
-                                  ep->endpoint_id, "MacAddress", mac, "IPv4Address", cidr,
-                                  "IPv6Address", ""));
+                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", current_name(e, ep),
+                                  "EndpointID", ep->endpoint_id, "MacAddress", mac, "IPv4Address",
+                                  cidr, "IPv6Address", ""));
   }
   json_object_set_new(j, "Containers", cs);
   return j;
@@ -125,7 +140,7 @@ static int job_network_list(struct job *job)
   job->result = json_array();
   pthread_mutex_lock(&n->lock);
   for (size_t i = 0; i < n->n_nets; i++) {
-    json_t *j = net_json(n, n->nets[i], false);
+    json_t *j = net_json(job->engine, n->nets[i], false);
     if (filter_match(filters, j, n->nets[i]->is_default, network_in_use_locked(n, n->nets[i]->id)))
       json_array_append_new(job->result, j);
     else
@@ -155,12 +170,15 @@ static int builtin_find(const char *ref)
 static int job_network_inspect(struct job *job)
 {
   const char *ref = job_path(job, "id");
-  struct engine_net *n = job->engine->net;
+  struct engine *e = job->engine;
+  struct engine_net *n = e->net;
+  pthread_mutex_lock(&e->lock);
   pthread_mutex_lock(&n->lock);
   struct net *nt = network_find_locked(n, ref);
   if (nt)
-    job->result = net_json(n, nt, true);
+    job->result = net_json(e, nt, true);
   pthread_mutex_unlock(&n->lock);
+  pthread_mutex_unlock(&e->lock);
   if (nt)
     return 0;
   int b = builtin_find(ref);
@@ -370,11 +388,137 @@ static int job_network_delete(struct job *job)
   return r;
 }
 
+/* Docker's `until` value (its timetypes.GetTimestamp): a Go duration before now ("24h",
+ * "1h30m", "90s"), Unix seconds with an optional fraction, or an RFC 3339 date/time ("Z",
+ * an offset, or none: UTC here) or a bare date. Nanoseconds since the epoch. */
+static int until_ns(const char *v, long long *out)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long now_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+  static const struct {
+    const char *unit;
+    long long ns;
+  } units[] = {
+      {"ns", 1},          {"us", 1000}, {"ms", 1000000}, {"h", 3600000000000}, {"m", 60000000000LL},
+      {"s", 1000000000LL}};
+  /* a duration: one or more number+unit pairs */
+  const char *p = v;
+  double total = 0;
+  bool dur = *p != '\0';
+  while (dur && *p) {
+    char *end;
+    double x = strtod(p, &end);
+    if (end == p || *end == '\0' || *p == '-' || *p == '+') {
+      dur = false;
+      break;
+    }
+    size_t i;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+      if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0)
+        break;
+    if (i == sizeof(units) / sizeof(units[0])) {
+      dur = false;
+      break;
+    }
+    total += x * (double)units[i].ns;
+    p = end + strlen(units[i].unit);
+  }
+  if (dur) {
+    *out = now_ns - (long long)total;
+    return 0;
+  }
+  /* Unix seconds[.fraction] */
+  char *end;
+  long long sec = strtoll(v, &end, 10);
+  if (end != v && (*end == '\0' || *end == '.') && strchr(v, '-') == NULL) {
+    long long ns = 0;
+    int digits = 0;
+    if (*end == '.')
+      for (end++; *end >= '0' && *end <= '9'; end++, digits++)
+        if (digits < 9)
+          ns = ns * 10 + (*end - '0');
+    if (*end != '\0')
+      return -EINVAL;
+    for (; digits < 9; digits++)
+      ns *= 10;
+    *out = sec * 1000000000LL + ns;
+    return 0;
+  }
+  /* RFC 3339, or a bare date */
+  struct tm tm = {0};
+  const char *rest = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) {
+    memset(&tm, 0, sizeof(tm));
+    rest = strptime(v, "%Y-%m-%d", &tm);
+    if (!rest || *rest)
+      return -EINVAL;
+    *out = (long long)timegm(&tm) * 1000000000LL;
+    return 0;
+  }
+  long long ns = 0;
+  int digits = 0;
+  if (*rest == '.')
+    for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+      if (digits < 9)
+        ns = ns * 10 + (*rest - '0');
+  for (; digits < 9; digits++)
+    ns *= 10;
+  long long off = 0;
+  int hh, mm;
+  if (*rest == '+' || *rest == '-') {
+    if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(rest) != 6)
+      return -EINVAL;
+    off = (hh * 3600LL + mm * 60LL) * (*rest == '+' ? 1 : -1);
+  } else if (*rest && strcmp(rest, "Z") != 0) {
+    return -EINVAL;
+  }
+  *out = ((long long)timegm(&tm) - off) * 1000000000LL + ns;
+  return 0;
+}
+
+/* Prune's filters (Docker's: until, label, label!): true when nt may go. */
+static bool prune_match(json_t *filters, const struct net *nt, long long until)
+{
+  json_t *labels = json_object_get(nt->doc, "Labels");
+  size_t k;
+  json_t *v;
+  json_array_foreach(json_object_get(filters, "label"), k, v)
+  {
+    if (!label_match(labels, json_string_value(v) ?: ""))
+      return false;
+  }
+  json_array_foreach(json_object_get(filters, "label!"), k, v)
+  {
+    if (label_match(labels, json_string_value(v) ?: ""))
+      return false;
+  }
+  return !until || ctr_time_ns(json_string_value(json_object_get(nt->doc, "Created"))) < until;
+}
+
 static int job_network_prune(struct job *job)
 {
-  json_t *filters = NULL;
+  json_auto_t *filters = NULL;
   if (job_query_filters(job, &filters, &job->err) < 0)
     return -job->err.code;
+  const char *key;
+  json_t *vals;
+  long long until = 0;
+  json_object_foreach(filters, key, vals)
+  {
+    if (strcmp(key, "until") == 0) {
+      if (json_array_size(vals) > 1)
+        return job_fail(job, 400, "more than one until filter specified");
+      const char *v = json_string_value(json_array_get(vals, 0)) ?: "";
+      if (until_ns(v, &until) < 0)
+        return job_fail(job, 400,
+                        "invalid filter 'until=%s': not a duration, Unix time or "
+                        "RFC 3339 time",
+                        v);
+    } else if (strcmp(key, "label") != 0 && strcmp(key, "label!") != 0) {
+      return job_fail(job, 400, "invalid filter '%s'", key);
+    }
+  }
   struct engine *e = job->engine;
   struct engine_net *n = e->net;
   json_t *deleted = json_array();
@@ -382,15 +526,7 @@ static int job_network_prune(struct job *job)
   pthread_mutex_lock(&n->lock);
   for (size_t i = 0; i < n->n_nets;) {
     struct net *nt = n->nets[i];
-    json_t *lf = json_object_get(filters, "label");
-    bool match = true;
-    size_t k;
-    json_t *v;
-    json_array_foreach(lf, k, v)
-    {
-      match &= label_match(json_object_get(nt->doc, "Labels"), json_string_value(v) ?: "");
-    }
-    if (nt->is_default || !match || network_in_use_locked(n, nt->id)) {
+    if (nt->is_default || !prune_match(filters, nt, until) || network_in_use_locked(n, nt->id)) {
       i++;
       continue;
     }
@@ -403,7 +539,6 @@ static int job_network_prune(struct job *job)
   }
   pthread_mutex_unlock(&n->lock);
   pthread_mutex_unlock(&e->lock);
-  json_decref(filters);
   job->err.code = 0;
   job->http_error = 0;
   job->result = json_pack("{s:o}", "NetworksDeleted", deleted);
@@ -416,34 +551,55 @@ static bool shares_namespace(const char *mode)
          strncmp(mode, "container:", 10) == 0;
 }
 
-static int job_network_connect(struct job *job)
+/* connect and disconnect: the request's container and network, found under both locks.
+ * On success both locks are held (engine, then net) and *c, *nt are set; on failure none
+ * is held and the job carries the error (404 for either missing). */
+static int endpoint_parties_lock(struct job *job, struct container **c, struct net **nt)
 {
   struct engine *e = job->engine;
-  struct engine_net *n = e->net;
-  json_t *body = job_body(job);
-  const char *ref = json_string_value(json_object_get(body, "Container"));
-  json_t *epcfg = json_object_get(body, "EndpointConfig");
+  const char *ref = json_string_value(json_object_get(job_body(job), "Container"));
   const char *netref = job_path(job, "id");
   if (builtin_find(netref) >= 0)
     return job_fail(job, 403,
                     "container cannot be disconnected from host network or connected to host "
                     "network");
   pthread_mutex_lock(&e->lock);
-  struct container *c = repo_find(e, ref ? ref : "", &job->err);
-  if (!c) {
+  *c = repo_find(e, ref ? ref : "", &job->err);
+  if (!*c) {
     pthread_mutex_unlock(&e->lock);
     return -job->err.code;
   }
-  pthread_mutex_lock(&n->lock);
-  int r = 0;
-  struct net *nt = network_find_locked(n, netref);
+  pthread_mutex_lock(&e->net->lock);
+  *nt = network_find_locked(e->net, netref);
+  if (!*nt) {
+    pthread_mutex_unlock(&e->net->lock);
+    pthread_mutex_unlock(&e->lock);
+    return job_fail(job, 404, "network %s not found", netref);
+  }
+  return 0;
+}
+
+static void endpoint_parties_unlock(struct job *job)
+{
+  pthread_mutex_unlock(&job->engine->net->lock);
+  pthread_mutex_unlock(&job->engine->lock);
+}
+
+static int job_network_connect(struct job *job)
+{
+  struct engine *e = job->engine;
+  struct engine_net *n = e->net;
+  json_t *epcfg = json_object_get(job_body(job), "EndpointConfig");
+  struct container *c;
+  struct net *nt;
+  int r = endpoint_parties_lock(job, &c, &nt);
+  if (r < 0)
+    return r;
   json_t *nets = json_object_get(json_object_get(c->doc, "NetworkSettings"), "Networks");
   const char *mode =
       json_string_value(json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"))
           ?: "bridge";
-  if (!nt) {
-    r = job_fail(job, 404, "network %s not found", netref);
-  } else if (shares_namespace(mode)) {
+  if (shares_namespace(mode)) {
     r = job_fail(job, 400,
                  "container sharing network namespace with another container or host cannot be "
                  "connected to any other network");
@@ -468,10 +624,12 @@ static int job_network_connect(struct job *job)
       r = fail_with_err(job, job->err.code == EADDRINUSE ? 403 : 400);
     else {
       json_object_set_new(nets, nt->name, s);
-      if (!nt->is_default) {
-        struct berr ignored;
-        network_dns_add(e, c->id, netns, &ignored);
-      }
+      struct berr ignored;
+      /* the first user network: the container's resolver is started, and its resolv.conf
+       * (the host's resolvers until now) turns to it */
+      if (!nt->is_default && network_dns_add(e, c->id, netns, &ignored) == 0 &&
+          network_resolv_embedded(e, c, &ignored) < 0)
+        blog(BLOG_WARN, "container %s: %s", c->id, ignored.msg);
     }
   } else {
     const char *ip =
@@ -483,58 +641,33 @@ static int job_network_connect(struct job *job)
     else
       json_object_set_new(nets, nt->name, network_endpoint_json(nt, epcfg));
   }
-  char nid[65];
-  snprintf(nid, sizeof(nid), "%s", nt ? nt->id : "");
-  pthread_mutex_unlock(&n->lock);
   if (r == 0) {
     repo_save(e, c, &job->err);
-    events_emit(&e->events, "network", "connect", nid,
-                json_pack("{s:s,s:s}", "container", c->id, "type", "bridge"));
-  }
-  pthread_mutex_unlock(&e->lock);
-  if (r == 0)
+    network_endpoint_event(e, "connect", c->id, nt);
     job->status = 200;
+  }
+  endpoint_parties_unlock(job);
   return r;
 }
 
 static int job_network_disconnect(struct job *job)
 {
   struct engine *e = job->engine;
-  struct engine_net *n = e->net;
-  json_t *body = job_body(job);
-  const char *ref = json_string_value(json_object_get(body, "Container"));
-  const char *netref = job_path(job, "id");
-  if (builtin_find(netref) >= 0)
-    return job_fail(job, 403,
-                    "container cannot be disconnected from host network or connected to host "
-                    "network");
-  pthread_mutex_lock(&e->lock);
-  struct container *c = repo_find(e, ref ? ref : "", &job->err);
-  if (!c) {
-    pthread_mutex_unlock(&e->lock);
-    return -job->err.code;
-  }
-  pthread_mutex_lock(&n->lock);
-  int r = 0;
-  struct net *nt = network_find_locked(n, netref);
+  struct container *c;
+  struct net *nt;
+  int r = endpoint_parties_lock(job, &c, &nt);
+  if (r < 0)
+    return r;
   json_t *nets = json_object_get(json_object_get(c->doc, "NetworkSettings"), "Networks");
-  char nid[65] = "";
-  if (!nt) {
-    r = job_fail(job, 404, "network %s not found", netref);
-  } else if (!json_object_get(nets, nt->name)) {
+  if (!json_object_get(nets, nt->name)) {
     r = job_fail(job, 403, "container %s is not connected to network %s", c->id, nt->name);
   } else {
-    snprintf(nid, sizeof(nid), "%s", nt->id);
     network_detach_locked(e, c->id, nt->id);
     json_object_del(nets, nt->name);
-  }
-  pthread_mutex_unlock(&n->lock);
-  if (r == 0) {
     repo_save(e, c, &job->err);
-    events_emit(&e->events, "network", "disconnect", nid,
-                json_pack("{s:s,s:s}", "container", c->id, "type", "bridge"));
+    network_endpoint_event(e, "disconnect", c->id, nt);
   }
-  pthread_mutex_unlock(&e->lock);
+  endpoint_parties_unlock(job);
   return r;
 }
 

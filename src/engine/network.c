@@ -350,6 +350,14 @@ static void nat_marker_path(struct engine *e, char *buf, size_t len)
   snprintf(buf, len, "%s/nat-table", e->cfg.exec_root);
 }
 
+/* The daemon's nftables context, made on first use (net lock held). */
+static struct netdrv_nft *network_nft(struct engine_net *n, struct berr *err)
+{
+  if (!n->nft && netdrv_nft_new(&n->nft, err) < 0)
+    return NULL;
+  return n->nft;
+}
+
 int network_apply_rules_locked(struct engine *e, struct berr *err)
 {
   struct engine_net *n = e->net;
@@ -391,10 +399,15 @@ int network_apply_rules_locked(struct engine *e, struct berr *err)
     struct berr ignored;
     if (bf_read_all(marker, &old, &len, &ignored) == 0) {
       old[strcspn(old, "\n")] = '\0';
-      if ((r = netdrv_nat_remove(old, err)) == 0)
+      struct netdrv_nft *nft = network_nft(n, err);
+      if (!nft)
+        r = -err->code;
+      else if ((r = netdrv_nat_remove(nft, old, err)) == 0)
         unlink(marker);
     }
-  } else if ((r = netdrv_nat_apply(n->table, b, n->n_nets, p, k, err)) == 0) {
+  } else if (!network_nft(n, err)) {
+    r = -err->code;
+  } else if ((r = netdrv_nat_apply(n->nft, n->table, b, n->n_nets, p, k, err)) == 0) {
     bf_write_atomic_volatile(marker, n->table, strlen(n->table), 0600, err);
   }
   free(b);
@@ -697,6 +710,26 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
   return 0;
 }
 
+void network_endpoint_event(struct engine *e, const char *action, const char *ctr,
+                            const struct net *nt)
+{
+  events_emit(&e->events, "network", action, nt->id,
+              json_pack("{s:s,s:s,s:s}", "container", ctr, "name", nt->name, "type", "bridge"));
+}
+
+/* Docker tells subscribers of every endpoint a stopping container loses (net lock held,
+ * before the endpoints go). */
+static void detach_events_locked(struct engine *e, const char *ctr)
+{
+  struct engine_net *n = e->net;
+  for (size_t i = 0; i < n->n_eps; i++)
+    if (strcmp(n->eps[i]->ctr, ctr) == 0) {
+      struct net *nt = network_find_locked(n, n->eps[i]->net_id);
+      if (nt)
+        network_endpoint_event(e, "disconnect", ctr, nt);
+    }
+}
+
 void network_detach_locked(struct engine *e, const char *ctr, const char *net_id)
 {
   struct engine_net *n = e->net;
@@ -792,6 +825,21 @@ static int write_etc(struct engine *e, struct container *c, uint32_t ip, bool em
   if (netdrv_hosts_write(hosts, &h, err) < 0 || netdrv_resolv_write(resolv, &rv, err) < 0)
     return -err->code;
   return 0;
+}
+
+int network_resolv_embedded(struct engine *e, struct container *c, struct berr *err)
+{
+  char resolv[PATH_MAX];
+  sup_container_dir(e, c->id, resolv, sizeof(resolv));
+  strncat(resolv, "/resolv.conf", sizeof(resolv) - strlen(resolv) - 1);
+  json_t *hc = json_object_get(c->doc, "HostConfig");
+  struct netdrv_resolv rv = {.host_resolv = HOST_RESOLV,
+                             .embedded = true,
+                             .dns = json_object_get(hc, "Dns"),
+                             .search = json_object_get(hc, "DnsSearch"),
+                             .options = json_object_get(hc, "DnsOptions"),
+                             .in_place = true};
+  return netdrv_resolv_write(resolv, &rv, err);
 }
 
 /* Undo a partial start (net lock held). */
@@ -946,6 +994,15 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
     pthread_mutex_unlock(&n->lock);
     return -err->code;
   }
+  /* as Docker: a network "connect" event per network before the container's "start" */
+  pthread_mutex_lock(&n->lock);
+  json_object_foreach(done, k, epcfg)
+  {
+    struct net *nt = network_find_locked(n, k);
+    if (nt)
+      network_endpoint_event(e, "connect", c->id, nt);
+  }
+  pthread_mutex_unlock(&n->lock);
 
   pthread_mutex_lock(&e->lock);
   json_t *ns = json_object_get(c->doc, "NetworkSettings");
@@ -980,6 +1037,7 @@ void network_container_stop(struct engine *e, struct container *c)
   pthread_mutex_lock(&n->lock);
   bool had_ports = ports_drop(n, c->id);
   netdrv_dns_remove(n->dns, c->id);
+  detach_events_locked(e, c->id);
   network_detach_locked(e, c->id, NULL);
   struct berr err;
   netdrv_ipam_release(e->db, NULL, c->id, &err);
@@ -1165,9 +1223,11 @@ void network_shutdown(struct engine *e)
     nat_marker_path(e, marker, sizeof(marker));
     /* the marker, or bridges of this run: a table whose marker could not be written is not
      * left behind either */
-    if ((n->n_nets > 0 || access(marker, F_OK) == 0) && netdrv_nat_remove(n->table, &err) == 0)
+    if ((n->n_nets > 0 || access(marker, F_OK) == 0) && network_nft(n, &err) &&
+        netdrv_nat_remove(n->nft, n->table, &err) == 0)
       unlink(marker);
   }
+  netdrv_nft_free(n->nft);
   for (size_t i = 0; i < n->n_ports; i++) {
     netdrv_ports_release(n->ports[i].ports, n->ports[i].n);
     free(n->ports[i].ports);

@@ -50,6 +50,8 @@ struct ctr_ports {
   uint32_t ip; /* where they go */
 };
 
+struct netdrv_nft;
+
 struct engine_net {
   pthread_mutex_t lock; /* after the engine lock, never before it */
   struct net **nets;
@@ -59,6 +61,7 @@ struct engine_net {
   struct ctr_ports *ports;
   size_t n_ports;
   char table[64];
+  struct netdrv_nft *nft; /* made on the first rules change, reused after (nat.h) */
   struct netdrv_dns *dns;
 };
 
@@ -88,6 +91,13 @@ void network_detach_locked(struct engine *e, const char *ctr, const char *net_id
 void network_netns_path(struct engine *e, const char *id, char *buf, size_t len);
 json_t *network_endpoint_json(const struct net *nt, json_t *epcfg);
 int network_db_save(struct engine *e, struct net *nt, struct berr *err);
+/* A running container joined its first user network: its /etc/resolv.conf now names the
+ * embedded resolver, 127.0.0.11, as Docker's does (both locks held). */
+int network_resolv_embedded(struct engine *e, struct container *c, struct berr *err);
+/* Docker's network event for an endpoint: "connect" or "disconnect" (net lock held, so nt
+ * lives), with the container, the network's name and its driver as attributes. */
+void network_endpoint_event(struct engine *e, const char *action, const char *ctr,
+                            const struct net *nt);
 int network_db_delete(struct engine *e, const char *id, struct berr *err);
 int network_add_locked(struct engine_net *n, struct net *nt);
 void network_drop_locked(struct engine_net *n, struct net *nt); /* frees nt */

@@ -2,23 +2,34 @@
 #include "etcfiles.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cidr.h"
 #include "common/cleanup.h"
 #include "common/fileutil.h"
 
 /* buf/len belong to f (open_memstream): they are final only once it is closed. */
-static int write_text(const char *path, FILE *f, char **buf, size_t *len, struct berr *err)
+static int write_text(const char *path, FILE *f, char **buf, size_t *len, bool in_place,
+                      struct berr *err)
 {
   if (fclose(f) != 0) {
     free(*buf);
     return berr_errno(err, "write %s", path);
   }
-  /* Made again from the container's record at each start: no fsync. */
-  int r = bf_write_atomic_volatile(path, *buf, *len, 0644, err);
+  int r = 0;
+  if (in_place) {
+    /* the container reads it while we write: one write of the whole text, at once */
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || write(fd, *buf, *len) != (ssize_t)*len)
+      r = berr_errno(err, "write %s", path);
+  } else {
+    /* Made again from the container's record at each start: no fsync. */
+    r = bf_write_atomic_volatile(path, *buf, *len, 0644, err);
+  }
   free(*buf);
   return r;
 }
@@ -63,7 +74,7 @@ int netdrv_hosts_write(const char *path, const struct netdrv_hosts *h, struct be
     }
     fprintf(f, "\n");
   }
-  return write_text(path, f, &buf, &len, err);
+  return write_text(path, f, &buf, &len, false, err);
 }
 
 int netdrv_host_nameservers(const char *host_resolv, char out[3][64], struct berr *err)
@@ -142,5 +153,5 @@ int netdrv_resolv_write(const char *path, const struct netdrv_resolv *r, struct 
   } else if (host_options[0]) {
     fprintf(f, "options %s\n", host_options);
   }
-  return write_text(path, f, &buf, &len, err);
+  return write_text(path, f, &buf, &len, r->in_place, err);
 }

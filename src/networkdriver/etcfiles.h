@@ -25,6 +25,8 @@ struct netdrv_resolv {
   const char *host_resolv;        /* path of the host's resolv.conf */
   bool embedded;                  /* nameserver 127.0.0.11 */
   json_t *dns, *search, *options; /* arrays of strings, or NULL */
+  bool in_place; /* rewrite the file itself: a running container has it bind-mounted, and a
+                    rename would leave the mount on the old file */
 };
 
 int netdrv_resolv_write(const char *path, const struct netdrv_resolv *r, struct berr *err);

@@ -27,6 +27,7 @@ static struct {
   __typeof__(&nft_ctx_buffer_output) buffer_output;
   __typeof__(&nft_ctx_buffer_error) buffer_error;
   __typeof__(&nft_ctx_get_error_buffer) get_error_buffer;
+  __typeof__(&nft_ctx_get_output_buffer) get_output_buffer;
   __typeof__(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
 } nft_api;
 
@@ -36,29 +37,53 @@ static const struct lazylib_sym nft_syms[] = {
     {"nft_ctx_buffer_output", (void **)&nft_api.buffer_output},
     {"nft_ctx_buffer_error", (void **)&nft_api.buffer_error},
     {"nft_ctx_get_error_buffer", (void **)&nft_api.get_error_buffer},
+    {"nft_ctx_get_output_buffer", (void **)&nft_api.get_output_buffer},
     {"nft_run_cmd_from_buffer", (void **)&nft_api.run_cmd_from_buffer},
 };
 
 static struct lazylib nft_lib = LAZYLIB_INIT("libnftables.so.1", nft_syms);
 
-static int run(const char *cmds, bool quiet_missing, struct berr *err)
+struct netdrv_nft {
+  struct nft_ctx *ctx;
+};
+
+int netdrv_nft_new(struct netdrv_nft **out, struct berr *err)
 {
   if (!lazylib_load(&nft_lib))
     return berr_set(err, ELIBACC, "%s", nft_lib.error);
-  struct nft_ctx *nft = nft_api.ctx_new(NFT_CTX_DEFAULT);
+  _cleanup_free_ struct netdrv_nft *nft = calloc(1, sizeof(*nft));
   if (!nft)
     return berr_set(err, ENOMEM, "nftables context");
-  nft_api.buffer_output(nft);
-  nft_api.buffer_error(nft);
-  int r = nft_api.run_cmd_from_buffer(nft, cmds);
+  nft->ctx = nft_api.ctx_new(NFT_CTX_DEFAULT);
+  if (!nft->ctx)
+    return berr_set(err, ENOMEM, "nftables context");
+  /* buffered, so libnftables never prints; each run drains both buffers */
+  nft_api.buffer_output(nft->ctx);
+  nft_api.buffer_error(nft->ctx);
+  *out = steal_ptr(nft);
+  return 0;
+}
+
+void netdrv_nft_free(struct netdrv_nft *nft)
+{
+  if (!nft)
+    return;
+  nft_api.ctx_free(nft->ctx);
+  free(nft);
+}
+
+static int run(struct netdrv_nft *nft, const char *cmds, bool quiet_missing, struct berr *err)
+{
+  int r = nft_api.run_cmd_from_buffer(nft->ctx, cmds);
+  /* reading a buffer also empties it: a reused context must not accumulate them */
+  const char *msg = nft_api.get_error_buffer(nft->ctx);
+  (void)nft_api.get_output_buffer(nft->ctx);
   if (r != 0 && !quiet_missing) {
-    const char *msg = nft_api.get_error_buffer(nft);
     char first[512];
     snprintf(first, sizeof(first), "%s", msg ? msg : "");
     first[strcspn(first, "\n")] = '\0';
     berr_set(err, 0, "nftables: %s", first[0] ? first : "command failed");
   }
-  nft_api.ctx_free(nft);
   return r != 0 ? -EINVAL : 0;
 }
 
@@ -69,7 +94,8 @@ struct text {
   FILE *f;
 };
 
-int netdrv_nat_apply(const char *table, const struct netdrv_nat_bridge *bridges, size_t nb,
+int netdrv_nat_apply(struct netdrv_nft *nft, const char *table,
+                     const struct netdrv_nat_bridge *bridges, size_t nb,
                      const struct netdrv_nat_port *ports, size_t np, struct berr *err)
 {
   struct text t = {0};
@@ -124,24 +150,24 @@ int netdrv_nat_apply(const char *table, const struct netdrv_nat_bridge *bridges,
     free(t.buf);
     return berr_errno(err, "nftables text");
   }
-  int r = run(t.buf, false, err);
+  int r = run(nft, t.buf, false, err);
   free(t.buf);
   return r < 0 ? berr_wrap(err, "table %s", table) : 0;
 }
 
-int netdrv_nat_remove(const char *table, struct berr *err)
+int netdrv_nat_remove(struct netdrv_nft *nft, const char *table, struct berr *err)
 {
   char cmd[256];
   snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n", table, table);
-  return run(cmd, false, err);
+  return run(nft, cmd, false, err);
 }
 
-bool netdrv_nat_exists(const char *table)
+bool netdrv_nat_exists(struct netdrv_nft *nft, const char *table)
 {
   char cmd[256];
   snprintf(cmd, sizeof(cmd), "list table ip %s\n", table);
   struct berr ignored;
-  return run(cmd, true, &ignored) == 0;
+  return run(nft, cmd, true, &ignored) == 0;
 }
 
 int netdrv_ip_forward_enable(struct berr *err)

@@ -25,10 +25,18 @@ struct netdrv_nat_port {
   int container_port;
 };
 
-int netdrv_nat_apply(const char *table, const struct netdrv_nat_bridge *bridges, size_t nb,
+/* One libnftables context per daemon, made on first use and reused for every change:
+ * making a context (and its first cache fill) cost more than the change itself, ~20 ms per
+ * `run -p`. Not thread-safe: the caller serialises its use (the engine's net lock). */
+struct netdrv_nft;
+int netdrv_nft_new(struct netdrv_nft **out, struct berr *err);
+void netdrv_nft_free(struct netdrv_nft *nft);
+
+int netdrv_nat_apply(struct netdrv_nft *nft, const char *table,
+                     const struct netdrv_nat_bridge *bridges, size_t nb,
                      const struct netdrv_nat_port *ports, size_t np, struct berr *err);
 /* Delete the table; a missing one is not an error. */
-int netdrv_nat_remove(const char *table, struct berr *err);
-bool netdrv_nat_exists(const char *table);
+int netdrv_nat_remove(struct netdrv_nft *nft, const char *table, struct berr *err);
+bool netdrv_nat_exists(struct netdrv_nft *nft, const char *table);
 /* net.ipv4.ip_forward = 1 (containers reach out; other hosts reach published ports). */
 int netdrv_ip_forward_enable(struct berr *err);
