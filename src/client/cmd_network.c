@@ -21,6 +21,7 @@ static const char create_usage[] =
     "  -d, --driver string        Driver to manage the Network (default \"bridge\")\n"
     "      --gateway strings      IPv4 or IPv6 Gateway for the master subnet\n"
     "      --internal             Restrict external access to the network\n"
+    "      --ipv6                 Enable IPv6 networking\n"
     "      --ip-range strings     Allocate container ip from a sub-range\n"
     "      --label list           Set metadata on a network\n"
     "  -o, --opt map              Set driver specific options (default map[])\n"
@@ -38,6 +39,7 @@ static int cmd_network_create(struct client *c, int argc, char **argv)
   static const struct option longopts[] = {{"driver", required_argument, NULL, 'd'},
                                            {"gateway", required_argument, NULL, 'g'},
                                            {"internal", no_argument, NULL, 'i'},
+                                           {"ipv6", no_argument, NULL, '6'},
                                            {"ip-range", required_argument, NULL, 'r'},
                                            {"label", required_argument, NULL, 'l'},
                                            {"opt", required_argument, NULL, 'o'},
@@ -45,8 +47,10 @@ static int cmd_network_create(struct client *c, int argc, char **argv)
                                            {"attachable", no_argument, NULL, 'a'},
                                            HELP_OPT,
                                            {0}};
-  const char *driver = "bridge", *gateway = NULL, *range = NULL, *subnet = NULL;
-  bool internal = false, attachable = false;
+  /* one IPv4 and one IPv6 --subnet at most; --gateway and --ip-range go with the subnet
+   * of their family */
+  const char *driver = "bridge", *gateway[2] = {0}, *range[2] = {0}, *subnet[2] = {0};
+  bool internal = false, attachable = false, ipv6 = false;
   json_auto_t *labels = json_object(), *opts = json_object();
   int o;
   optind = 0;
@@ -58,13 +62,16 @@ static int cmd_network_create(struct client *c, int argc, char **argv)
       driver = optarg;
       break;
     case 'g':
-      gateway = optarg;
+      gateway[strchr(optarg, ':') != NULL] = optarg;
+      break;
+    case '6':
+      ipv6 = true;
       break;
     case 'i':
       internal = true;
       break;
     case 'r':
-      range = optarg;
+      range[strchr(optarg, ':') != NULL] = optarg;
       break;
     case 'l':
       kv_set(labels, optarg);
@@ -72,9 +79,17 @@ static int cmd_network_create(struct client *c, int argc, char **argv)
     case 'o':
       kv_set(opts, optarg);
       break;
-    case 's':
-      subnet = optarg;
+    case 's': {
+      bool six = strchr(optarg, ':') != NULL;
+      if (subnet[six]) {
+        struct berr err = {0};
+        berr_set(&err, 0, "more than one IPv%d subnet: berth's networks have one of each family",
+                 six ? 6 : 4);
+        return cli_fail(&err);
+      }
+      subnet[six] = optarg;
       break;
+    }
     case 'a':
       attachable = true;
       break;
@@ -83,20 +98,22 @@ static int cmd_network_create(struct client *c, int argc, char **argv)
   if (argc - optind != 1)
     return cli_args_error("network create", create_usage, "requires exactly 1 argument");
   json_t *cfg = json_array();
-  if (subnet || gateway || range) {
+  for (int fam = 0; fam < 2; fam++) {
+    if (!subnet[fam] && !gateway[fam] && !range[fam])
+      continue;
     json_t *e = json_object();
-    if (subnet)
-      json_object_set_new(e, "Subnet", json_string(subnet));
-    if (gateway)
-      json_object_set_new(e, "Gateway", json_string(gateway));
-    if (range)
-      json_object_set_new(e, "IPRange", json_string(range));
+    if (subnet[fam])
+      json_object_set_new(e, "Subnet", json_string(subnet[fam]));
+    if (gateway[fam])
+      json_object_set_new(e, "Gateway", json_string(gateway[fam]));
+    if (range[fam])
+      json_object_set_new(e, "IPRange", json_string(range[fam]));
     json_array_append_new(cfg, e);
   }
   json_auto_t *body =
-      json_pack("{s:s,s:s,s:{s:s,s:o,s:{}},s:b,s:b,s:O,s:O}", "Name", argv[optind], "Driver",
+      json_pack("{s:s,s:s,s:{s:s,s:o,s:{}},s:b,s:b,s:b,s:O,s:O}", "Name", argv[optind], "Driver",
                 driver, "IPAM", "Driver", "default", "Config", cfg, "Options", "Internal", internal,
-                "Attachable", attachable, "Options", opts, "Labels", labels);
+                "Attachable", attachable, "EnableIPv6", ipv6, "Options", opts, "Labels", labels);
   json_auto_t *rep = NULL;
   struct berr err = {0};
   if (http_json(c, "POST", "/networks/create", body, &rep, NULL, &err) < 0)

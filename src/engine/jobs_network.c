@@ -1,6 +1,7 @@
 /* Network jobs: list, inspect, create, delete, prune, connect, disconnect, with Docker's
  * JSON shapes. The built-in host and none networks are constant; "bridge" and
  * user-defined ones live in berth.db (network.c). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,10 +66,14 @@ static json_t *net_json(struct engine *e, struct net *nt, bool containers)
     snprintf(cidr, sizeof(cidr), "%s/%d", netdrv_ip_str(ep->ip, ip, sizeof(ip)), nt->subnet.prefix);
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
              ep->mac[3], ep->mac[4], ep->mac[5]);
+    char ip6[INET6_ADDRSTRLEN], cidr6[INET6_ADDRSTRLEN + 8] = "";
+    if (nt->has_v6)
+      snprintf(cidr6, sizeof(cidr6), "%s/%d", netdrv_ip6_str(&ep->ip6, ip6, sizeof(ip6)),
+               nt->subnet6.prefix);
     json_object_set_new(cs, ep->ctr,
                         json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", current_name(e, ep),
                                   "EndpointID", ep->endpoint_id, "MacAddress", mac, "IPv4Address",
-                                  cidr, "IPv6Address", ""));
+                                  cidr, "IPv6Address", cidr6));
   }
   json_object_set_new(j, "Containers", cs);
   return j;
@@ -216,7 +221,42 @@ static int job_network_create(struct job *job)
     return job_fail(job, 404, "plugin \"%s\" not found", driver);
   if (builtin_find(name) >= 0 && strlen(name) == 4)
     return job_fail(job, 403, "operation is not permitted on predefined %s network", name);
-  json_t *ipam_cfg = json_array_get(json_object_get(json_object_get(body, "IPAM"), "Config"), 0);
+  /* IPAM.Config: at most one IPv4 entry and, with EnableIPv6, one IPv6 entry */
+  json_t *cfgs = json_object_get(json_object_get(body, "IPAM"), "Config");
+  json_t *ipam_cfg = NULL, *ipam_cfg6 = NULL;
+  size_t ci;
+  json_t *cv;
+  json_array_foreach(cfgs, ci, cv)
+  {
+    const char *sn = json_string_value(json_object_get(cv, "Subnet")) ?: "";
+    json_t **slot = strchr(sn, ':') ? &ipam_cfg6 : &ipam_cfg;
+    if (*slot)
+      return job_fail(job, 400,
+                      "more than one IPv%s subnet: berth's networks have one of each "
+                      "family",
+                      slot == &ipam_cfg6 ? "6" : "4");
+    *slot = cv;
+  }
+  bool ipv6 = json_is_true(json_object_get(body, "EnableIPv6"));
+  struct netdrv_cidr6 subnet6;
+  if (ipam_cfg6 && !ipv6)
+    return job_fail(job, 400, "an IPv6 subnet needs IPv6 enabled on the network (--ipv6)");
+  if (ipv6 && !ipam_cfg6)
+    return job_fail(job, 400, "--ipv6 needs an IPv6 --subnet (berth has no default IPv6 pool)");
+  if (ipam_cfg6) {
+    const char *g6 = json_string_value(json_object_get(ipam_cfg6, "Gateway"));
+    if (netdrv_cidr6_parse(json_string_value(json_object_get(ipam_cfg6, "Subnet")), &subnet6,
+                           &job->err) < 0)
+      return fail_with_err(job, 400);
+    if (subnet6.prefix > 96 || subnet6.prefix < 16)
+      return job_fail(job, 400,
+                      "invalid IPv6 subnet: the prefix must be between /16 and /96 "
+                      "(a container's IPv6 address ends in its IPv4 host bits)");
+    if ((g6 && *g6) || json_object_get(ipam_cfg6, "IPRange"))
+      return job_fail(job, 400,
+                      "an IPv6 gateway or ip-range cannot be chosen: they follow the "
+                      "IPv4 ones");
+  }
   const char *subnet_s = json_string_value(json_object_get(ipam_cfg, "Subnet"));
   const char *gw_s = json_string_value(json_object_get(ipam_cfg, "Gateway"));
   const char *range_s = json_string_value(json_object_get(ipam_cfg, "IPRange"));
@@ -266,6 +306,12 @@ static int job_network_create(struct job *job)
     r = job_fail(job, 409, "bridge name %s: a device of that name exists already", brbuf);
     goto out;
   }
+  for (size_t i = 0; ipam_cfg6 && i < n->n_nets; i++)
+    if (n->nets[i]->has_v6 && netdrv_cidr6_overlap(&n->nets[i]->subnet6, &subnet6)) {
+      r = job_fail(job, 403,
+                   "invalid pool request: Pool overlaps with other one on this address space");
+      goto out;
+    }
   if (subnet_s && *subnet_s) {
     for (size_t i = 0; i < n->n_nets; i++)
       if (netdrv_cidr_overlap(&n->nets[i]->subnet, &subnet)) {
@@ -298,13 +344,23 @@ static int job_network_create(struct job *job)
                ? json_incref(json_object_get(body, "Labels"))
                : json_object();
   doc = network_doc_new(id, name, &subnet, gateway, range_s, internal, options, labels);
+  if (ipam_cfg6) {
+    struct in6_addr gw6;
+    char s6[64], g6[INET6_ADDRSTRLEN];
+    netdrv_ip6_from_v4(&subnet6, gateway & ~netdrv_cidr_mask(subnet.prefix), &gw6);
+    json_object_set_new(doc, "EnableIPv6", json_true());
+    json_array_append_new(json_object_get(json_object_get(doc, "IPAM"), "Config"),
+                          json_pack("{s:s,s:s}", "Subnet",
+                                    netdrv_cidr6_str(&subnet6, s6, sizeof(s6)), "Gateway",
+                                    netdrv_ip6_str(&gw6, g6, sizeof(g6))));
+  }
   if (network_from_doc(doc, &nt, &job->err) < 0) {
     r = -job->err.code;
     goto out;
   }
   /* The bridge first: no record without its device, and no device left behind. */
   struct berr ignored;
-  if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, nt->mtu, &job->err) < 0) {
+  if (network_bridge_up(nt, &job->err) < 0) {
     netdrv_link_delete(nt->bridge, &ignored);
     r = -job->err.code;
     goto out_free;

@@ -77,6 +77,17 @@ int network_from_doc(json_t *doc, struct net **out, struct berr *err)
     return -err->code;
   }
   nt->has_range = range && *range;
+  json_t *cfg6 = json_array_get(json_object_get(json_object_get(doc, "IPAM"), "Config"), 1);
+  const char *sub6 = json_string_value(json_object_get(cfg6, "Subnet"));
+  if (json_is_true(json_object_get(doc, "EnableIPv6")) && sub6) {
+    if (netdrv_cidr6_parse(sub6, &nt->subnet6, err) < 0) {
+      net_free(nt);
+      return -err->code;
+    }
+    nt->has_v6 = true;
+    netdrv_ip6_from_v4(&nt->subnet6, nt->gateway & ~netdrv_cidr_mask(nt->subnet.prefix),
+                       &nt->gateway6);
+  }
   nt->internal = json_is_true(json_object_get(doc, "Internal"));
   const char *def = opt_str(doc, "com.docker.network.bridge.default_bridge");
   nt->is_default = def && strcmp(def, "true") == 0;
@@ -88,6 +99,15 @@ int network_from_doc(json_t *doc, struct net **out, struct berr *err)
   }
   nt->doc = json_incref(doc);
   *out = nt;
+  return 0;
+}
+
+int network_bridge_up(const struct net *nt, struct berr *err)
+{
+  if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, nt->mtu, err) < 0)
+    return -err->code;
+  if (nt->has_v6 && netdrv_bridge_addr6(nt->bridge, &nt->gateway6, nt->subnet6.prefix, err) < 0)
+    return -err->code;
   return 0;
 }
 
@@ -367,15 +387,19 @@ int network_apply_rules_locked(struct engine *e, struct berr *err)
     np += n->ports[i].n;
   struct netdrv_nat_port *p = calloc(np + 1, sizeof(*p));
   char(*subnets)[32] = calloc(n->n_nets + 1, 32);
-  if (!b || !p || !subnets) {
+  char(*subnets6)[64] = calloc(n->n_nets + 1, 64);
+  if (!b || !p || !subnets || !subnets6) {
     free(b);
     free(p);
     free(subnets);
+    free(subnets6);
     return berr_set(err, ENOMEM, "rules");
   }
   for (size_t i = 0; i < n->n_nets; i++) {
     b[i].name = n->nets[i]->bridge;
     b[i].subnet = netdrv_cidr_str(&n->nets[i]->subnet, subnets[i], 32);
+    b[i].subnet6 =
+        n->nets[i]->has_v6 ? netdrv_cidr6_str(&n->nets[i]->subnet6, subnets6[i], 64) : NULL;
     b[i].internal = n->nets[i]->internal;
   }
   size_t k = 0;
@@ -413,6 +437,7 @@ int network_apply_rules_locked(struct engine *e, struct berr *err)
   free(b);
   free(p);
   free(subnets);
+  free(subnets6);
   return r;
 }
 
@@ -461,7 +486,7 @@ int network_init(struct engine *e, struct berr *err)
     blog(BLOG_WARN, "%s", warn.msg);
   for (size_t i = 0; i < n->n_nets; i++) {
     struct net *nt = n->nets[i];
-    if (netdrv_bridge_ensure(nt->bridge, nt->gateway, nt->subnet.prefix, nt->mtu, err) < 0) {
+    if (network_bridge_up(nt, err) < 0) {
       if (nt->is_default)
         return berr_wrap(err, "default bridge network");
       blog(BLOG_WARN, "network %s: %s", nt->name, err->msg);
@@ -669,6 +694,8 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
   if (!mac_s || !*mac_s || parse_mac(mac_s, ep->mac) < 0)
     mac_for(ip, ep->mac);
   veth_name(c->id, nt->id, ep->veth);
+  if (nt->has_v6)
+    netdrv_ip6_from_v4(&nt->subnet6, ip & ~netdrv_cidr_mask(nt->subnet.prefix), &ep->ip6);
   json_t *aliases = json_object_get(epcfg, "Aliases");
   if (json_array_size(aliases))
     ep->aliases = json_incref(aliases);
@@ -680,7 +707,10 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
                                    .prefix = nt->subnet.prefix,
                                    .gateway = gateway && !nt->internal ? nt->gateway : 0,
                                    .mac = ep->mac,
-                                   .mtu = nt->mtu};
+                                   .mtu = nt->mtu,
+                                   .ip6 = nt->has_v6 ? &ep->ip6 : NULL,
+                                   .prefix6 = nt->subnet6.prefix,
+                                   .gateway6 = gateway && !nt->internal ? &nt->gateway6 : NULL};
   if (netdrv_endpoint_link_add(&l, err) < 0 || ep_add(n, ep) < 0) {
     struct berr ignored;
     netdrv_link_delete(ep->veth, &ignored);
@@ -699,6 +729,15 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
       json_string(nt->internal ? "" : netdrv_ip_str(nt->gateway, gwbuf, sizeof(gwbuf))));
   json_object_set_new(s, "MacAddress", json_string(macbuf));
   json_object_set_new(s, "EndpointID", json_string(ep->endpoint_id));
+  if (nt->has_v6) {
+    char ip6[INET6_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
+    json_object_set_new(s, "GlobalIPv6Address",
+                        json_string(netdrv_ip6_str(&ep->ip6, ip6, sizeof(ip6))));
+    json_object_set_new(s, "GlobalIPv6PrefixLen", json_integer(nt->subnet6.prefix));
+    json_object_set_new(
+        s, "IPv6Gateway",
+        json_string(nt->internal ? "" : netdrv_ip6_str(&nt->gateway6, gw6, sizeof(gw6))));
+  }
   if (!nt->is_default) {
     char short_id[13];
     snprintf(short_id, sizeof(short_id), "%.12s", c->id);
@@ -1056,10 +1095,12 @@ void network_container_stop(struct engine *e, struct container *c)
   json_t *v;
   json_object_foreach(json_object_get(ns, "Networks"), k, v)
   {
-    static const char *const keys[] = {"EndpointID", "Gateway", "IPAddress", "MacAddress"};
-    for (size_t i = 0; i < 4; i++)
+    static const char *const keys[] = {"EndpointID", "Gateway",           "IPAddress",
+                                       "MacAddress", "GlobalIPv6Address", "IPv6Gateway"};
+    for (size_t i = 0; i < 6; i++)
       json_object_set_new(v, keys[i], json_string(""));
     json_object_set_new(v, "IPPrefixLen", json_integer(0));
+    json_object_set_new(v, "GlobalIPv6PrefixLen", json_integer(0));
     json_object_set_new(v, "DNSNames", json_null());
   }
   static const char *const top[] = {"EndpointID", "Gateway",   "IPAddress", "MacAddress",
@@ -1101,6 +1142,8 @@ static void recover_container(struct engine *e, struct container *c)
     if (parse_mac(json_string_value(json_object_get(v, "MacAddress")), ep->mac) < 0)
       mac_for(ip, ep->mac);
     veth_name(c->id, nt->id, ep->veth);
+    if (nt->has_v6)
+      netdrv_ip6_from_v4(&nt->subnet6, ip & ~netdrv_cidr_mask(nt->subnet.prefix), &ep->ip6);
     json_t *aliases = json_object_get(v, "Aliases");
     if (json_array_size(aliases))
       ep->aliases = json_incref(aliases);

@@ -11,6 +11,7 @@
 
 #include "common/berr.h"
 #include "networkdriver/cidr.h"
+#include "networkdriver/cidr6.h"
 #include "networkdriver/portmap.h"
 
 struct engine;
@@ -28,7 +29,10 @@ struct net {
   bool internal;
   bool is_default; /* the built-in "bridge" network: no embedded DNS */
   int mtu;         /* com.docker.network.driver.mtu; 0: the kernel's default */
-  json_t *doc;     /* Docker's network JSON, without Containers */
+  bool has_v6;     /* EnableIPv6: the second IPAM.Config entry is its IPv6 subnet */
+  struct netdrv_cidr6 subnet6;
+  struct in6_addr gateway6; /* made from the IPv4 gateway's host bits (cidr6.h) */
+  json_t *doc;              /* Docker's network JSON, without Containers */
 };
 
 /* A container's attachment to one network while it runs. */
@@ -40,7 +44,8 @@ struct endpoint {
   uint32_t ip;
   unsigned char mac[6];
   char veth[16];
-  json_t *aliases; /* array of strings, or NULL */
+  struct in6_addr ip6; /* on an IPv6 network (made from ip) */
+  json_t *aliases;     /* array of strings, or NULL */
 };
 
 struct ctr_ports {
@@ -102,6 +107,8 @@ int network_db_delete(struct engine *e, const char *id, struct berr *err);
 int network_add_locked(struct engine_net *n, struct net *nt);
 void network_drop_locked(struct engine_net *n, struct net *nt); /* frees nt */
 int network_from_doc(json_t *doc, struct net **out, struct berr *err);
+/* The network's bridge exists, is up and holds its gateway addresses (create, start). */
+int network_bridge_up(const struct net *nt, struct berr *err);
 int network_pick_subnet(struct engine *e, struct netdrv_cidr *out, struct berr *err);
 void network_random_id(char out[65]);
 json_t *network_doc_new(const char *id, const char *name, const struct netdrv_cidr *subnet,

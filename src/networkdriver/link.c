@@ -78,6 +78,14 @@ static struct nl_addr *v4(uint32_t ip, int prefix)
   return a;
 }
 
+static struct nl_addr *v6(const struct in6_addr *ip, int prefix)
+{
+  struct nl_addr *a = nl_addr_build(AF_INET6, ip, 16);
+  if (a && prefix >= 0)
+    nl_addr_set_prefixlen(a, prefix);
+  return a;
+}
+
 static int link_up(struct nl_sock *sk, const char *name, struct berr *err)
 {
   _cleanup_link_ struct rtnl_link *cur = NULL;
@@ -92,18 +100,61 @@ static int link_up(struct nl_sock *sk, const char *name, struct berr *err)
   return r < 0 ? nl_fail(err, r, "set up", name) : 0;
 }
 
-static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, const char *name,
-                    struct berr *err)
+/* local is consumed. */
+static int addr_add_nl(struct nl_sock *sk, int ifindex, struct nl_addr *local, const char *name,
+                       struct berr *err)
 {
+  _cleanup_nladdr_ struct nl_addr *l = local;
   _cleanup_addr_ struct rtnl_addr *a = rtnl_addr_alloc();
-  _cleanup_nladdr_ struct nl_addr *local = v4(ip, prefix);
-  if (!a || !local)
+  if (!a || !l)
     return berr_set(err, ENOMEM, "address");
   rtnl_addr_set_ifindex(a, ifindex);
-  rtnl_addr_set_local(a, local);
+  rtnl_addr_set_local(a, l);
+  /* IPv6: usable at once (our addresses are unique by construction), not after the
+   * second or so of duplicate address detection */
+  if (nl_addr_get_family(l) == AF_INET6)
+    rtnl_addr_set_flags(a, IFA_F_NODAD);
   int r = rtnl_addr_add(sk, a, 0);
   if (r < 0 && r != -NLE_EXIST)
     return nl_fail(err, r, "add address to", name);
+  return 0;
+}
+
+static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, const char *name,
+                    struct berr *err)
+{
+  return addr_add_nl(sk, ifindex, v4(ip, prefix), name, err);
+}
+
+/* The default route of one family through ifindex; an existing one stays (a second
+ * network's interface may not replace the first one's). gw is consumed. */
+static int default_route_add(struct nl_sock *sk, int family, struct nl_addr *gw, int ifindex,
+                             const char *name, struct berr *err)
+{
+  _cleanup_nladdr_ struct nl_addr *g = gw;
+  _cleanup_route_ struct rtnl_route *rt = rtnl_route_alloc();
+  _cleanup_nladdr_ struct nl_addr *dst = NULL;
+  if (family == AF_INET6) {
+    struct in6_addr any = IN6ADDR_ANY_INIT;
+    dst = v6(&any, 0);
+  } else {
+    dst = v4(0, 0);
+  }
+  struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+  if (!rt || !dst || !g || !nh) {
+    if (nh)
+      rtnl_route_nh_free(nh);
+    return berr_set(err, ENOMEM, "route");
+  }
+  rtnl_route_set_family(rt, (uint8_t)family);
+  rtnl_route_set_dst(rt, dst);
+  rtnl_route_nh_set_gateway(nh, g);
+  rtnl_route_nh_set_ifindex(nh, ifindex);
+  rtnl_route_add_nexthop(rt, nh);
+  int r = rtnl_route_add(sk, rt, NLM_F_CREATE);
+  if (r < 0 && r != -NLE_EXIST)
+    return nl_fail(err, r, family == AF_INET6 ? "default IPv6 route via" : "default route via",
+                   name);
   return 0;
 }
 
@@ -145,6 +196,18 @@ int netdrv_bridge_ensure(const char *name, uint32_t gateway, int prefix, int mtu
   return 0;
 }
 
+int netdrv_bridge_addr6(const char *name, const struct in6_addr *gateway, int prefix,
+                        struct berr *err)
+{
+  _cleanup_nlsock_ struct nl_sock *sk = NULL;
+  if (route_sock(&sk, err) < 0)
+    return -err->code;
+  int ifindex = (int)if_nametoindex(name);
+  if (!ifindex)
+    return berr_errno(err, "bridge %s", name);
+  return addr_add_nl(sk, ifindex, v6(gateway, prefix), name, err);
+}
+
 int netdrv_link_delete(const char *name, struct berr *err)
 {
   _cleanup_nlsock_ struct nl_sock *sk = NULL;
@@ -179,26 +242,13 @@ static int configure_inside(const struct netdrv_endpoint_link *l, struct berr *e
   if (addr_add(sk, ifindex, l->ip, l->prefix, l->ifname, err) < 0 ||
       link_up(sk, l->ifname, err) < 0)
     return -err->code;
-  if (!l->gateway)
-    return 0;
-  _cleanup_route_ struct rtnl_route *rt = rtnl_route_alloc();
-  _cleanup_nladdr_ struct nl_addr *dst = v4(0, 0);
-  _cleanup_nladdr_ struct nl_addr *gw = v4(l->gateway, -1);
-  struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-  if (!rt || !dst || !gw || !nh) {
-    if (nh)
-      rtnl_route_nh_free(nh);
-    return berr_set(err, ENOMEM, "route");
-  }
-  rtnl_route_set_family(rt, AF_INET);
-  rtnl_route_set_dst(rt, dst);
-  rtnl_route_nh_set_gateway(nh, gw);
-  rtnl_route_nh_set_ifindex(nh, ifindex);
-  rtnl_route_add_nexthop(rt, nh);
-  int r = rtnl_route_add(sk, rt, NLM_F_CREATE);
-  /* A second network's interface may not replace the first one's default route. */
-  if (r < 0 && r != -NLE_EXIST)
-    return nl_fail(err, r, "default route via", l->ifname);
+  if (l->ip6 && addr_add_nl(sk, ifindex, v6(l->ip6, l->prefix6), l->ifname, err) < 0)
+    return -err->code;
+  if (l->gateway && default_route_add(sk, AF_INET, v4(l->gateway, -1), ifindex, l->ifname, err) < 0)
+    return -err->code;
+  if (l->ip6 && l->gateway6 &&
+      default_route_add(sk, AF_INET6, v6(l->gateway6, -1), ifindex, l->ifname, err) < 0)
+    return -err->code;
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "common/berr.h"
@@ -11,6 +12,9 @@
 /* The bridge `name` exists, holds gateway/prefix and is up (created when missing).
  * route_localnet is set on it so 127.0.0.1 can be DNAT'ed to containers behind it. */
 int netdrv_bridge_ensure(const char *name, uint32_t gateway, int prefix, int mtu, struct berr *err);
+/* A dual-stack network's bridge also holds its IPv6 gateway address (fd00:…::1/64). */
+int netdrv_bridge_addr6(const char *name, const struct in6_addr *gateway, int prefix,
+                        struct berr *err);
 bool netdrv_link_exists(const char *name);
 /* Delete a link of the host namespace; a missing one is not an error. */
 int netdrv_link_delete(const char *name, struct berr *err);
@@ -25,6 +29,9 @@ struct netdrv_endpoint_link {
   uint32_t gateway;         /* 0: no default route through this interface */
   const unsigned char *mac; /* 6 bytes */
   int mtu;
+  const struct in6_addr *ip6; /* NULL: IPv4 only */
+  int prefix6;
+  const struct in6_addr *gateway6; /* NULL: no default IPv6 route through this interface */
 };
 
 /* The pair, its inside end renamed, addressed, up, and the default route; loopback up. */

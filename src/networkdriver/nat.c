@@ -94,6 +94,23 @@ struct text {
   FILE *f;
 };
 
+/* Isolation: nothing between bridges, nothing in or out of an internal one. */
+static void forward_chain(FILE *f, const struct netdrv_nat_bridge *bridges, size_t nb)
+{
+  fprintf(f, "  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
+  for (size_t i = 0; i < nb; i++) {
+    if (bridges[i].internal)
+      fprintf(f,
+              "    iifname \"%s\" oifname != \"%s\" drop\n"
+              "    oifname \"%s\" iifname != \"%s\" drop\n",
+              bridges[i].name, bridges[i].name, bridges[i].name, bridges[i].name);
+    for (size_t k = 0; k < nb; k++)
+      if (k != i)
+        fprintf(f, "    iifname \"%s\" oifname \"%s\" drop\n", bridges[i].name, bridges[k].name);
+  }
+  fprintf(f, "  }\n");
+}
+
 int netdrv_nat_apply(struct netdrv_nft *nft, const char *table,
                      const struct netdrv_nat_bridge *bridges, size_t nb,
                      const struct netdrv_nat_port *ports, size_t np, struct berr *err)
@@ -134,18 +151,26 @@ int netdrv_nat_apply(struct netdrv_nft *nft, const char *table,
       fprintf(f, "    ip saddr %s oifname != \"%s\" masquerade\n", b->subnet, b->name);
   }
   fprintf(f, "  }\n");
-  fprintf(f, "  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
-  for (size_t i = 0; i < nb; i++) {
-    if (bridges[i].internal)
-      fprintf(f,
-              "    iifname \"%s\" oifname != \"%s\" drop\n"
-              "    oifname \"%s\" iifname != \"%s\" drop\n",
-              bridges[i].name, bridges[i].name, bridges[i].name, bridges[i].name);
-    for (size_t k = 0; k < nb; k++)
-      if (k != i)
-        fprintf(f, "    iifname \"%s\" oifname \"%s\" drop\n", bridges[i].name, bridges[k].name);
+  forward_chain(f, bridges, nb);
+  fprintf(f, "}\n");
+  /* IPv6 of dual-stack networks: a table of the ip6 family with the same isolation and
+   * the masquerade out; published ports stay IPv4. Without any, a previous one goes. */
+  bool any6 = false;
+  for (size_t i = 0; i < nb; i++)
+    any6 |= bridges[i].subnet6 != NULL;
+  fprintf(f, "add table ip6 %s\ndelete table ip6 %s\n", table, table);
+  if (any6) {
+    fprintf(f, "table ip6 %s {\n", table);
+    fprintf(f, "  chain postrouting {\n    type nat hook postrouting priority srcnat; "
+               "policy accept;\n");
+    for (size_t i = 0; i < nb; i++)
+      if (bridges[i].subnet6 && !bridges[i].internal)
+        fprintf(f, "    ip6 saddr %s oifname != \"%s\" masquerade\n", bridges[i].subnet6,
+                bridges[i].name);
+    fprintf(f, "  }\n");
+    forward_chain(f, bridges, nb);
+    fprintf(f, "}\n");
   }
-  fprintf(f, "  }\n}\n");
   if (fclose(f) != 0) {
     free(t.buf);
     return berr_errno(err, "nftables text");
@@ -157,8 +182,10 @@ int netdrv_nat_apply(struct netdrv_nft *nft, const char *table,
 
 int netdrv_nat_remove(struct netdrv_nft *nft, const char *table, struct berr *err)
 {
-  char cmd[256];
-  snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n", table, table);
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd),
+           "add table ip %s\ndelete table ip %s\nadd table ip6 %s\ndelete table ip6 %s\n", table,
+           table, table, table);
   return run(nft, cmd, false, err);
 }
 

@@ -13,8 +13,9 @@
 
 struct netdrv_nat_bridge {
   const char *name;
-  const char *subnet; /* "172.18.0.0/16" */
-  bool internal;      /* no traffic in or out of the bridge but its own */
+  const char *subnet;  /* "172.18.0.0/16" */
+  const char *subnet6; /* "fd00:1::/64" on a dual-stack network, else NULL */
+  bool internal;       /* no traffic in or out of the bridge but its own */
 };
 
 struct netdrv_nat_port {
@@ -35,7 +36,7 @@ void netdrv_nft_free(struct netdrv_nft *nft);
 int netdrv_nat_apply(struct netdrv_nft *nft, const char *table,
                      const struct netdrv_nat_bridge *bridges, size_t nb,
                      const struct netdrv_nat_port *ports, size_t np, struct berr *err);
-/* Delete the table; a missing one is not an error. */
+/* Delete the table (both families); a missing one is not an error. */
 int netdrv_nat_remove(struct netdrv_nft *nft, const char *table, struct berr *err);
 bool netdrv_nat_exists(struct netdrv_nft *nft, const char *table);
 /* net.ipv4.ip_forward = 1 (containers reach out; other hosts reach published ports). */

@@ -1,7 +1,7 @@
 /* networkdriver pieces that need no namespace: prefix arithmetic, IPAM on a real SQLite
  * database (never the same address twice, the gateway skipped, release by owner, --ip
  * inside and outside the subnet), port bindings parsed and reserved (a held port refused),
- * and /etc/hosts + resolv.conf contents. */
+ * /etc/hosts + resolv.conf contents, and IPv6 prefixes with addresses made from IPv4 ones. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -12,6 +12,7 @@
 #include "check.h"
 #include "common/fileutil.h"
 #include "networkdriver/cidr.h"
+#include "networkdriver/cidr6.h"
 #include "networkdriver/etcfiles.h"
 #include "networkdriver/ipam.h"
 #include "networkdriver/portmap.h"
@@ -32,6 +33,27 @@ static void test_cidr(void)
   char buf[32];
   CHECK_STREQ(netdrv_cidr_str(&a, buf, sizeof(buf)), "172.18.0.0/16");
   CHECK(netdrv_cidr_contains(&a, 0xac12abcdu) && !netdrv_cidr_contains(&a, 0xac13abcdu));
+}
+
+static void test_cidr6(void)
+{
+  struct berr err;
+  struct netdrv_cidr6 a, b;
+  char buf[64];
+  CHECK(netdrv_cidr6_parse("fd00:1:2:3::9/64", &a, &err) == 0 && a.prefix == 64);
+  CHECK_STREQ(netdrv_cidr6_str(&a, buf, sizeof(buf)), "fd00:1:2:3::/64"); /* host bits gone */
+  CHECK(netdrv_cidr6_parse("fd00:1:2:3:4::/80", &b, &err) == 0);
+  CHECK(netdrv_cidr6_overlap(&a, &b) && netdrv_cidr6_overlap(&b, &a));
+  CHECK(netdrv_cidr6_parse("fd00:1:2:4::/64", &b, &err) == 0 && !netdrv_cidr6_overlap(&a, &b));
+  CHECK(netdrv_cidr6_parse("fd00::/129", &b, &err) < 0);
+  CHECK(netdrv_cidr6_parse("fd00::", &b, &err) < 0);
+  CHECK(netdrv_cidr6_parse("10.0.0.0/8", &b, &err) < 0);
+  /* 10.1.2.3 on a /16: host bits 0.0.2.3 */
+  struct in6_addr ip;
+  netdrv_ip6_from_v4(&a, 0x0203u, &ip);
+  CHECK_STREQ(netdrv_ip6_str(&ip, buf, sizeof(buf)), "fd00:1:2:3::203");
+  netdrv_ip6_from_v4(&a, 0x00ab0001u, &ip);
+  CHECK_STREQ(netdrv_ip6_str(&ip, buf, sizeof(buf)), "fd00:1:2:3::ab:1");
 }
 
 static void test_ipam(const char *dir)
@@ -146,6 +168,7 @@ int main(void)
   if (!mkdtemp(dir))
     return 1;
   test_cidr();
+  test_cidr6();
   test_ipam(dir);
   test_ports();
   test_etc(dir);
