@@ -23,9 +23,10 @@ def run_ok(cli, *args):
 
 
 def ula():
-    """A random unique-local /64 prefix, "fdXX:XXXX:XXXX:XXXX"."""
-    return "fd%02x:%04x:%04x:%04x" % (random.randrange(256), random.randrange(65536),
-                                      random.randrange(65536), random.randrange(65536))
+    """A random unique-local /64 prefix, as the kernel and inet_ntop write it (no leading
+    zeros in a group, no zero group)."""
+    return "fd%02x:%x:%x:%x" % (random.randrange(256), random.randrange(1, 65536),
+                                random.randrange(1, 65536), random.randrange(1, 65536))
 
 
 def nft_families(table):
