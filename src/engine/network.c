@@ -441,7 +441,7 @@ int network_apply_rules_locked(struct engine *e, struct berr *err)
   return r;
 }
 
-static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, int max);
+static void lookup(void *ctx, const char *key, const char *name, struct netdrv_dns_addrs *out);
 
 int network_init(struct engine *e, struct berr *err)
 {
@@ -840,8 +840,8 @@ static uint32_t default_gateway(struct engine_net *n)
   return 0;
 }
 
-static int write_etc(struct engine *e, struct container *c, uint32_t ip, bool embedded,
-                     uint32_t host_gateway, struct berr *err)
+static int write_etc(struct engine *e, struct container *c, uint32_t ip, const struct in6_addr *ip6,
+                     bool embedded, uint32_t host_gateway, struct berr *err)
 {
   char dir[PATH_MAX], hosts[PATH_MAX], resolv[PATH_MAX];
   sup_container_dir(e, c->id, dir, sizeof(dir));
@@ -853,6 +853,7 @@ static int write_etc(struct engine *e, struct container *c, uint32_t ip, bool em
       .hostname = json_string_value(json_object_get(cfg, "Hostname")) ?: "",
       .domainname = json_string_value(json_object_get(cfg, "Domainname")),
       .ip = ip,
+      .ip6 = ip6,
       .extra = json_object_get(hc, "ExtraHosts"),
       .host_gateway = host_gateway,
   };
@@ -934,7 +935,7 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
   const char *mode = net_mode(c);
   netns[0] = '\0';
   if (strcmp(mode, "host") == 0)
-    return write_etc(e, c, 0, false, 0, err);
+    return write_etc(e, c, 0, NULL, false, 0, err);
   if (strncmp(mode, "container:", 10) == 0) {
     pthread_mutex_lock(&e->lock);
     struct container *o = repo_find(e, mode + 10, err);
@@ -954,7 +955,7 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
                      json_object_get(json_object_get(o->doc, "State"), "Pid")));
     }
     pthread_mutex_unlock(&e->lock);
-    return r < 0 ? r : write_etc(e, c, 0, false, 0, err);
+    return r < 0 ? r : write_etc(e, c, 0, NULL, false, 0, err);
   }
 
   network_netns_path(e, c->id, netns, len);
@@ -968,6 +969,7 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
   json_auto_t *done = json_object();
   json_auto_t *ports_json = NULL;
   uint32_t primary_ip = 0;
+  struct in6_addr primary_ip6 = IN6ADDR_ANY_INIT;
   struct net *primary = NULL;
   int ifn = 0;
   pthread_mutex_lock(&n->lock);
@@ -992,6 +994,7 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
     if (ifn++ == 0) {
       primary = nt;
       primary_ip = ep_find(n, c->id, nt->id)->ip;
+      primary_ip6 = ep_find(n, c->id, nt->id)->ip6;
     }
   }
   {
@@ -1027,7 +1030,8 @@ int network_container_start(struct engine *e, struct container *c, char *netns, 
     goto fail;
   uint32_t host_gw = primary && !primary->internal ? primary->gateway : default_gateway(n);
   pthread_mutex_unlock(&n->lock);
-  if (write_etc(e, c, primary_ip, embedded, host_gw, err) < 0) {
+  if (write_etc(e, c, primary_ip, primary && primary->has_v6 ? &primary_ip6 : NULL, embedded,
+                host_gw, err) < 0) {
     pthread_mutex_lock(&n->lock);
     start_undo_locked(e, c, netns);
     pthread_mutex_unlock(&n->lock);
@@ -1295,11 +1299,10 @@ static bool name_is(const char *a, const char *b)
   return strlen(b) == la && strncasecmp(a, b, la) == 0;
 }
 
-static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, int max)
+static void lookup(void *ctx, const char *key, const char *name, struct netdrv_dns_addrs *out)
 {
   struct engine *e = ctx;
   struct engine_net *n = e->net;
-  int found = 0;
   /* The engine lock first (the order everyone keeps): names are the containers' current
    * ones, so a renamed container answers to its new name. */
   pthread_mutex_lock(&e->lock);
@@ -1310,7 +1313,7 @@ static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, i
     struct net *nt = network_find_locked(n, n->eps[i]->net_id);
     if (!nt || nt->is_default)
       continue;
-    for (size_t j = 0; j < n->n_eps && found < max; j++) {
+    for (size_t j = 0; j < n->n_eps && out->n4 < NETDRV_DNS_MAX_ADDRS; j++) {
       struct endpoint *ep = n->eps[j];
       if (strcmp(ep->net_id, nt->id) != 0)
         continue;
@@ -1327,13 +1330,15 @@ static int lookup(void *ctx, const char *key, const char *name, uint32_t *out, i
       {
         match |= name_is(name, json_string_value(v) ?: "");
       }
-      if (match)
-        out[found++] = ep->ip;
+      if (!match)
+        continue;
+      out->v4[out->n4++] = ep->ip;
+      if (nt->has_v6)
+        out->v6[out->n6++] = ep->ip6;
     }
   }
   pthread_mutex_unlock(&n->lock);
   pthread_mutex_unlock(&e->lock);
-  return found;
 }
 
 bool network_in_use_locked(struct engine_net *n, const char *net_id)

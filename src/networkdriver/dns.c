@@ -1,7 +1,7 @@
 /* The embedded DNS resolver (see dns.h). Only what containers ask of it: one question
- * per query, A records for names we know (AAAA of them: an empty answer, so resolvers
- * do not fall through to other servers), everything else relayed to the host's
- * resolvers with a short timeout. */
+ * per query, A and AAAA records for names we know (any other type of them, or AAAA of a
+ * name without IPv6: an empty answer, so resolvers do not fall through to other servers),
+ * everything else relayed to the host's resolvers with a short timeout. */
 #include "dns.h"
 
 #include <arpa/inet.h>
@@ -66,8 +66,12 @@ static int parse_question(const unsigned char *q, size_t len, char *name, size_t
   return (int)(off + 4);
 }
 
-static size_t answer(unsigned char *buf, int qend, int rcode, const uint32_t *ips, int n)
+/* The reply in place of the query: the records of a's addresses that qtype asks for (A: 1,
+ * AAAA: 28), none for a NULL a. */
+static size_t answer(unsigned char *buf, int qend, int rcode, const struct netdrv_dns_addrs *a,
+                     uint16_t qtype)
 {
+  int n = !a ? 0 : qtype == 1 ? a->n4 : qtype == 28 ? a->n6 : 0;
   buf[2] = (unsigned char)(0x80 | (buf[2] & 0x79) | 0x04); /* QR, opcode kept, AA; RD kept */
   buf[3] = (unsigned char)(0x80 | rcode);                  /* RA */
   buf[6] = 0;
@@ -75,11 +79,19 @@ static size_t answer(unsigned char *buf, int qend, int rcode, const uint32_t *ip
   memset(buf + 8, 0, 4); /* no authority, no additional (the client's OPT is dropped) */
   size_t off = (size_t)qend;
   for (int i = 0; i < n; i++) {
-    unsigned char rr[16] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x02, 0x58, 0, 4};
-    uint32_t be = htonl(ips[i]);
-    memcpy(rr + 12, &be, 4);
-    memcpy(buf + off, rr, 16);
-    off += 16;
+    /* name: a pointer to the question's; class IN; TTL 600 */
+    unsigned char rr[12] = {0xc0, 0x0c, 0, (unsigned char)qtype, 0, 1, 0, 0, 0x02, 0x58, 0, 0};
+    rr[11] = qtype == 1 ? 4 : 16;
+    memcpy(buf + off, rr, 12);
+    off += 12;
+    if (qtype == 1) {
+      uint32_t be = htonl(a->v4[i]);
+      memcpy(buf + off, &be, 4);
+      off += 4;
+    } else {
+      memcpy(buf + off, &a->v6[i], 16);
+      off += 16;
+    }
   }
   return off;
 }
@@ -183,10 +195,10 @@ static void serve_one(struct netdrv_dns *d, int fd)
     out = 12;
     memset(buf + 4, 0, 8);
   } else {
-    uint32_t ips[8];
-    int n = d->fn(d->ctx, key, name, ips, 8);
-    if (n > 0) {
-      out = answer(buf, qend, 0, ips, qtype == 1 ? n : 0);
+    struct netdrv_dns_addrs addrs = {0};
+    d->fn(d->ctx, key, name, &addrs);
+    if (addrs.n4 > 0) {
+      out = answer(buf, qend, 0, &addrs, qtype);
     } else {
       struct relay *r = calloc(1, sizeof(*r));
       pthread_t t;

@@ -5,16 +5,25 @@
  * resolvers. The sockets live in berthd: after a restart the engine adds them again. */
 #pragma once
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/berr.h"
 
-/* Fill up to max IPv4 addresses (host order) that `name` has for the container `key`;
- * return how many (0: not a name of ours). Called from the resolver thread, with none of
- * the resolver's locks held. */
-typedef int (*netdrv_dns_lookup_fn)(void *ctx, const char *key, const char *name, uint32_t *out,
-                                    int max);
+#define NETDRV_DNS_MAX_ADDRS 8
+
+/* The addresses of one name: IPv4 (host order) and, on dual-stack networks, IPv6. */
+struct netdrv_dns_addrs {
+  uint32_t v4[NETDRV_DNS_MAX_ADDRS];
+  struct in6_addr v6[NETDRV_DNS_MAX_ADDRS];
+  int n4, n6;
+};
+
+/* Fill the addresses `name` has for the container `key` (n4 == 0: not a name of ours).
+ * Called from the resolver thread, with none of the resolver's locks held. */
+typedef void (*netdrv_dns_lookup_fn)(void *ctx, const char *key, const char *name,
+                                     struct netdrv_dns_addrs *out);
 
 struct netdrv_dns;
 

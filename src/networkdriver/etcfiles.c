@@ -1,6 +1,7 @@
 /* /etc/hosts and /etc/resolv.conf of a container (see etcfiles.h). */
 #include "etcfiles.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,9 +62,15 @@ int netdrv_hosts_write(const char *path, const struct netdrv_hosts *h, struct be
     }
     fprintf(f, "%s\t%.*s\n", addr, (int)(colon - s), s);
   }
-  if (h->ip) {
-    char ip[16];
-    fprintf(f, "%s\t", netdrv_ip_str(h->ip, ip, sizeof(ip)));
+  /* the container's own names, for its IPv4 address and then its IPv6 one (as Docker) */
+  for (int fam = 0; fam < 2; fam++) {
+    char ip[INET6_ADDRSTRLEN];
+    if (fam == 0 && h->ip)
+      fprintf(f, "%s\t", netdrv_ip_str(h->ip, ip, sizeof(ip)));
+    else if (fam == 1 && h->ip && h->ip6)
+      fprintf(f, "%s\t", inet_ntop(AF_INET6, h->ip6, ip, sizeof(ip)) ?: "::");
+    else
+      continue;
     if (h->domainname && *h->domainname)
       fprintf(f, "%s.%s ", h->hostname, h->domainname);
     fprintf(f, "%s", h->hostname);

@@ -6,17 +6,19 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "common/berr.h"
 
 struct netdrv_hosts {
   const char *hostname;
-  const char *domainname; /* may be NULL */
-  uint32_t ip;            /* 0: none (host / none modes) */
-  json_t *aliases;        /* extra names for ip (array of strings) or NULL */
-  json_t *extra;          /* ["name:ip", ...] (--add-host), or NULL */
-  uint32_t host_gateway;  /* what "host-gateway" stands for (0: not available) */
+  const char *domainname;     /* may be NULL */
+  uint32_t ip;                /* 0: none (host / none modes) */
+  const struct in6_addr *ip6; /* the container's IPv6 address on a dual-stack network, or NULL */
+  json_t *aliases;            /* extra names for ip (array of strings) or NULL */
+  json_t *extra;              /* ["name:ip", ...] (--add-host), or NULL */
+  uint32_t host_gateway;      /* what "host-gateway" stands for (0: not available) */
 };
 
 int netdrv_hosts_write(const char *path, const struct netdrv_hosts *h, struct berr *err);

@@ -1,8 +1,9 @@
 """Dual-stack user networks (`network create --ipv6 --subnet 10.x.y.0/24 --subnet fd…::/64`)
 with berth's CLI and the real docker CLI: the bridge holds the IPv6 gateway, containers get
 an IPv6 address and default route and reach each other and the host over IPv6, inspect shows
-Docker's IPv6 fields, bad input is refused with nothing made, and the ip6 nft table goes
-with the last IPv6 network. All traffic stays on the test's own bridge."""
+Docker's IPv6 fields, the embedded resolver answers AAAA, /etc/hosts has the IPv6 address,
+bad input is refused with nothing made, and the ip6 nft table goes with the last IPv6
+network. All traffic stays on the test's own bridge."""
 
 import json
 import random
@@ -64,6 +65,12 @@ def test_dual_stack_network(netd, berth, busybox_image):
     out = run_ok(berth, "run", "--rm", "--network", "six", busybox_image, "sh", "-c",
                  f"ip -6 -o addr show dev eth0; ping -6 -c 1 -W 5 {p6}::2")
     assert f"{p6}::3/64" in out and "1 packets received" in out
+    # the embedded resolver answers AAAA with it (and A as before); /etc/hosts has both
+    out = run_ok(berth, "run", "--rm", "--network", "six", busybox_image, "sh", "-c",
+                 "nslookup -type=aaaa srv6 127.0.0.11; nslookup -type=a srv6 127.0.0.11")
+    assert f"Address: {p6}::2" in out and f"Address: {a}.2" in out, out
+    hosts = run_ok(berth, "exec", "srv6", "cat", "/etc/hosts")
+    assert f"{a}.2\t{cid[:12]}" in hosts and f"{p6}::2\t{cid[:12]}" in hosts, hosts
     body = until(lambda: curl(f"http://[{p6}::2]/").stdout, "httpd over IPv6")
     assert body.strip() == "hello-" + cid[:12]
     # stopped: no IPv6 fields left; started again: the same address
