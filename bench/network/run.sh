@@ -15,6 +15,7 @@
 #
 # Usage: bench/network/run.sh [--build DIR] [--requests N] [--concurrency C] [--rounds R]
 #                             [--with-docker] [--no-write]
+# (defaults: 3000 requests, concurrency 16, 15 rounds)
 # berthd runs on its own roots, bridge (bnbench0) and subnet; everything is removed at exit.
 # --with-docker starts Debian's dockerd 20.10 on its own roots with --ip-forward=false (so it
 # leaves the FORWARD policy alone); it adds its DOCKER chains to the host's iptables, which
@@ -36,7 +37,7 @@ while (($#)); do
 	--rounds) rounds=$2; shift ;;
 	--with-docker) docker_peer=1 ;;
 	--no-write) write=0 ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
