@@ -2,7 +2,8 @@
  * bridge, isolation between bridges, --internal, and the DNAT of published ports for
  * other hosts (prerouting) and the host itself (output). The whole table is written
  * again in one nft transaction on every change, so it always matches the daemon's state
- * and a restart reconciles it by construction. */
+ * and a restart reconciles it by construction. Dual-stack networks add an ip6 table of the
+ * same name (isolation and masquerade; no published IPv6 ports), in the same transaction. */
 #pragma once
 
 #include <stdbool.h>
