@@ -742,7 +742,8 @@ int network_attach_locked(struct engine *e, struct container *c, struct net *nt,
     char short_id[13];
     snprintf(short_id, sizeof(short_id), "%.12s", c->id);
     json_t *names = json_pack("[s,s]", c->name ? c->name : "", short_id);
-    json_array_extend(names, aliases ? aliases : json_array());
+    if (aliases)
+      json_array_extend(names, aliases);
     json_object_set_new(s, "DNSNames", names);
   }
   *settings = s;
