@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
+#include "common/textbuf.h"
 #include "format.h"
 #include "inspect.h"
 #include "list_parse.h"
@@ -476,122 +477,143 @@ static char *short_id(const char *id)
   return strndup(id, 12);
 }
 
-static json_t *ps_row(json_t *ctr, bool trunc, time_t now)
+/* A row of the table, each field computed only when the format can show it: `ps -q` or the
+ * default table with a thousand containers need a few of the fifteen. */
+static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t now)
 {
   json_t *row = json_object();
-  const char *id = json_string_value(json_object_get(ctr, "Id"));
-  id = id ? id : "";
-  json_object_set_new(
-      row, "ID", trunc ? json_stringn(id, strlen(id) < 12 ? strlen(id) : 12) : json_string(id));
-  /* IMAGE */
-  const char *image = json_string_value(json_object_get(ctr, "Image"));
-  const char *image_id = json_string_value(json_object_get(ctr, "ImageID"));
-  _cleanup_free_ char *img = NULL;
-  if (!image || !*image) {
-    img = strdup("<no image>");
-  } else if (trunc) {
-    _cleanup_free_ char *a = short_id(image);
-    _cleanup_free_ char *b = image_id ? short_id(image_id) : NULL;
-    if (b && strcmp(a, b) == 0) {
-      img = strdup(a);
-    } else {
-      _cleanup_free_ char *noDigest = strdup(image);
-      char *at = strchr(noDigest, '@');
-      if (at)
-        *at = 0;
-      img = ref_familiar(noDigest);
-    }
-  } else {
-    img = strdup(image);
+  if (formatter_uses(f, "ID")) {
+    const char *id = json_string_value(json_object_get(ctr, "Id"));
+    id = id ? id : "";
+    json_object_set_new(
+        row, "ID", trunc ? json_stringn(id, strlen(id) < 12 ? strlen(id) : 12) : json_string(id));
   }
-  json_object_set_new(row, "Image", json_string(img));
-  const char *command = json_string_value(json_object_get(ctr, "Command"));
-  _cleanup_free_ char *el =
-      trunc ? units_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
-  _cleanup_free_ char *quoted = units_go_quote(el);
-  json_object_set_new(row, "Command", json_string(quoted));
-  time_t created = (time_t)json_integer_value(json_object_get(ctr, "Created"));
-  char when[128], dur[64];
-  units_format_go_time(created, when, sizeof(when));
-  json_object_set_new(row, "CreatedAt", json_string(when));
-  units_human_duration((int64_t)(now - created), dur, sizeof(dur));
-  char ago[80];
-  snprintf(ago, sizeof(ago), "%s ago", dur);
-  json_object_set_new(row, "RunningFor", json_string(ago));
-  _cleanup_free_ char *ports = displayable_ports(json_object_get(ctr, "Ports"));
-  json_object_set_new(row, "Ports", json_string(ports));
-  const char *state = json_string_value(json_object_get(ctr, "State"));
-  json_object_set_new(row, "State", json_string(state ? state : ""));
-  const char *status = json_string_value(json_object_get(ctr, "Status"));
-  json_object_set_new(row, "Status", json_string(status ? status : ""));
-  char size[96], rw[32], virt[32];
-  units_human_size_prec((double)json_integer_value(json_object_get(ctr, "SizeRw")), 3, rw,
-                        sizeof(rw));
-  json_int_t rootfs = json_integer_value(json_object_get(ctr, "SizeRootFs"));
-  if (rootfs > 0) {
-    units_human_size_prec((double)rootfs, 3, virt, sizeof(virt));
-    snprintf(size, sizeof(size), "%s (virtual %s)", rw, virt);
-  } else {
-    snprintf(size, sizeof(size), "%s", rw);
-  }
-  json_object_set_new(row, "Size", json_string(size));
-  /* NAMES: strip the leading "/", in trunc mode keep the first name that is no link */
-  char *nbuf = NULL;
-  size_t nlen = 0;
-  FILE *nf = open_memstream(&nbuf, &nlen);
-  size_t i;
-  json_t *nm;
-  bool firstn = true;
-  json_array_foreach(json_object_get(ctr, "Names"), i, nm)
-  {
-    const char *s = json_string_value(nm);
-    if (!s || !*s)
-      continue;
-    s++;
-    if (trunc) {
-      if (!strchr(s, '/')) {
-        fclose(nf);
-        free(nbuf);
-        nbuf = strdup(s);
-        nf = NULL;
-        break;
+  if (formatter_uses(f, "Image")) {
+    /* IMAGE */
+    const char *image = json_string_value(json_object_get(ctr, "Image"));
+    const char *image_id = json_string_value(json_object_get(ctr, "ImageID"));
+    _cleanup_free_ char *img = NULL;
+    if (!image || !*image) {
+      img = strdup("<no image>");
+    } else if (trunc) {
+      _cleanup_free_ char *a = short_id(image);
+      _cleanup_free_ char *b = image_id ? short_id(image_id) : NULL;
+      if (b && strcmp(a, b) == 0) {
+        img = strdup(a);
+      } else {
+        _cleanup_free_ char *noDigest = strdup(image);
+        char *at = strchr(noDigest, '@');
+        if (at)
+          *at = 0;
+        img = ref_familiar(noDigest);
       }
-      continue;
+    } else {
+      img = strdup(image);
     }
-    fprintf(nf, "%s%s", firstn ? "" : ",", s);
-    firstn = false;
+    json_object_set_new(row, "Image", json_string(img));
   }
-  if (nf)
-    fclose(nf);
-  json_object_set_new(row, "Names", json_string(nbuf ? nbuf : ""));
-  free(nbuf);
-  _cleanup_free_ char *labels = join_sorted_keys(json_object_get(ctr, "Labels"), ",", true);
-  json_object_set_new(row, "Labels", json_string(labels));
-  /* MOUNTS: volume names or bind sources; LOCAL VOLUMES: count of local volumes */
-  char *mbuf = NULL;
-  size_t mlen = 0;
-  FILE *mf = open_memstream(&mbuf, &mlen);
-  int local = 0;
-  json_t *m;
-  json_array_foreach(json_object_get(ctr, "Mounts"), i, m)
-  {
-    const char *name = json_string_value(json_object_get(m, "Name"));
-    if (!name || !*name)
-      name = json_string_value(json_object_get(m, "Source"));
-    _cleanup_free_ char *e =
-        trunc ? units_ellipsis(name ? name : "", 15) : strdup(name ? name : "");
-    fprintf(mf, "%s%s", i ? "," : "", e);
-    const char *drv = json_string_value(json_object_get(m, "Driver"));
-    if (drv && strcmp(drv, "local") == 0)
-      local++;
+  if (formatter_uses(f, "Command")) {
+    const char *command = json_string_value(json_object_get(ctr, "Command"));
+    _cleanup_free_ char *el =
+        trunc ? units_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
+    _cleanup_free_ char *quoted = units_go_quote(el);
+    json_object_set_new(row, "Command", json_string(quoted));
   }
-  fclose(mf);
-  json_object_set_new(row, "Mounts", json_string(mbuf));
-  free(mbuf);
-  json_object_set_new(row, "LocalVolumes", json_sprintf("%d", local));
-  _cleanup_free_ char *nets = join_sorted_keys(
-      json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",", false);
-  json_object_set_new(row, "Networks", json_string(nets));
+  if (formatter_uses(f, "CreatedAt") || formatter_uses(f, "RunningFor")) {
+    time_t created = (time_t)json_integer_value(json_object_get(ctr, "Created"));
+    char when[128], dur[64];
+    units_format_go_time(created, when, sizeof(when));
+    json_object_set_new(row, "CreatedAt", json_string(when));
+    units_human_duration((int64_t)(now - created), dur, sizeof(dur));
+    char ago[80];
+    snprintf(ago, sizeof(ago), "%s ago", dur);
+    json_object_set_new(row, "RunningFor", json_string(ago));
+  }
+  if (formatter_uses(f, "Ports")) {
+    _cleanup_free_ char *ports = displayable_ports(json_object_get(ctr, "Ports"));
+    json_object_set_new(row, "Ports", json_string(ports));
+  }
+  if (formatter_uses(f, "State")) {
+    const char *state = json_string_value(json_object_get(ctr, "State"));
+    json_object_set_new(row, "State", json_string(state ? state : ""));
+  }
+  if (formatter_uses(f, "Status")) {
+    const char *status = json_string_value(json_object_get(ctr, "Status"));
+    json_object_set_new(row, "Status", json_string(status ? status : ""));
+  }
+  if (formatter_uses(f, "Size")) {
+    char size[96], rw[32], virt[32];
+    units_human_size_prec((double)json_integer_value(json_object_get(ctr, "SizeRw")), 3, rw,
+                          sizeof(rw));
+    json_int_t rootfs = json_integer_value(json_object_get(ctr, "SizeRootFs"));
+    if (rootfs > 0) {
+      units_human_size_prec((double)rootfs, 3, virt, sizeof(virt));
+      snprintf(size, sizeof(size), "%s (virtual %s)", rw, virt);
+    } else {
+      snprintf(size, sizeof(size), "%s", rw);
+    }
+    json_object_set_new(row, "Size", json_string(size));
+  }
+  if (formatter_uses(f, "Names")) {
+    /* NAMES: strip the leading "/", in trunc mode keep the first name that is no link */
+    struct textbuf names = {0};
+    const char *first = NULL;
+    size_t i;
+    json_t *nm;
+    json_array_foreach(json_object_get(ctr, "Names"), i, nm)
+    {
+      const char *n = json_string_value(nm);
+      if (!n || !*n)
+        continue;
+      n++;
+      if (trunc) {
+        if (!strchr(n, '/')) {
+          first = n;
+          break;
+        }
+        continue;
+      }
+      if (names.len)
+        tb_putc(&names, ',');
+      tb_puts(&names, n);
+    }
+    json_object_set_new(row, "Names", json_string(first ? first : names.data ? names.data : ""));
+    tb_free(&names);
+  }
+  if (formatter_uses(f, "Labels")) {
+    _cleanup_free_ char *labels = join_sorted_keys(json_object_get(ctr, "Labels"), ",", true);
+    json_object_set_new(row, "Labels", json_string(labels));
+  }
+  if (formatter_uses(f, "Mounts") || formatter_uses(f, "LocalVolumes")) {
+    /* MOUNTS: volume names or bind sources; LOCAL VOLUMES: count of local volumes */
+    char *mbuf = NULL;
+    size_t mlen = 0;
+    FILE *mf = open_memstream(&mbuf, &mlen);
+    int local = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(ctr, "Mounts"), i, m)
+    {
+      const char *name = json_string_value(json_object_get(m, "Name"));
+      if (!name || !*name)
+        name = json_string_value(json_object_get(m, "Source"));
+      _cleanup_free_ char *e =
+          trunc ? units_ellipsis(name ? name : "", 15) : strdup(name ? name : "");
+      fprintf(mf, "%s%s", i ? "," : "", e);
+      const char *drv = json_string_value(json_object_get(m, "Driver"));
+      if (drv && strcmp(drv, "local") == 0)
+        local++;
+    }
+    fclose(mf);
+    json_object_set_new(row, "Mounts", json_string(mbuf));
+    free(mbuf);
+    json_object_set_new(row, "LocalVolumes", json_sprintf("%d", local));
+  }
+  if (formatter_uses(f, "Networks")) {
+    _cleanup_free_ char *nets = join_sorted_keys(
+        json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",", false);
+    json_object_set_new(row, "Networks", json_string(nets));
+  }
   json_object_set_new(row, "Platform", json_null()); /* docker 28 has it, null for local */
   return row;
 }
@@ -606,7 +628,7 @@ struct ps_walk {
 static int ps_each(void *ud, json_t *ctr)
 {
   struct ps_walk *w = ud;
-  json_auto_t *row = ps_row(ctr, w->trunc, w->now);
+  json_auto_t *row = ps_row(ctr, w->f, w->trunc, w->now);
   return formatter_row(w->f, row, json_object_get(ctr, "Labels"), w->err);
 }
 
@@ -706,10 +728,40 @@ int cmd_ps(struct client *c, int argc, char **argv)
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
-  /* what ps_row reads */
-  static const char *const fields[] = {
-      "Id",    "Names",  "Image",  "ImageID",    "Command", "Created",         "Ports", "Labels",
-      "State", "Status", "SizeRw", "SizeRootFs", "Mounts",  "NetworkSettings", NULL};
+  /* the members of the answer the shown fields are made of, and only those */
+  static const struct {
+    const char *field, *members[3];
+  } sources[] = {
+      {"ID", {"Id"}},
+      {"Image", {"Image", "ImageID"}},
+      {"Command", {"Command"}},
+      {"CreatedAt", {"Created"}},
+      {"RunningFor", {"Created"}},
+      {"Ports", {"Ports"}},
+      {"State", {"State"}},
+      {"Status", {"Status"}},
+      {"Size", {"SizeRw", "SizeRootFs"}},
+      {"Names", {"Names"}},
+      {"Labels", {"Labels"}},
+      {"Label", {"Labels"}},
+      {"Mounts", {"Mounts"}},
+      {"LocalVolumes", {"Mounts"}},
+      {"Networks", {"NetworkSettings"}},
+  };
+  const char *fields[32];
+  size_t nfields = 0;
+  for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+    if (!formatter_uses(&f, sources[i].field))
+      continue;
+    for (size_t k = 0; k < 3 && sources[i].members[k]; k++) {
+      bool seen = false;
+      for (size_t j = 0; j < nfields; j++)
+        seen |= strcmp(fields[j], sources[i].members[k]) == 0;
+      if (!seen)
+        fields[nfields++] = sources[i].members[k];
+    }
+  }
+  fields[nfields] = NULL;
   struct ps_walk w = {.f = &f, .trunc = trunc, .now = time(NULL), .err = &err};
   int r = list_each(resp.body, resp.len, fields, ps_each, &w, &err);
   http_resp_free(&resp);

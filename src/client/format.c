@@ -132,6 +132,11 @@ int formatter_init(struct formatter *f, const char *format, const char *default_
   return 0;
 }
 
+bool formatter_uses(const struct formatter *f, const char *name)
+{
+  return f->json || !f->tmpl || tmpl_uses_field(f->tmpl, name);
+}
+
 int formatter_row(struct formatter *f, json_t *row, json_t *labels, struct berr *err)
 {
   if (f->json) {

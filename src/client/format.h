@@ -26,6 +26,8 @@ struct formatter {
  * "json" => {{json .}}; anything else a raw template, no header. \t and \n are unescaped. */
 int formatter_init(struct formatter *f, const char *format, const char *default_table,
                    json_t *headers, struct berr *err);
+/* Whether a row's field `name` can show (the template reads it, or --format json). */
+bool formatter_uses(const struct formatter *f, const char *name);
 int formatter_row(struct formatter *f, json_t *row, json_t *labels, struct berr *err);
 /* Writes the header (table mode) and the rows, aligned, then frees. */
 int formatter_finish(struct formatter *f, FILE *out, struct berr *err);

@@ -108,6 +108,52 @@ void tmpl_free(struct tmpl *t)
   free(t);
 }
 
+/* ---------- which fields a template reads ---------- */
+
+static bool pipe_uses(const struct pipeline *p, const char *name);
+
+static bool arg_uses(const struct arg *a, const char *name)
+{
+  switch (a->kind) {
+  case A_FIELD:
+    /* the dot itself hands every field over (json ., a function of .) */
+    return a->npath == 0 || strcmp(a->path[0], name) == 0;
+  case A_VAR:
+    /* $ is the top dot; other variables are declared by range and answered below */
+    return strcmp(a->name, "$") != 0 || a->npath == 0 || strcmp(a->path[0], name) == 0;
+  case A_PAREN:
+    return pipe_uses(a->sub, name);
+  default:
+    return false;
+  }
+}
+
+static bool pipe_uses(const struct pipeline *p, const char *name)
+{
+  for (size_t i = 0; p && i < p->ncmds; i++)
+    for (size_t k = 0; k < p->cmds[i].nargs; k++)
+      if (arg_uses(&p->cmds[i].args[k], name))
+        return true;
+  return false;
+}
+
+static bool nodes_use(const struct node *n, const char *name)
+{
+  for (; n; n = n->next) {
+    /* inside range and with the dot is something else: count everything as read */
+    if (n->kind == N_RANGE || n->kind == N_WITH)
+      return true;
+    if (pipe_uses(n->pipe, name) || nodes_use(n->body, name) || nodes_use(n->else_body, name))
+      return true;
+  }
+  return false;
+}
+
+bool tmpl_uses_field(const struct tmpl *t, const char *name)
+{
+  return nodes_use(t->root, name);
+}
+
 static int parse_path(struct lexer *l, struct arg *a)
 {
   /* at '.', read .A.B.C; a lone "." is the dot itself */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/berr.h"
@@ -12,6 +13,9 @@ struct tmpl;
 
 int tmpl_parse(const char *src, struct tmpl **out, struct berr *err);
 void tmpl_free(struct tmpl *t);
+/* Whether rendering may read dot's field `name` ({{.Name}}, {{.Name.X}}, or the whole dot:
+ * {{json .}}, anything under range or with). Lets a caller skip fields nobody shows. */
+bool tmpl_uses_field(const struct tmpl *t, const char *name);
 /* Render with dot = `dot`. `labels` (may be NULL) answers {{.Label "k"}}. */
 int tmpl_render(struct tmpl *t, json_t *dot, json_t *labels, FILE *out, struct berr *err);
 /* Render a table header: dot = field -> column name; functions return their argument. */

@@ -186,6 +186,33 @@ static void check_render(const char *src, json_t *dot, const char *want)
   CHECK_STREQ(got, want);
 }
 
+/* Whether a template can read field `name`, per tmpl_uses_field. */
+static bool uses(const char *src, const char *name)
+{
+  struct tmpl *t = NULL;
+  struct berr err = {0};
+  CHECK(tmpl_parse(src, &t, &err) == 0);
+  bool r = t && tmpl_uses_field(t, name);
+  tmpl_free(t);
+  return r;
+}
+
+static void test_template_fields(void)
+{
+  CHECK(uses("{{.ID}}\t{{.Names}}", "ID") && uses("{{.ID}}\t{{.Names}}", "Names"));
+  CHECK(!uses("{{.ID}}\t{{.Names}}", "Labels"));
+  CHECK(uses("{{.Mounts.X}}", "Mounts") && !uses("{{.Mounts.X}}", "X"));
+  CHECK(uses("{{json .}}", "Labels")); /* the whole dot */
+  CHECK(uses("{{.Label \"k\"}}", "Label") && !uses("{{.Label \"k\"}}", "Labels"));
+  CHECK(uses("{{if .State}}x{{else}}{{.Size}}{{end}}", "Size"));
+  CHECK(!uses("{{if .State}}x{{end}}", "Size"));
+  CHECK(uses("{{upper (index .Labels \"a\")}}", "Labels")); /* inside parentheses */
+  CHECK(uses("{{$.Networks}}", "Networks") && !uses("{{$.Networks}}", "Mounts"));
+  CHECK(uses("{{$x := .ID}}{{$x}}", "Mounts"));             /* a variable: anything */
+  CHECK(uses("{{range .Mounts}}{{.Name}}{{end}}", "Size")); /* another dot inside */
+  CHECK(!uses("plain text", "ID"));
+}
+
 static void test_templates(void)
 {
   json_auto_t *c = json_loads(
@@ -584,6 +611,7 @@ int main(void)
   test_sizes();
   test_text();
   test_templates();
+  test_template_fields();
   test_tables();
   test_ports();
   test_stdcopy();
