@@ -89,7 +89,7 @@ static void test_store(const char *root)
   const char *tags[] = {"zz", "aa", "mm"};
   for (size_t i = 0; i < 3; i++)
     CHECK(store_manifest_put(&st, "lib/a", md, "application/vnd.oci.image.manifest.v1+json", m,
-                             strlen(m), tags[i], NULL, NULL, &err) == 0);
+                             strlen(m), &tags[i], 1, NULL, NULL, &err) == 0);
   _cleanup_free_ char *buf = NULL, *mt = NULL;
   size_t len;
   char got[REG_DIGEST_MAX];

@@ -332,8 +332,8 @@ int store_upload_commit(struct reg_store *st, const char *name, const char *id, 
 }
 
 int store_manifest_put(struct reg_store *st, const char *name, const char *digest,
-                       const char *media_type, const void *buf, size_t len, const char *tag,
-                       const char *subject, json_t *desc, struct berr *err)
+                       const char *media_type, const void *buf, size_t len, const char *const *tags,
+                       size_t ntags, const char *subject, json_t *desc, struct berr *err)
 {
   char p[PATH_MAX];
   _cleanup_close_ int lock = store_lock(st, false, err);
@@ -356,8 +356,8 @@ int store_manifest_put(struct reg_store *st, const char *name, const char *diges
   r = write_atomic(p, media_type, strlen(media_type), err);
   if (r < 0)
     return r;
-  if (tag) {
-    tag_path(st, name, tag, p, sizeof(p));
+  for (size_t i = 0; r == 0 && i < ntags; i++) {
+    tag_path(st, name, tags[i], p, sizeof(p));
     r = write_atomic(p, digest, strlen(digest), err);
   }
   return r;
