@@ -315,6 +315,7 @@ class Proxy:
         self.token = token
         self.token_creds = token_creds
         self.requests = []
+        self.completed = []  # paths of requests answered, in order
         self.lock = threading.Lock()
         proxy = self
 
@@ -421,6 +422,8 @@ class Proxy:
         try:
             self._forward(h, body, digest)
         finally:
+            with self.lock:
+                self.completed.append(h.path)
             if blob_get or upload:
                 with self.cond:
                     if blob_get:

@@ -22,16 +22,17 @@ def short(digest):
     return digest.split(":")[1][:12]
 
 
-def pull_watching(build_dir, berthd, proxy, ref, release_when):
+def pull_watching(build_dir, berthd, proxy, held_blob, ref, release_when):
     """Runs `berth pull ref`, reading its progress lines. Each line is kept with whether the
-    held blob was still held back when it arrived; the blob is released once
+    held blob had not been served yet when it arrived; the blob is released once
     release_when(lines) holds (or, failing that, by the proxy after DEADLINE)."""
     p = subprocess.Popen([require_binary(build_dir / "berth"), "-H", berthd.host, "pull", ref],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
     try:
         for line in p.stdout:
-            held = not proxy.release.is_set()
+            with proxy.lock:
+                held = not any(held_blob in p for p in proxy.completed)
             seen.append((line.rstrip("\n"), held))
             if held and release_when([t for (t, _) in seen]):
                 proxy.release.set()
@@ -72,7 +73,8 @@ def _pipeline_last_held(build_dir, berth, berthd, registry):
     try:
         proxy.stall = {blobs[2]}
         want = [f"{short(b)}: Pull complete" for b in blobs[:2]]
-        seen = pull_watching(build_dir, berthd, proxy, f"{proxy.host}/pipe/last:1",
+        seen = pull_watching(build_dir, berthd, proxy, blobs[2],
+                             f"{proxy.host}/pipe/last:1",
                              lambda lines: all(w in lines for w in want))
         # both early layers were extracted and complete while the last one was held back
         for w in want:
@@ -94,7 +96,8 @@ def test_overlay2_unpacks_later_layers_before_an_earlier_one_arrives(build_dir, 
     try:
         proxy.stall = {blobs[0]}
         want = [f"{short(b)}: Pull complete" for b in blobs[1:]]
-        seen = pull_watching(build_dir, berthd, proxy, f"{proxy.host}/pipe/first:1",
+        seen = pull_watching(build_dir, berthd, proxy, blobs[0],
+                             f"{proxy.host}/pipe/first:1",
                              lambda lines: all(w in lines for w in want))
         for w in want:
             assert held_at(seen, w), seen
@@ -113,7 +116,8 @@ def test_vfs_unpacks_in_order_when_an_earlier_layer_is_late(build_dir, berth, be
         proxy.stall = {blobs[0]}
         # release the first layer once both later ones are downloaded
         want = [f"{short(b)}: Download complete" for b in blobs[1:]]
-        seen = pull_watching(build_dir, berthd, proxy, f"{proxy.host}/pipe/vfs:1",
+        seen = pull_watching(build_dir, berthd, proxy, blobs[0],
+                             f"{proxy.host}/pipe/vfs:1",
                              lambda lines: all(w in lines for w in want))
         for w in want:
             assert held_at(seen, w), seen
