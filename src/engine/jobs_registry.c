@@ -32,6 +32,7 @@ struct stream {
   pthread_mutex_t lock;
   int fd;
   bool began;
+  bool failed; /* an error was sent in the stream */
 };
 
 static void emit(struct stream *s, json_t *m)
@@ -119,6 +120,7 @@ static int fail(struct stream *s, struct berr *err, int http)
     return -job->err.code;
   }
   emit(s, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg));
+  s->failed = true;
   return 0;
 }
 
@@ -417,7 +419,10 @@ static int open_and_get(struct engine *e, const struct graph_ref *ref, const cha
   return r;
 }
 
-static int do_pull(struct job *job, struct stream *s, const char *image, const char *platform)
+/* Pulls one image. Part of an all-tags pull (*downloaded not NULL), it leaves out the final
+ * Status line and tells whether anything new came. */
+static int do_pull(struct job *job, struct stream *s, const char *image, const char *platform,
+                   bool *downloaded)
 {
   struct engine *e = job->engine;
   struct berr err = {0};
@@ -618,8 +623,12 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
     snprintf(shown, sizeof(shown), "%s@%s", fam_name, ref.digest);
   else
     snprintf(shown, sizeof(shown), "%s", familiar);
-  emit_status(s, NULL, "Status: %s for %s",
-              existed && to_unpack == 0 ? "Image is up to date" : "Downloaded newer image", shown);
+  if (downloaded)
+    *downloaded = *downloaded || !existed || to_unpack > 0;
+  else
+    emit_status(s, NULL, "Status: %s for %s",
+                existed && to_unpack == 0 ? "Image is up to date" : "Downloaded newer image",
+                shown);
   events_emit(&e->events, "image", "pull", shown, json_pack("{s:s}", "name", shown));
   rc = 0;
 out:
@@ -633,18 +642,84 @@ out:
   return rc;
 }
 
+/* Every tag of repository `from` (a name without tag or digest), as moby does when the API
+ * gets fromImage without a tag: the docker CLI's `pull --all-tags`. */
+static int pull_all_tags(struct job *job, struct stream *s, const char *from, const char *platform)
+{
+  struct engine *e = job->engine;
+  struct berr err = {0};
+  struct graph_ref ref = {0};
+  if (graph_ref_parse(from, &ref, &err) < 0)
+    return fail(s, &err, 400);
+  _cleanup_free_ char *name = graph_ref_name(&ref);
+  _cleanup_free_ char *fam = name ? graph_ref_familiar(name) : NULL;
+  struct creds cr;
+  creds_from_job(job, &cr);
+  _cleanup_strv_ char **eps = NULL, **tags = NULL;
+  int rc = name && fam ? reg_endpoints(reg_cfg(e), ref.domain, false, &eps, &err)
+                       : berr_set(&err, ENOMEM, "pull");
+  for (char **ep = eps; rc == 0 && *ep; ep++) {
+    struct reg_repo *rp = NULL;
+    if ((rc = reg_repo_open(reg_cfg(e), *ep, ref.path, &cr.c, false, &rp, &err)) == 0)
+      rc = reg_tags_list(rp, &tags, &err);
+    reg_repo_free(rp);
+    if (rc == 0)
+      break;
+    if (ep[1])
+      rc = 0; /* the next endpoint (a mirror failed) */
+  }
+  creds_clear(&cr);
+  graph_ref_clear(&ref);
+  if (rc == 0 && (!tags || !tags[0])) {
+    berr_set(&err, 0, "no tags found for %s", fam);
+    err.code = ENOENT;
+    rc = -ENOENT;
+  }
+  if (rc < 0) {
+    if (err.code == EACCES || err.code == ENOENT) {
+      struct berr e2 = {0};
+      berr_set(&e2, 0,
+               "pull access denied for %s, repository does not exist or may require "
+               "'docker login': %s",
+               fam ? fam : from, err.msg);
+      e2.code = ENOENT;
+      err = e2;
+    }
+    return fail(s, &err, err.code == ENOENT ? 404 : 500);
+  }
+  bool downloaded = false;
+  for (char **t = tags; *t; t++) {
+    char image[1200];
+    snprintf(image, sizeof(image), "%s:%s", name, *t);
+    rc = do_pull(job, s, image, platform, &downloaded);
+    /* a failure was reported (an HTTP error before the stream began, else in the stream) */
+    if (rc < 0 || s->failed)
+      return rc;
+  }
+  emit_status(s, NULL, "Status: %s for %s",
+              downloaded ? "Downloaded newer image" : "Image is up to date", fam);
+  return 0;
+}
+
 int jobs_registry_pull(struct job *job)
 {
   const char *from = job_query_str(job, "fromImage");
   const char *tag = job_query_str(job, "tag");
+  const char *platform = job_query_str(job, "platform");
   char image[1024];
   if (tag && *tag)
     snprintf(image, sizeof(image), "%s%s%s", from, strncmp(tag, "sha256:", 7) ? ":" : "@", tag);
   else
     snprintf(image, sizeof(image), "%s", from);
+  /* the docker CLI sends `pull -a NAME` as fromImage=NAME with no tag; without -a it always
+   * sends tag (latest by default) */
+  const char *last = strrchr(from ? from : "", '/');
+  last = last ? last : from;
+  bool all_tags = from && !(tag && *tag) && !strchr(last, ':') && !strchr(last, '@');
   struct stream s = {.job = job, .fd = -1};
   pthread_mutex_init(&s.lock, NULL);
-  int r = do_pull(job, &s, image, job_query_str(job, "platform"));
+  int r =
+      all_tags ? pull_all_tags(job, &s, from, platform) : do_pull(job, &s, image, platform, NULL);
   pthread_mutex_destroy(&s.lock);
   return r;
 }

@@ -27,8 +27,9 @@ void reg_req_free(struct reg_req *q)
   free(q->www_auth);
   free(q->range_hdr);
   free(q->content_range);
+  free(q->link);
   q->resp = q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range =
-      NULL;
+      q->link = NULL;
   q->resp_len = 0;
 }
 
@@ -58,7 +59,9 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
     free(q->www_auth);
     free(q->range_hdr);
     free(q->content_range);
-    q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range = NULL;
+    free(q->link);
+    q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range = q->link =
+        NULL;
     return n;
   }
   const char *colon = memchr(buf, ':', n);
@@ -77,6 +80,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
       {"www-authenticate", offsetof(struct reg_req, www_auth)},
       {"range", offsetof(struct reg_req, range_hdr)},
       {"content-range", offsetof(struct reg_req, content_range)},
+      {"link", offsetof(struct reg_req, link)},
   };
   for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
     if (strlen(keep[i].name) == kl && strncasecmp(buf, keep[i].name, kl) == 0) {
