@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+#include "common/bdigest.h"
 #include "common/berr.h"
 
 /* ---- configuration (config.c) ---- */
@@ -59,17 +60,9 @@ bool reg_tag_valid(const char *tag);
 bool reg_digest_valid(const char *digest);
 bool reg_upload_id_valid(const char *id);
 
-/* ---- digests (digest.c) ---- */
-
-/* Hash a whole file (from offset 0) or a buffer with the digest's algorithm; out gets
- * "<alg>:<hex>". */
-int reg_digest_fd(int fd, const char *alg, char *out, size_t outlen, struct berr *err);
-int reg_digest_buf(const void *buf, size_t len, const char *alg, char *out, size_t outlen,
-                   struct berr *err);
-
 /* ---- storage (store.c) ---- */
 
-#define REG_DIGEST_MAX 160
+#define REG_DIGEST_MAX BDIGEST_MAX
 
 struct reg_store {
   char *root;
