@@ -1,15 +1,17 @@
 """berth-registry details of distribution-spec v1.1 and of distribution's behaviour: Accept
 negotiation on manifest GET/HEAD (a client that does not take the stored type gets
 MANIFEST_UNKNOWN, as distribution answers), PUT by digest with ?tag=, and the
-OCI-Chunk-Min-Length hint when an upload starts."""
+OCI-Chunk-Min-Length hint when an upload starts (which berthd's chunked pushes honour)."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from daemon_util import berth, berthd, busybox_image  # noqa: E402,F401  (fixtures)
 from registry_server_util import (  # noqa: E402
     MT_DOCKER_LIST,
     MT_DOCKER_MANIFEST,
@@ -142,3 +144,28 @@ def test_chunk_min_length_is_advertised_when_configured(berth_binary, tmp_path, 
         assert other.request("GET", f"/v2/chunk/img/blobs/{sha256(data)}").body == data
     finally:
         other.stop()
+
+
+@pytest.mark.berthd_config({"registry-upload-chunk-size": 65536})
+def test_chunked_push_honours_chunk_min_length(berth_binary, tmp_path, berth, busybox_image):
+    cfg = {"limits": {"chunk_min_bytes": 300000}}
+    reg = Registry(berth_binary("berth-registry"), tmp_path / "min", config=cfg)
+    try:
+        target = f"{reg.addr}/chunks/busybox:1"
+        assert berth("tag", busybox_image, target).returncode == 0
+        res = berth("push", target)
+        assert res.returncode == 0, res.stdout + res.stderr
+        log = reg.log_path.read_text()
+        # one line per PATCH: "... \"PATCH /v2/chunks/busybox/blobs/uploads/<id>\" 202 <body> ..."
+        patches = re.findall(r'"PATCH (/v2/chunks/busybox/blobs/uploads/\S+)" 202 (\d+) ', log)
+        assert patches, log
+        by_upload = {}
+        for url, size in patches:
+            by_upload.setdefault(url.split("?")[0], []).append(int(size))
+        # every chunk but an upload's last is at least the registry's minimum, above the
+        # daemon's own 64 KiB; and some upload was large enough to need several
+        assert any(len(v) > 1 for v in by_upload.values()), by_upload
+        for sizes in by_upload.values():
+            assert all(n >= 300000 for n in sizes[:-1]), by_upload
+    finally:
+        reg.stop()

@@ -28,8 +28,9 @@ void reg_req_free(struct reg_req *q)
   free(q->range_hdr);
   free(q->content_range);
   free(q->link);
+  free(q->chunk_min);
   q->resp = q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range =
-      q->link = NULL;
+      q->link = q->chunk_min = NULL;
   q->resp_len = 0;
 }
 
@@ -60,8 +61,9 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
     free(q->range_hdr);
     free(q->content_range);
     free(q->link);
+    free(q->chunk_min);
     q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range = q->link =
-        NULL;
+        q->chunk_min = NULL;
     return n;
   }
   const char *colon = memchr(buf, ':', n);
@@ -81,6 +83,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
       {"range", offsetof(struct reg_req, range_hdr)},
       {"content-range", offsetof(struct reg_req, content_range)},
       {"link", offsetof(struct reg_req, link)},
+      {"oci-chunk-min-length", offsetof(struct reg_req, chunk_min)},
   };
   for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
     if (strlen(keep[i].name) == kl && strncasecmp(buf, keep[i].name, kl) == 0) {
