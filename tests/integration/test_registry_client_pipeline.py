@@ -3,6 +3,7 @@ later layers are still downloading: seen in the progress stream while the proxy 
 back (overlay2 unpacks layers in any order; vfs, each layer a copy of its parent, in order).
 A push uploads layers in parallel (max-concurrent-uploads), the manifest after all of them."""
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,9 @@ import pytest
 
 from conftest import require_binary
 from daemon_util import DEADLINE, berth, berthd  # noqa: F401  (fixtures)
-from registry_util import Proxy, Registry, layer_tar, push_image, registry  # noqa: F401
+from registry_util import (MT_LAYER_GZIP, MT_OCI_CONFIG, MT_OCI_MANIFEST, Proxy,  # noqa: F401
+                           Registry, gz, layer_tar, push_image, put_blob, put_manifest,
+                           registry, sha256)
 
 
 def _layers(n):
@@ -22,7 +25,7 @@ def short(digest):
     return digest.split(":")[1][:12]
 
 
-def pull_watching(build_dir, berthd, proxy, held_blob, ref, release_when):
+def pull_watching(build_dir, berthd, proxy, held_blob, ref, release_when, expect_ok=True):
     """Runs `berth pull ref`, reading its progress lines. Each line is kept with whether the
     held blob had not been served yet when it arrived; the blob is released once
     release_when(lines) holds (or, failing that, by the proxy after DEADLINE)."""
@@ -43,8 +46,11 @@ def pull_watching(build_dir, berthd, proxy, held_blob, ref, release_when):
         if p.poll() is None:
             p.kill()
             p.wait()
-    assert p.returncode == 0, f"{seen}\n{err}"
-    return seen
+    if expect_ok:
+        assert p.returncode == 0, f"{seen}\n{err}"
+        return seen
+    assert p.returncode != 0, seen
+    return seen, err
 
 
 def index_of(seen, text):
@@ -182,3 +188,42 @@ def test_max_concurrent_uploads_is_honoured(berth, registry, tmp_path):
     requests, most = _push_through_proxy(berth, registry, tmp_path, hold=2)
     assert most == 2
     _manifest_after_all_uploads(requests)
+
+
+def test_layer_that_contradicts_the_config_leaves_nothing(build_dir, berth, berthd, registry):
+    """Both blobs match their digests, but the second layer's tar is not the diff ID the
+    config names: the first layer, already unpacked, is removed again, and neither blob
+    stays in the store."""
+    tars = [layer_tar({"a.txt": b"first\n"}), layer_tar({"b.txt": b"second\n"})]
+    blobs = [gz(t) for t in tars]
+    digests = [put_blob(registry, "pipe/bad", b) for b in blobs]
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers",
+                                    "diff_ids": [sha256(tars[0]), sha256(b"not the tar")]}
+                         }).encode()
+    cdigest = put_blob(registry, "pipe/bad", config)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": MT_OCI_MANIFEST,
+                           "config": {"mediaType": MT_OCI_CONFIG, "digest": cdigest,
+                                      "size": len(config)},
+                           "layers": [{"mediaType": MT_LAYER_GZIP, "digest": d, "size": len(b)}
+                                      for d, b in zip(digests, blobs)]}).encode()
+    put_manifest(registry, "pipe/bad", "1", manifest, MT_OCI_MANIFEST)
+    proxy = Proxy(registry)
+    try:
+        # the bad layer is held back until the first one is complete
+        proxy.stall = {digests[1]}
+        first = f"{short(digests[0])}: Pull complete"
+        seen, err = pull_watching(build_dir, berthd, proxy, digests[1],
+                                  f"{proxy.host}/pipe/bad:1", lambda lines: first in lines,
+                                  expect_ok=False)
+    finally:
+        proxy.stop()
+    assert "diff ID mismatch" in err, err
+    assert held_at(seen, first), seen
+    assert berth("images", "-q").stdout == ""
+    store = berthd.data_root / "blobs" / "sha256"
+    left = sorted(p.name for p in store.iterdir()) if store.is_dir() else []
+    assert not [d for d in digests + [cdigest] if d.split(":")[1] in left], left
+    layers = berthd.data_root / "layers"
+    dirs = [p.name for p in layers.iterdir() if p.name != "l"] if layers.is_dir() else []
+    assert dirs == [], dirs
