@@ -362,21 +362,27 @@ static bool is_redirect(long st)
   return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
 }
 
+/* On failure what the last answer left in q (body, headers) is freed: callers that return
+ * at once need not. */
 int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err)
 {
   const char *orig = q->url;
   _cleanup_free_ char *hop = NULL;
   int rc = perform(r, q, err);
   if (rc < 0)
-    return rc;
+    goto fail;
   if (q->status == 401 && !q->no_auth_retry && q->www_auth) {
     _cleanup_free_ char *ch = strdup(q->www_auth);
-    if (!ch)
-      return berr_set(err, ENOMEM, "auth");
+    if (!ch) {
+      rc = berr_set(err, ENOMEM, "auth");
+      goto fail;
+    }
     if ((rc = reg_auth_answer(r, ch, err)) < 0)
-      return rc;
-    if (q->sink && q->sink->reset && q->received > 0 && q->sink->reset(q->sink->ud) < 0)
-      return berr_set(err, EIO, "cannot restart the download after authentication");
+      goto fail;
+    if (q->sink && q->sink->reset && q->received > 0 && q->sink->reset(q->sink->ud) < 0) {
+      rc = berr_set(err, EIO, "cannot restart the download after authentication");
+      goto fail;
+    }
     rc = perform(r, q, err);
   }
   bool fetch = !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD");
@@ -405,6 +411,11 @@ int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err)
     r->last_status = (int)q->status;
     pthread_mutex_unlock(&r->lock);
   }
+  if (rc < 0)
+    reg_req_free(q);
+  return rc;
+fail:
+  reg_req_free(q);
   return rc;
 }
 
