@@ -257,7 +257,7 @@ void print_json_indented(FILE *out, json_t *v)
     fprintf(out, "%s\n", s);
 }
 
-int image_pull(struct client *c, const char *image, const char *platform, FILE *out,
+int image_pull(struct client *c, const char *image, const char *platform, bool all_tags, FILE *out,
                struct berr *err)
 {
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
@@ -268,7 +268,10 @@ int image_pull(struct client *c, const char *image, const char *platform, FILE *
   query_add(&q, "fromImage", repo);
   if (platform)
     query_add(&q, "platform", platform);
-  if (tag)
+  /* all tags: no tag parameter at all, as the docker CLI sends it */
+  if (all_tags)
+    ;
+  else if (tag)
     query_add(&q, "tag", tag);
   else if (digest)
     query_add(&q, "tag", digest);

@@ -114,7 +114,7 @@ int cmd_export(struct client *c, int argc, char **argv);
 int cmd_volume(struct client *c, int argc,
                char **argv); /* cmd_volume.c: create|ls|inspect|rm|prune */
 
-/* Shared by run/create and start -a: pull an image through POST /images/create,
- * rendering progress to `out`. */
-int image_pull(struct client *c, const char *image, const char *platform, FILE *out,
+/* Shared by pull and run/create: pull an image through POST /images/create, rendering
+ * progress to `out`; all_tags pulls every tag of the repository `image` names. */
+int image_pull(struct client *c, const char *image, const char *platform, bool all_tags, FILE *out,
                struct berr *err);

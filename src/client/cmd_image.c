@@ -732,6 +732,7 @@ int cmd_image_prune(struct client *c, int argc, char **argv)
 static const char pull_usage[] =
     "Usage:  berth pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
     "Download an image from a registry\n\nOptions:\n"
+    "  -a, --all-tags          Download all tagged images in the repository\n"
     "      --platform string   Set platform if server is multi-platform capable\n"
     "  -q, --quiet             Suppress verbose output\n";
 
@@ -742,7 +743,7 @@ int cmd_pull(struct client *c, int argc, char **argv)
                                            {"all-tags", no_argument, NULL, 'a'},
                                            HELP_OPT,
                                            {0}};
-  bool quiet = false;
+  bool quiet = false, all_tags = false;
   const char *platform = NULL;
   int o;
   optind = 0;
@@ -751,6 +752,8 @@ int cmd_pull(struct client *c, int argc, char **argv)
       return CLI_GETOPT_LOOP_EXIT(o);
     if (o == 'q')
       quiet = true;
+    else if (o == 'a')
+      all_tags = true;
     else if (o == 'P')
       platform = optarg;
   }
@@ -761,14 +764,20 @@ int cmd_pull(struct client *c, int argc, char **argv)
   _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
   if (ref_normalize(name, &repo, &tag, &digest, &err) < 0)
     return cli_fail(&err);
-  if (!digest && !strchr(strrchr(name, '/') ? strrchr(name, '/') : name, ':') && !quiet)
+  bool name_only = !digest && !strchr(strrchr(name, '/') ? strrchr(name, '/') : name, ':');
+  if (all_tags && !name_only)
+    return cli_usage_error("pull", "tag can't be used with --all-tags/-a");
+  if (name_only && !all_tags && !quiet)
     printf("Using default tag: latest\n");
   FILE *devnull = quiet ? fopen("/dev/null", "we") : NULL;
-  int r = image_pull(c, name, platform, quiet ? devnull : stdout, &err);
+  int r = image_pull(c, name, platform, all_tags, quiet ? devnull : stdout, &err);
   if (devnull)
     fclose(devnull);
   if (r < 0)
     return cli_fail(&err);
-  printf("%s%s%s\n", repo, tag ? ":" : "@", tag ? tag : digest);
+  if (all_tags)
+    printf("%s\n", repo);
+  else
+    printf("%s%s%s\n", repo, tag ? ":" : "@", tag ? tag : digest);
   return 0;
 }

@@ -139,7 +139,7 @@ static int create_container(struct client *c, struct run_opts *o, json_t *body, 
   _cleanup_free_ char *fam = ref_familiar(repo);
   fprintf(stderr, "Unable to find image '%s%s%s' locally\n", fam, tag ? ":" : "@",
           tag ? tag : digest);
-  r = image_pull(c, o->image, o->platform, stderr, err);
+  r = image_pull(c, o->image, o->platform, false, stderr, err);
   if (r < 0)
     return r;
   return create_request(c, o->name, o->platform, body, id, err);

@@ -40,11 +40,12 @@ static int write_atomic(const char *path, const void *buf, size_t len, mode_t mo
     return berr_set(err, ENOMEM, "write %s", path);
   const char *dir = dirname(dircopy);
   const char *slash = strrchr(path, '/');
-  if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%d", dir, slash ? slash + 1 : path, getpid()) >=
+  /* a temp name of its own per call: threads may write the same path at once */
+  if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.XXXXXX", dir, slash ? slash + 1 : path) >=
       (int)sizeof(tmp))
     return berr_set(err, ENAMETOOLONG, "write %s", path);
 
-  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0)
     return berr_errno(err, "create %s", tmp);
   int r = bf_write_all(fd, buf, len);

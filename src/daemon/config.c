@@ -42,7 +42,8 @@ static void usage(FILE *out)
           "default-address-pools [{\"base\": \"10.10.0.0/16\", \"size\": 24}] (subnets for user\n"
           "networks and the default bridge), insecure-registries [\"host:port\"] (plain HTTP;\n"
           "loopback registries always are), registry-mirrors [\"http://127.0.0.1:5000\"] (tried\n"
-          "first for docker.io), max-concurrent-downloads N (default 3), registry-certs-dir DIR\n"
+          "first for docker.io), max-concurrent-downloads N (default 3),\n"
+          "max-concurrent-uploads N (default 5), registry-certs-dir DIR\n"
           "(default /etc/berth/certs.d: HOST:PORT/ca.crt, client.cert, client.key),\n"
           "registry-upload-chunk-size BYTES (push in chunks; 0 = one upload), and\n"
           "registry-loopback-only true: no registry off this machine is ever contacted (docker.io\n"
@@ -119,13 +120,17 @@ static int apply_file(struct daemon_config *cfg, bool required, struct berr *err
       *dst = sv;
       known = true;
     } else if (strcmp(key, "max-concurrent-downloads") == 0 ||
+               strcmp(key, "max-concurrent-uploads") == 0 ||
                strcmp(key, "registry-upload-chunk-size") == 0) {
       if (!json_is_integer(v) || json_integer_value(v) < 0)
         return berr_set(err, 0, "%s: %s must be a non-negative integer", cfg->config_file, key);
       if (key[0] == 'm') {
         if (json_integer_value(v) < 1 || json_integer_value(v) > 32)
-          return berr_set(err, 0, "%s: max-concurrent-downloads must be 1..32", cfg->config_file);
-        cfg->max_concurrent_downloads = (int)json_integer_value(v);
+          return berr_set(err, 0, "%s: %s must be 1..32", cfg->config_file, key);
+        if (!strcmp(key, "max-concurrent-uploads"))
+          cfg->max_concurrent_uploads = (int)json_integer_value(v);
+        else
+          cfg->max_concurrent_downloads = (int)json_integer_value(v);
       } else {
         cfg->registry_upload_chunk_size = json_integer_value(v);
       }

@@ -27,6 +27,7 @@ struct daemon_config {
   char **insecure_registries; /* "host[:port]" spoken to over plain HTTP */
   char **registry_mirrors;    /* URLs tried first for docker.io pulls */
   int max_concurrent_downloads;
+  int max_concurrent_uploads;
   bool registry_loopback_only;          /* never contact a registry off this machine (tests) */
   char *registry_certs_dir;             /* default /etc/berth/certs.d */
   long long registry_upload_chunk_size; /* push in PATCH chunks of this size; 0 monolithic */

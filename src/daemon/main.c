@@ -141,6 +141,7 @@ int main(int argc, char **argv)
                                .live_restore = cfg.live_restore,
                                .registry = &rcfg,
                                .max_concurrent_downloads = cfg.max_concurrent_downloads,
+                               .max_concurrent_uploads = cfg.max_concurrent_uploads,
                                .upload_chunk_size = cfg.registry_upload_chunk_size,
                                .bridge = cfg.bridge,
                                .bip = cfg.bip,

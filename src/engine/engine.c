@@ -37,6 +37,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, struct berr
     e->cfg.live_restore = cfg->live_restore;
     e->cfg.registry = cfg->registry;
     e->cfg.max_concurrent_downloads = cfg->max_concurrent_downloads;
+    e->cfg.max_concurrent_uploads = cfg->max_concurrent_uploads;
     e->cfg.upload_chunk_size = cfg->upload_chunk_size;
     e->cfg.mtu = cfg->mtu;
     e->cfg.userns = cfg->userns;

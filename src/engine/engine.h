@@ -21,6 +21,7 @@ struct engine_config {
   /* registry client settings (daemon.json); borrowed: must outlive the engine */
   const struct reg_config *registry;
   int max_concurrent_downloads; /* layers fetched at once per pull (0: 3, as Docker) */
+  int max_concurrent_uploads;   /* layers sent at once per push (0: 5, as Docker) */
   long long upload_chunk_size;  /* push: PATCH chunks of this size; 0 = one monolithic PUT */
   const char *bridge;           /* the default bridge's device: "berth0" (NULL), or "none" */
   const char *bip;              /* its address, "172.18.0.1/16"; NULL picks a free subnet */

@@ -32,6 +32,7 @@ struct stream {
   pthread_mutex_t lock;
   int fd;
   bool began;
+  bool failed; /* an error was sent in the stream */
 };
 
 static void emit(struct stream *s, json_t *m)
@@ -119,6 +120,7 @@ static int fail(struct stream *s, struct berr *err, int http)
     return -job->err.code;
   }
   emit(s, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg));
+  s->failed = true;
   return 0;
 }
 
@@ -214,12 +216,17 @@ struct layer {
   const char *digest, *media_type;
   int64_t size;
   char short_id[13];
-  bool present; /* unpacked already */
-  bool needed;  /* to download */
+  bool present;    /* unpacked already */
+  bool needed;     /* to download */
+  bool downloaded; /* its verified blob is in the store (under pull.lock) */
+  bool unpack;     /* to unpack */
+  bool unpacked;
   int rc;
   struct berr err;
 };
 
+/* Downloads run in worker threads; the job's own thread unpacks each layer as soon as its
+ * blob is verified (and, on vfs, its parent is complete), while later layers still download. */
 struct pull {
   struct engine *e;
   struct stream *s;
@@ -228,6 +235,9 @@ struct pull {
   size_t n;
   atomic_size_t next;
   atomic_bool stop;
+  pthread_mutex_t lock;
+  pthread_cond_t changed; /* a download finished or failed */
+  bool failed;            /* a download failed (under lock) */
 };
 
 struct blob_dl {
@@ -299,9 +309,36 @@ static void *download_worker(void *arg)
     if (!l->needed)
       continue;
     download_layer(p, l);
-    if (l->rc < 0)
+    pthread_mutex_lock(&p->lock);
+    if (l->rc < 0) {
       atomic_store(&p->stop, true);
+      p->failed = true;
+    } else {
+      l->downloaded = true;
+    }
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
   }
+}
+
+/* The next layer to unpack: downloaded, and ready by the graph's rules (SIZE_MAX when a
+ * download failed). Waits for downloads as needed. */
+static size_t next_to_unpack(struct pull *p, struct graph_unpack *u)
+{
+  pthread_mutex_lock(&p->lock);
+  size_t pick = SIZE_MAX;
+  while (!p->failed) {
+    for (size_t i = 0; i < p->n && pick == SIZE_MAX; i++) {
+      struct layer *l = &p->layers[i];
+      if (l->unpack && !l->unpacked && l->downloaded && graph_unpack_ready(u, i))
+        pick = i;
+    }
+    if (pick != SIZE_MAX)
+      break;
+    pthread_cond_wait(&p->changed, &p->lock);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return pick;
 }
 
 /* The config blob: small, fetched into memory and checked against its digest. */
@@ -382,7 +419,10 @@ static int open_and_get(struct engine *e, const struct graph_ref *ref, const cha
   return r;
 }
 
-static int do_pull(struct job *job, struct stream *s, const char *image, const char *platform)
+/* Pulls one image. Part of an all-tags pull (*downloaded not NULL), it leaves out the final
+ * Status line and tells whether anything new came. */
+static int do_pull(struct job *job, struct stream *s, const char *image, const char *platform,
+                   bool *downloaded)
 {
   struct engine *e = job->engine;
   struct berr err = {0};
@@ -411,9 +451,9 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
   size_t len = 0, mlen = 0, clen = 0;
   char pulled[72], mdigest[72];
   struct layer *layers = NULL;
-  _cleanup_free_ bool *present = NULL;
-  _cleanup_strv_ char **diff_ids = NULL;
-  size_t n = 0, ndiff = 0;
+  const char **digests = NULL, **mts = NULL;
+  struct graph_unpack *unpack = NULL;
+  size_t n = 0;
   json_auto_t *manifest = NULL;
   int rc = 0;
 
@@ -464,24 +504,19 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
     goto out;
   }
   if ((rc = fetch_config(repo, cdigest, json_integer_value(json_object_get(cdesc, "size")) ?: -1,
-                         &config, &clen, &err)) < 0 ||
-      (rc = graph_layers_present(e->graph, config, clen, &present, &diff_ids, &ndiff, &err)) < 0) {
+                         &config, &clen, &err)) < 0) {
     rc = fail(s, &err, 500);
     goto out;
   }
   n = json_array_size(ldescs);
-  if (n != ndiff) {
-    berr_set(&err, 0, "image config lists %zu layers but the manifest %zu", ndiff, n);
-    rc = fail(s, &err, 500);
-    goto out;
-  }
   layers = calloc(n ? n : 1, sizeof(*layers));
-  if (!layers) {
+  digests = calloc(n + 1, sizeof(char *));
+  mts = calloc(n + 1, sizeof(char *));
+  if (!layers || !digests || !mts) {
     berr_set(&err, ENOMEM, "pull");
     rc = fail(s, &err, 500);
     goto out;
   }
-  size_t needed = 0;
   for (size_t i = 0; i < n; i++) {
     json_t *d = json_array_get(ldescs, i);
     struct layer *l = &layers[i];
@@ -493,14 +528,27 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
       rc = fail(s, &err, 500);
       goto out;
     }
+    digests[i] = l->digest;
+    mts[i] = l->media_type;
+  }
+  if ((rc = graph_unpack_begin(e->graph, config, clen, digests, mts, n, &unpack, &err)) < 0) {
+    rc = fail(s, &err, 500);
+    goto out;
+  }
+  size_t needed = 0, to_unpack = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct layer *l = &layers[i];
     snprintf(l->short_id, sizeof(l->short_id), "%.12s", graph_digest_hex(l->digest));
-    l->present = present[i];
+    l->present = !graph_unpack_needed(unpack, i);
     if (l->present) {
       emit_status(s, l->short_id, "Already exists");
       continue;
     }
+    l->unpack = true;
+    to_unpack++;
     if (graph_blob_present(e->graph, l->digest)) {
       /* verified by an earlier, interrupted pull: no need to fetch it again */
+      l->downloaded = true;
       emit_status(s, l->short_id, "Download complete");
       continue;
     }
@@ -508,69 +556,85 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
     needed++;
     emit_status(s, l->short_id, "Pulling fs layer");
   }
+  struct pull p = {.e = e, .s = s, .repo = repo, .layers = layers, .n = n};
+  pthread_mutex_init(&p.lock, NULL);
+  pthread_cond_init(&p.changed, NULL);
+  pthread_t th[32];
+  size_t started = 0;
   if (needed) {
-    struct pull p = {.e = e, .s = s, .repo = repo, .layers = layers, .n = n};
     size_t nt = (size_t)(e->cfg.max_concurrent_downloads > 0 ? e->cfg.max_concurrent_downloads : 3);
     if (nt > needed)
       nt = needed;
     if (nt > 32)
       nt = 32;
-    pthread_t th[32];
-    size_t started = 0;
     for (; started < nt; started++)
       if (pthread_create(&th[started], NULL, download_worker, &p) != 0)
         break;
     if (started == 0)
       download_worker(&p);
-    for (size_t i = 0; i < started; i++)
-      pthread_join(th[i], NULL);
-    for (size_t i = 0; i < n; i++)
-      if (layers[i].needed && layers[i].rc < 0) {
-        rc = fail(s, &layers[i].err, 500);
-        goto out;
-      }
   }
-  const char **digests = calloc(n + 1, sizeof(char *)), **mts = calloc(n + 1, sizeof(char *));
-  for (size_t i = 0; digests && mts && i < n; i++) {
-    digests[i] = layers[i].digest;
-    mts[i] = layers[i].media_type;
-    if (!layers[i].present)
-      emit_status(s, layers[i].short_id, "Extracting");
+  struct berr uerr = {0};
+  bool unpack_failed = false;
+  for (size_t done = 0; done < to_unpack; done++) {
+    size_t i = next_to_unpack(&p, unpack);
+    if (i == SIZE_MAX)
+      break;
+    emit_status(s, layers[i].short_id, "Extracting");
+    if (graph_unpack_layer(unpack, i, &uerr) < 0) {
+      /* downloads in flight finish (their blobs are verified), no new one starts */
+      atomic_store(&p.stop, true);
+      unpack_failed = true;
+      break;
+    }
+    layers[i].unpacked = true;
+    emit_status(s, layers[i].short_id, "Pull complete");
   }
+  for (size_t i = 0; i < started; i++)
+    pthread_join(th[i], NULL);
+  pthread_cond_destroy(&p.changed);
+  pthread_mutex_destroy(&p.lock);
+  if (unpack_failed) {
+    /* content that does not match the config is not kept for another try */
+    graph_unpack_abort(steal_ptr(unpack), false);
+    rc = fail(s, &uerr, 500);
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (layers[i].needed && layers[i].rc < 0) {
+      graph_unpack_abort(steal_ptr(unpack), true);
+      rc = fail(s, &layers[i].err, 500);
+      goto out;
+    }
   struct graph_pulled gp = {.manifest = mbody,
                             .manifest_len = mlen,
-                            .config = config,
-                            .config_len = clen,
-                            .layer_digests = digests,
-                            .layer_media_types = mts,
-                            .nlayers = n,
                             .name = name,
                             .tag = ref.digest ? NULL : ref.tag,
                             .pulled_digest = pulled};
   char id[GRAPH_DIGEST_LEN + 1];
   bool existed = false;
-  rc = digests && mts ? graph_register_pulled(e->graph, &gp, id, &existed, &err)
-                      : berr_set(&err, ENOMEM, "pull");
-  free(digests);
-  free(mts);
+  rc = graph_unpack_commit(steal_ptr(unpack), &gp, id, &existed, &err);
   if (rc < 0) {
     rc = fail(s, &err, 500);
     goto out;
   }
-  for (size_t i = 0; i < n; i++)
-    if (!layers[i].present)
-      emit_status(s, layers[i].short_id, "Pull complete");
   emit_status(s, NULL, "Digest: %s", pulled);
   char shown[1200];
   if (ref.digest)
     snprintf(shown, sizeof(shown), "%s@%s", fam_name, ref.digest);
   else
     snprintf(shown, sizeof(shown), "%s", familiar);
-  emit_status(s, NULL, "Status: %s for %s",
-              existed && needed == 0 ? "Image is up to date" : "Downloaded newer image", shown);
+  if (downloaded)
+    *downloaded = *downloaded || !existed || to_unpack > 0;
+  else
+    emit_status(s, NULL, "Status: %s for %s",
+                existed && to_unpack == 0 ? "Image is up to date" : "Downloaded newer image",
+                shown);
   events_emit(&e->events, "image", "pull", shown, json_pack("{s:s}", "name", shown));
   rc = 0;
 out:
+  graph_unpack_abort(unpack, true);
+  free(digests);
+  free(mts);
   free(layers);
   reg_repo_free(repo);
   creds_clear(&cr);
@@ -578,18 +642,84 @@ out:
   return rc;
 }
 
+/* Every tag of repository `from` (a name without tag or digest), as moby does when the API
+ * gets fromImage without a tag: the docker CLI's `pull --all-tags`. */
+static int pull_all_tags(struct job *job, struct stream *s, const char *from, const char *platform)
+{
+  struct engine *e = job->engine;
+  struct berr err = {0};
+  struct graph_ref ref = {0};
+  if (graph_ref_parse(from, &ref, &err) < 0)
+    return fail(s, &err, 400);
+  _cleanup_free_ char *name = graph_ref_name(&ref);
+  _cleanup_free_ char *fam = name ? graph_ref_familiar(name) : NULL;
+  struct creds cr;
+  creds_from_job(job, &cr);
+  _cleanup_strv_ char **eps = NULL, **tags = NULL;
+  int rc = name && fam ? reg_endpoints(reg_cfg(e), ref.domain, false, &eps, &err)
+                       : berr_set(&err, ENOMEM, "pull");
+  for (char **ep = eps; rc == 0 && *ep; ep++) {
+    struct reg_repo *rp = NULL;
+    if ((rc = reg_repo_open(reg_cfg(e), *ep, ref.path, &cr.c, false, &rp, &err)) == 0)
+      rc = reg_tags_list(rp, &tags, &err);
+    reg_repo_free(rp);
+    if (rc == 0)
+      break;
+    if (ep[1])
+      rc = 0; /* the next endpoint (a mirror failed) */
+  }
+  creds_clear(&cr);
+  graph_ref_clear(&ref);
+  if (rc == 0 && (!tags || !tags[0])) {
+    berr_set(&err, 0, "no tags found for %s", fam);
+    err.code = ENOENT;
+    rc = -ENOENT;
+  }
+  if (rc < 0) {
+    if (err.code == EACCES || err.code == ENOENT) {
+      struct berr e2 = {0};
+      berr_set(&e2, 0,
+               "pull access denied for %s, repository does not exist or may require "
+               "'docker login': %s",
+               fam ? fam : from, err.msg);
+      e2.code = ENOENT;
+      err = e2;
+    }
+    return fail(s, &err, err.code == ENOENT ? 404 : 500);
+  }
+  bool downloaded = false;
+  for (char **t = tags; *t; t++) {
+    char image[1200];
+    snprintf(image, sizeof(image), "%s:%s", name, *t);
+    rc = do_pull(job, s, image, platform, &downloaded);
+    /* a failure was reported (an HTTP error before the stream began, else in the stream) */
+    if (rc < 0 || s->failed)
+      return rc;
+  }
+  emit_status(s, NULL, "Status: %s for %s",
+              downloaded ? "Downloaded newer image" : "Image is up to date", fam);
+  return 0;
+}
+
 int jobs_registry_pull(struct job *job)
 {
   const char *from = job_query_str(job, "fromImage");
   const char *tag = job_query_str(job, "tag");
+  const char *platform = job_query_str(job, "platform");
   char image[1024];
   if (tag && *tag)
     snprintf(image, sizeof(image), "%s%s%s", from, strncmp(tag, "sha256:", 7) ? ":" : "@", tag);
   else
     snprintf(image, sizeof(image), "%s", from);
+  /* the docker CLI sends `pull -a NAME` as fromImage=NAME with no tag; without -a it always
+   * sends tag (latest by default) */
+  const char *last = strrchr(from ? from : "", '/');
+  last = last ? last : from;
+  bool all_tags = from && !(tag && *tag) && !strchr(last, ':') && !strchr(last, '@');
   struct stream s = {.job = job, .fd = -1};
   pthread_mutex_init(&s.lock, NULL);
-  int r = do_pull(job, &s, image, job_query_str(job, "platform"));
+  int r =
+      all_tags ? pull_all_tags(job, &s, from, platform) : do_pull(job, &s, image, platform, NULL);
   pthread_mutex_destroy(&s.lock);
   return r;
 }
@@ -648,6 +778,47 @@ static int push_blob(struct engine *e, struct stream *s, struct reg_repo *repo, 
   return 0;
 }
 
+struct push_layer {
+  const char *digest;
+  char short_id[13];
+  bool dup; /* an earlier layer has the same blob */
+  int rc;
+  struct berr err;
+};
+
+struct push {
+  struct engine *e;
+  struct stream *s;
+  struct reg_repo *repo;
+  const struct graph_ref *target;
+  const char *id;
+  struct push_layer *layers;
+  size_t n;
+  atomic_size_t next;
+  atomic_bool stop;
+};
+
+static void *upload_worker(void *arg)
+{
+  struct push *p = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n || atomic_load(&p->stop))
+      return NULL;
+    struct push_layer *l = &p->layers[i];
+    if (l->dup)
+      continue;
+    _cleanup_strv_ char **sources = NULL;
+    struct berr serr;
+    if (graph_layer_sources(p->e->graph, p->id, i, p->target->domain, p->target->path, 3, &sources,
+                            &serr) < 0)
+      sources = NULL;
+    l->rc = push_blob(p->e, p->s, p->repo, l->digest, l->short_id, sources, &l->err);
+    if (l->rc < 0)
+      atomic_store(&p->stop, true);
+  }
+}
+
 static int push_tag(struct engine *e, struct stream *s, struct reg_repo *repo,
                     const struct graph_ref *target, const char *name, const char *tag,
                     struct berr *err)
@@ -671,18 +842,46 @@ static int push_tag(struct engine *e, struct stream *s, struct reg_repo *repo,
     snprintf(sid, sizeof(sid), "%.12s", d ? graph_digest_hex(d) : "");
     emit_status(s, sid, "Preparing");
   }
+  /* layers go up in parallel (Docker: max-concurrent-uploads, 5); the config and then the
+   * manifest only once every layer is there */
+  size_t n = json_array_size(layers);
+  struct push_layer *pl = calloc(n ? n : 1, sizeof(*pl));
+  if (!pl)
+    return berr_set(err, ENOMEM, "push");
+  struct push p = {.e = e, .s = s, .repo = repo, .target = target, .id = id, .layers = pl, .n = n};
   json_array_foreach(layers, i, l)
   {
-    const char *d = json_string_value(json_object_get(l, "digest"));
-    char sid[13];
-    snprintf(sid, sizeof(sid), "%.12s", d ? graph_digest_hex(d) : "");
-    _cleanup_strv_ char **sources = NULL;
-    struct berr serr;
-    if (graph_layer_sources(e->graph, id, i, target->domain, target->path, 3, &sources, &serr) < 0)
-      sources = NULL;
-    if (!d || (r = push_blob(e, s, repo, d, sid, sources, err)) < 0)
-      return r < 0 ? r : berr_set(err, 0, "layer %zu without digest", i);
+    pl[i].digest = json_string_value(json_object_get(l, "digest"));
+    if (!pl[i].digest) {
+      free(pl);
+      return berr_set(err, 0, "layer %zu without digest", i);
+    }
+    snprintf(pl[i].short_id, sizeof(pl[i].short_id), "%.12s", graph_digest_hex(pl[i].digest));
+    for (size_t k = 0; k < i && !pl[i].dup; k++)
+      pl[i].dup = !strcmp(pl[k].digest, pl[i].digest);
   }
+  size_t nt = (size_t)(e->cfg.max_concurrent_uploads > 0 ? e->cfg.max_concurrent_uploads : 5);
+  if (nt > n)
+    nt = n;
+  if (nt > 32)
+    nt = 32;
+  pthread_t th[32];
+  size_t started = 0;
+  for (; started < nt; started++)
+    if (pthread_create(&th[started], NULL, upload_worker, &p) != 0)
+      break;
+  if (started == 0)
+    upload_worker(&p);
+  for (size_t k = 0; k < started; k++)
+    pthread_join(th[k], NULL);
+  for (size_t k = 0; k < n; k++)
+    if (pl[k].rc < 0) {
+      memcpy(err, &pl[k].err, sizeof(*err));
+      r = pl[k].rc;
+      free(pl);
+      return r;
+    }
+  free(pl);
   const char *cd = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
   if (!cd || (r = push_blob(e, s, repo, cd, NULL, NULL, err)) < 0)
     return r < 0 ? r : berr_set(err, 0, "manifest without config");

@@ -1,47 +1,33 @@
-/* sha256 digests with nettle (SHA-NI when the CPU has it). nettle rather than OpenSSL:
- * berthd already maps it (through GnuTLS, under libmicrohttpd), and libcrypto alone would
- * add over a megabyte to every berthd's resident memory. */
+/* sha256 digests for the graph, on common/bdigest (nettle). */
 #include "digest.h"
 
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bdigest.h"
+
 struct graph_sha256 {
-  struct sha256_ctx ctx;
+  struct bdigest d;
 };
 
 struct graph_sha256 *graph_sha256_new(void)
 {
   struct graph_sha256 *h = malloc(sizeof(*h));
   if (h)
-    sha256_init(&h->ctx);
+    bdigest_init(&h->d, "sha256");
   return h;
 }
 
 void graph_sha256_update(struct graph_sha256 *h, const void *buf, size_t len)
 {
-  sha256_update(&h->ctx, len, buf);
+  bdigest_update(&h->d, buf, len);
 }
 
-static void to_digest(const unsigned char *md, char out[GRAPH_DIGEST_LEN + 1])
-{
-  static const char hex[] = "0123456789abcdef";
-  memcpy(out, "sha256:", 7);
-  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
-    out[7 + 2 * i] = hex[md[i] >> 4];
-    out[8 + 2 * i] = hex[md[i] & 15];
-  }
-  out[GRAPH_DIGEST_LEN] = '\0';
-}
-
-/* sha256_digest also resets the context, so h can hash the next thing. */
+/* bdigest_final also starts over, so h can hash the next thing. */
 void graph_sha256_final(struct graph_sha256 *h, char out[GRAPH_DIGEST_LEN + 1])
 {
-  unsigned char md[SHA256_DIGEST_SIZE];
-  sha256_digest(&h->ctx, sizeof(md), md);
-  to_digest(md, out);
+  bdigest_final(&h->d, out, GRAPH_DIGEST_LEN + 1);
 }
 
 void graph_sha256_free(struct graph_sha256 *h)
@@ -51,12 +37,7 @@ void graph_sha256_free(struct graph_sha256 *h)
 
 void graph_sha256_buf(const void *buf, size_t len, char out[GRAPH_DIGEST_LEN + 1])
 {
-  struct sha256_ctx ctx;
-  unsigned char md[SHA256_DIGEST_SIZE];
-  sha256_init(&ctx);
-  sha256_update(&ctx, len, buf);
-  sha256_digest(&ctx, sizeof(md), md);
-  to_digest(md, out);
+  bdigest_buf("sha256", buf, len, out, GRAPH_DIGEST_LEN + 1);
 }
 
 bool graph_digest_valid(const char *d)

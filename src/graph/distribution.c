@@ -1,6 +1,6 @@
 /* The graph side of registry pulls and pushes: downloads enter the content store only
- * through the verifying writer, a pulled image is registered by the same code that loads
- * archives, and a push gets an image's manifest and blobs. */
+ * through the verifying writer (a pulled image is then registered layer by layer, see
+ * graph_unpack_* in register.c), and a push gets an image's manifest and blobs. */
 #include "graph/distribution.h"
 
 #include <errno.h>
@@ -57,104 +57,12 @@ int graph_blob_open(struct graph *g, const char *digest, int *fd, int64_t *size,
   return 0;
 }
 
-int graph_layers_present(struct graph *g, const char *config, size_t len, bool **present,
-                         char ***diff_ids, size_t *n, struct berr *err)
-{
-  _cleanup_json_ json_t *c = NULL;
-  int r = bjson_load_string(config, len, &c, err);
-  if (r < 0)
-    return berr_wrap(err, "image config");
-  _cleanup_strv_ char **ids = NULL;
-  size_t k = 0;
-  if ((r = graph_config_diff_ids(c, &ids, &k, err)) < 0)
-    return r;
-  bool *p = calloc(k ? k : 1, sizeof(bool));
-  if (!p)
-    return berr_set(err, ENOMEM, "layers");
-  char chain[GRAPH_DIGEST_LEN + 1] = "";
-  graph_lock(g);
-  for (size_t i = 0; i < k; i++) {
-    graph_chain_id(i ? chain : NULL, ids[i], chain);
-    int64_t known = 0;
-    if ((r = graph_db_query_int(g->db, &known, err,
-                                "SELECT COUNT(*) FROM layers WHERE chain_id = ?", 1, chain)) < 0)
-      break;
-    p[i] = known > 0;
-  }
-  graph_unlock(g);
-  if (r < 0) {
-    free(p);
-    return r;
-  }
-  *present = p;
-  *diff_ids = steal_ptr(ids);
-  *n = k;
-  return 0;
-}
-
 static char *join_key(const char *name, const char *sep, const char *what)
 {
   char *k = NULL;
   if (asprintf(&k, "%s%s%s", name, sep, what) < 0)
     return NULL;
   return k;
-}
-
-int graph_register_pulled(struct graph *g, const struct graph_pulled *p,
-                          char id[GRAPH_DIGEST_LEN + 1], bool *existed, struct berr *err)
-{
-  _cleanup_free_ char *tag_key = p->tag ? join_key(p->name, ":", p->tag) : NULL;
-  _cleanup_free_ char *digest_key =
-      p->pulled_digest ? join_key(p->name, "@", p->pulled_digest) : NULL;
-  const char *tags[2];
-  size_t ntags = 0;
-  if (tag_key)
-    tags[ntags++] = tag_key;
-  if (digest_key)
-    tags[ntags++] = digest_key;
-  struct graph_layer_in *in = calloc(p->nlayers ? p->nlayers : 1, sizeof(*in));
-  if (!in)
-    return berr_set(err, ENOMEM, "register");
-  int r = 0;
-  for (size_t i = 0; i < p->nlayers; i++)
-    in[i].fd = -1;
-  for (size_t i = 0; i < p->nlayers; i++) {
-    in[i].digest = p->layer_digests[i];
-    in[i].media_type = p->layer_media_types ? p->layer_media_types[i] : NULL;
-    /* the blob is already in the store: it is read again (and verified again) from there */
-    in[i].adopt = true;
-    if (graph_store_has(g->store, p->layer_digests[i]) &&
-        graph_store_open_blob(g->store, p->layer_digests[i], &in[i].fd, err) < 0)
-      in[i].fd = -1;
-  }
-  graph_lock(g);
-  *existed = false;
-  graph_sha256_buf(p->config, p->config_len, id);
-  if (tag_key) {
-    _cleanup_free_ char *cur = NULL;
-    struct berr ignored;
-    if (graph_db_query_str(g->db, &cur, &ignored, "SELECT image_id FROM tags WHERE name = ?", 1,
-                           tag_key) == 0 &&
-        cur && !strcmp(cur, id))
-      *existed = true;
-  }
-  struct graph_register reg = {
-      .config = p->config,
-      .config_len = p->config_len,
-      .manifest = p->manifest,
-      .manifest_len = p->manifest_len,
-      .layers = in,
-      .nlayers = p->nlayers,
-      .tags = tags,
-      .ntags = ntags,
-  };
-  r = graph_register_image(g, &reg, id, err);
-  graph_unlock(g);
-  for (size_t i = 0; i < p->nlayers; i++)
-    if (in[i].fd >= 0)
-      close(in[i].fd);
-  free(in);
-  return r;
 }
 
 /* Whether the stored manifest can be pushed as is: an image manifest whose config is this

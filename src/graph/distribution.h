@@ -20,29 +20,41 @@ int graph_blob_put(struct graph *g, const void *buf, size_t len, const char *exp
                    struct berr *err);
 int graph_blob_open(struct graph *g, const char *digest, int *fd, int64_t *size, struct berr *err);
 
-/* For each diff ID of config, whether its layer (by chain ID) is already unpacked. *present
- * is calloc'd (n entries), *diff_ids a strv. */
-int graph_layers_present(struct graph *g, const char *config, size_t len, bool **present,
-                         char ***diff_ids, size_t *n, struct berr *err);
+struct graph_unpack;
+
+/* An image registered as its layers arrive: begin with the verified config and the
+ * manifest's layer digests (which must stay valid until commit or abort), unpack each
+ * missing layer once its blob is in the store, then commit. Layers already unpacked are
+ * not needed; a layer another pull is unpacking is waited for in begin. Until commit
+ * nothing is visible, and abort (or a crash) leaves no layer behind. */
+int graph_unpack_begin(struct graph *g, const char *config, size_t config_len,
+                       const char *const *layer_digests, const char *const *layer_media_types,
+                       size_t nlayers, struct graph_unpack **u, struct berr *err);
+/* Whether layer idx is missing (to unpack; its blob to download unless in the store). */
+bool graph_unpack_needed(const struct graph_unpack *u, size_t idx);
+/* Whether layer idx can be unpacked now: on overlay2 any missing layer, on vfs (each layer
+ * a copy of its parent) one whose parent is complete. */
+bool graph_unpack_ready(const struct graph_unpack *u, size_t idx);
+/* Unpacks layer idx from its blob in the store, checking digest and diff ID. One call per
+ * layer; calls for different layers may run in parallel. */
+int graph_unpack_layer(struct graph_unpack *u, size_t idx, struct berr *err);
 
 struct graph_pulled {
   const char *manifest; /* the platform's image manifest, exact bytes */
   size_t manifest_len;
-  const char *config;
-  size_t config_len;
-  const char *const *layer_digests; /* in the store, one per diff ID */
-  const char *const *layer_media_types;
-  size_t nlayers;
   const char *name;          /* normalized repository "127.0.0.1:5000/x" */
   const char *tag;           /* tag to set, or NULL */
   const char *pulled_digest; /* digest the user pulled (index or manifest): a RepoDigest */
 };
 
-/* Registers (or finds) the image and points name:tag and name@pulled_digest at it, all in
- * one transaction: an interrupted pull leaves no image. *existed when it was there before
- * with that tag already. */
-int graph_register_pulled(struct graph *g, const struct graph_pulled *p,
-                          char id[GRAPH_DIGEST_LEN + 1], bool *existed, struct berr *err);
+/* Registers the image and points name:tag and name@pulled_digest at it, all in one
+ * transaction. *existed when it was there before with that tag already. Frees u. */
+int graph_unpack_commit(struct graph_unpack *u, const struct graph_pulled *p,
+                        char id[GRAPH_DIGEST_LEN + 1], bool *existed, struct berr *err);
+/* Removes what u unpacked. Downloaded blobs stay in the store for the next pull when
+ * keep_blobs (an interrupted download), else those no image uses are deleted (bad content).
+ * Frees u; NULL is a no-op. */
+void graph_unpack_abort(struct graph_unpack *u, bool keep_blobs);
 
 /* The image's manifest for a push: its stored image manifest when every blob it names is
  * in the store, else a new OCI manifest built from config and layer blobs (then stored and

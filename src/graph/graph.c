@@ -80,6 +80,7 @@ int graph_open(const struct graph_opts *opts, struct graph **out, struct berr *e
   if (!g)
     return berr_set(err, ENOMEM, "graph");
   pthread_mutex_init(&g->lock, NULL);
+  pthread_cond_init(&g->claims_changed, NULL);
   g->lockfd = -1;
   g->threads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (g->threads < 1)
@@ -149,6 +150,10 @@ void graph_close(struct graph *g)
   if (g->lockfd >= 0)
     close(g->lockfd);
   pthread_mutex_destroy(&g->lock);
+  pthread_cond_destroy(&g->claims_changed);
+  for (size_t i = 0; i < g->nclaims; i++)
+    free(g->claims[i]);
+  free(g->claims);
   free(g->root);
   free(g);
 }

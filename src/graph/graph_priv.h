@@ -21,6 +21,11 @@ struct graph {
   int lockfd;
   int threads;
   struct reaper *reaper; /* deferred removal of writable layers' files */
+  /* chain IDs a pull is unpacking without the lock held (graph_unpack_*): nobody else
+   * creates or removes those layers until the pull commits or aborts */
+  char **claims;
+  size_t nclaims;
+  pthread_cond_t claims_changed; /* waited on with `lock` */
 };
 
 void graph_lock(struct graph *g);

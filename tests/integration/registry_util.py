@@ -305,10 +305,17 @@ class Proxy:
         self.release = threading.Event()
         self.inflight = 0
         self.max_inflight = 0
+        # blob uploads (PATCH/PUT under /blobs/uploads/) in flight, counted the same way;
+        # with hold_uploads=n each waits until n are in flight together (or DEADLINE passes);
+        # once that was seen, the rest (the last layers, the config) go through
+        self.hold_uploads = 0
+        self.uploads_inflight = 0
+        self.max_uploads_inflight = 0
         self.cond = threading.Condition()
         self.token = token
         self.token_creds = token_creds
         self.requests = []
+        self.completed = []  # paths of requests answered, in order
         self.lock = threading.Lock()
         proxy = self
 
@@ -399,14 +406,30 @@ class Proxy:
                 self.cond.notify_all()
                 if self.hold and digest in self.hold_digests:
                     self.cond.wait_for(lambda: self.inflight >= self.hold, timeout=DEADLINE)
+        upload = h.command in ("PATCH", "PUT") and "/blobs/uploads/" in h.path
+        if upload:
+            with self.cond:
+                self.uploads_inflight += 1
+                self.max_uploads_inflight = max(self.max_uploads_inflight,
+                                                self.uploads_inflight)
+                self.cond.notify_all()
+                if self.hold_uploads:
+                    self.cond.wait_for(
+                        lambda: self.max_uploads_inflight >= self.hold_uploads,
+                        timeout=DEADLINE)
         if h.command == "GET" and digest in self.stall:
             self.release.wait(timeout=DEADLINE)
         try:
             self._forward(h, body, digest)
         finally:
-            if blob_get:
+            with self.lock:
+                self.completed.append(h.path)
+            if blob_get or upload:
                 with self.cond:
-                    self.inflight -= 1
+                    if blob_get:
+                        self.inflight -= 1
+                    else:
+                        self.uploads_inflight -= 1
 
     def _forward(self, h, body, digest):
         headers = {k: v for k, v in h.headers.items()

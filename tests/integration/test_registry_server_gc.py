@@ -148,10 +148,12 @@ def test_gc_help_and_errors(binary, tmp_path):
 
 
 def test_gc_removes_stale_temp_files(reg, binary):
-    """A writer killed between create and rename leaves .tmp-* next to its target: gc removes
-    the stale ones and leaves a fresh one (a write in progress) alone."""
+    """A writer killed between create and rename leaves a temp file next to its target
+    (.<name>.tmp.XXXXXX, or .tmp-XXXXXX from earlier versions): gc removes the stale ones and
+    leaves a fresh one (a write in progress) and a tag merely named like one alone."""
     reg.push_image("lib/t", "v1")
-    stale = [reg.root / "blobs/sha256/.tmp-AAAAAA", reg.root / "repos/lib/t/_manifests/tags/.tmp-BBBBBB"]
+    stale = [reg.root / "blobs/sha256/.tmp-AAAAAA", reg.root / "repos/lib/t/_manifests/tags/.tmp-BBBBBB",
+             reg.root / "repos/lib/t/_manifests/tags/.v1.tmp.DDDDDD"]
     fresh = reg.root / "blobs/sha256/.tmp-CCCCCC"
     t = time.time() - 7200
     for p in stale:
@@ -159,6 +161,6 @@ def test_gc_removes_stale_temp_files(reg, binary):
         os.utime(p, (t, t))
     fresh.write_bytes(b"being written")
     out = gc(binary, reg.root)
-    assert "temp files removed: 2" in out, out
+    assert "temp files removed: 3" in out, out
     assert not any(p.exists() for p in stale) and fresh.exists()
     assert reg.request("GET", "/v2/lib/t/tags/list").json()["tags"] == ["v1"]

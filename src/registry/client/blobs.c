@@ -165,6 +165,10 @@ int reg_blob_upload(struct reg_repo *r, const char *digest, int fd, int64_t size
   struct reg_req q;
   _cleanup_free_ char *loc = NULL;
   int rc = upload_start(r, NULL, &q, &loc, err);
+  /* chunks at least as large as the registry asks (the last one may be smaller) */
+  long long min = q.chunk_min ? strtoll(q.chunk_min, NULL, 10) : 0;
+  if (chunk > 0 && min > chunk)
+    chunk = min;
   reg_req_free(&q);
   if (rc < 0)
     return rc;

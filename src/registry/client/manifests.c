@@ -2,25 +2,13 @@
  * choice in an OCI index or Docker manifest list. */
 #include <errno.h>
 #include <jansson.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bdigest.h"
 #include "common/cleanup.h"
 #include "request.h"
-
-static void sha256_hex(const void *buf, size_t len, char out[72])
-{
-  unsigned char md[SHA256_DIGEST_SIZE];
-  struct sha256_ctx ctx;
-  sha256_init(&ctx);
-  sha256_update(&ctx, len, buf);
-  sha256_digest(&ctx, sizeof(md), md);
-  strcpy(out, "sha256:");
-  for (int i = 0; i < 32; i++)
-    sprintf(out + 7 + 2 * i, "%02x", md[i]);
-}
 
 int reg_manifest_get(struct reg_repo *r, const char *ref, char **body, size_t *len,
                      char **media_type, char digest[72], struct berr *err)
@@ -43,7 +31,7 @@ int reg_manifest_get(struct reg_repo *r, const char *ref, char **body, size_t *l
     reg_req_free(&q);
     return rc;
   }
-  sha256_hex(q.resp ? q.resp : "", q.resp_len, digest);
+  bdigest_buf("sha256", q.resp ? q.resp : "", q.resp_len, digest, 72);
   if (strncmp(ref, "sha256:", 7) == 0 && strcmp(ref, digest) != 0) {
     reg_req_free(&q);
     return berr_set(err, 0, "manifest verification failed for digest %s (content is %s)", ref,

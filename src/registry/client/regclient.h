@@ -48,6 +48,10 @@ int reg_repo_last_status(const struct reg_repo *r);
 /* GET /v2/ with the credentials: checks that they are accepted (login). */
 int reg_ping(struct reg_repo *r, struct berr *err);
 
+/* Every tag of the repository (GET /v2/<name>/tags/list, following Link pagination): a
+ * NULL-terminated strv, in the registry's order. */
+int reg_tags_list(struct reg_repo *r, char ***tags, struct berr *err);
+
 /* GET a manifest by tag or digest. *digest is sha256 of the body (verified against ref when
  * ref is a digest). */
 int reg_manifest_get(struct reg_repo *r, const char *ref, char **body, size_t *len,

@@ -27,8 +27,10 @@ void reg_req_free(struct reg_req *q)
   free(q->www_auth);
   free(q->range_hdr);
   free(q->content_range);
+  free(q->link);
+  free(q->chunk_min);
   q->resp = q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range =
-      NULL;
+      q->link = q->chunk_min = NULL;
   q->resp_len = 0;
 }
 
@@ -58,7 +60,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
     free(q->www_auth);
     free(q->range_hdr);
     free(q->content_range);
-    q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range = NULL;
+    free(q->link);
+    free(q->chunk_min);
+    q->location = q->ctype = q->digest = q->www_auth = q->range_hdr = q->content_range = q->link =
+        q->chunk_min = NULL;
     return n;
   }
   const char *colon = memchr(buf, ':', n);
@@ -77,6 +82,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
       {"www-authenticate", offsetof(struct reg_req, www_auth)},
       {"range", offsetof(struct reg_req, range_hdr)},
       {"content-range", offsetof(struct reg_req, content_range)},
+      {"link", offsetof(struct reg_req, link)},
+      {"oci-chunk-min-length", offsetof(struct reg_req, chunk_min)},
   };
   for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
     if (strlen(keep[i].name) == kl && strncasecmp(buf, keep[i].name, kl) == 0) {
@@ -355,21 +362,27 @@ static bool is_redirect(long st)
   return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
 }
 
+/* On failure what the last answer left in q (body, headers) is freed: callers that return
+ * at once need not. */
 int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err)
 {
   const char *orig = q->url;
   _cleanup_free_ char *hop = NULL;
   int rc = perform(r, q, err);
   if (rc < 0)
-    return rc;
+    goto fail;
   if (q->status == 401 && !q->no_auth_retry && q->www_auth) {
     _cleanup_free_ char *ch = strdup(q->www_auth);
-    if (!ch)
-      return berr_set(err, ENOMEM, "auth");
+    if (!ch) {
+      rc = berr_set(err, ENOMEM, "auth");
+      goto fail;
+    }
     if ((rc = reg_auth_answer(r, ch, err)) < 0)
-      return rc;
-    if (q->sink && q->sink->reset && q->received > 0 && q->sink->reset(q->sink->ud) < 0)
-      return berr_set(err, EIO, "cannot restart the download after authentication");
+      goto fail;
+    if (q->sink && q->sink->reset && q->received > 0 && q->sink->reset(q->sink->ud) < 0) {
+      rc = berr_set(err, EIO, "cannot restart the download after authentication");
+      goto fail;
+    }
     rc = perform(r, q, err);
   }
   bool fetch = !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD");
@@ -398,6 +411,11 @@ int reg_request(struct reg_repo *r, struct reg_req *q, struct berr *err)
     r->last_status = (int)q->status;
     pthread_mutex_unlock(&r->lock);
   }
+  if (rc < 0)
+    reg_req_free(q);
+  return rc;
+fail:
+  reg_req_free(q);
   return rc;
 }
 

@@ -49,7 +49,8 @@ struct reg_req {
   long status;
   char *resp;
   size_t resp_len;
-  char *location, *ctype, *digest, *www_auth, *range_hdr, *content_range;
+  char *location, *ctype, *digest, *www_auth, *range_hdr, *content_range, *link;
+  char *chunk_min; /* OCI-Chunk-Min-Length */
   /* internal */
   int64_t sent;
   bool restarted; /* a Range request answered 200: the sink was reset */

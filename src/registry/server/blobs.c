@@ -230,6 +230,9 @@ enum MHD_Result uploads_handle(struct reg_req *r)
     char id[33];
     if (store_upload_create(st, r->name, id, &err) < 0)
       return reg_reply_error(r, 500, "UNKNOWN", "%s", err.msg);
+    if (r->srv->cfg->chunk_min_bytes)
+      reg_header(r, "OCI-Chunk-Min-Length", "%llu",
+                 (unsigned long long)r->srv->cfg->chunk_min_bytes);
     return reply_upload_state(r, 202, id);
   }
 

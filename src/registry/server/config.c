@@ -3,7 +3,7 @@
  *    "auth": {"htpasswd": FILE, "realm": R,
  *             "token": {"realm": "https://host:port/token", "service": S, "expires_in": 300}},
  *    "tls": {"cert": FILE, "key": FILE},
- *    "limits": {"manifest_bytes": N, "upload_bytes": N, "requests": N},
+ *    "limits": {"manifest_bytes": N, "upload_bytes": N, "requests": N, "chunk_min_bytes": N},
  *    "access": [{"repository": GLOB, "anonymous": "pull", "authenticated": "pull",
  *                "users": {"alice": "pull,push"}}]} */
 #include "registry.h"
@@ -135,14 +135,16 @@ int reg_config_load(const char *path, struct reg_config *cfg, struct berr *err)
   }
   if (limits) {
     int64_t mb = (int64_t)cfg->max_manifest_bytes, ub = (int64_t)cfg->max_upload_bytes;
-    int64_t rq = cfg->max_requests;
+    int64_t rq = cfg->max_requests, cm = (int64_t)cfg->chunk_min_bytes;
     if ((r = bjson_get_int(limits, "manifest_bytes", false, &mb, "limits", err)) < 0 ||
         (r = bjson_get_int(limits, "upload_bytes", false, &ub, "limits", err)) < 0 ||
-        (r = bjson_get_int(limits, "requests", false, &rq, "limits", err)) < 0)
+        (r = bjson_get_int(limits, "requests", false, &rq, "limits", err)) < 0 ||
+        (r = bjson_get_int(limits, "chunk_min_bytes", false, &cm, "limits", err)) < 0)
       return r;
     cfg->max_requests = (long)rq;
-    if (mb < 0 || ub < 0 || rq < 0)
+    if (mb < 0 || ub < 0 || rq < 0 || cm < 0)
       return berr_set(err, 0, "limits must not be negative");
+    cfg->chunk_min_bytes = (uint64_t)cm;
     cfg->max_manifest_bytes = (uint64_t)mb;
     cfg->max_upload_bytes = (uint64_t)ub;
   }

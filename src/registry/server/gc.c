@@ -181,7 +181,8 @@ static void sweep_uploads(struct sweep_ctx *c, const char *repo, time_t upload_c
   }
 }
 
-/* Temp files a writer killed mid-write left behind (".tmp-XXXXXX" next to their target). */
+/* Temp files a writer killed mid-write left behind next to their target: ".<name>.tmp.XXXXXX"
+ * (bf_write_atomic), or ".tmp-XXXXXX" from earlier versions. */
 static time_t tmp_cutoff;
 static size_t tmp_removed;
 static bool tmp_dry_run;
@@ -189,7 +190,9 @@ static bool tmp_dry_run;
 static int sweep_tmp(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
   const char *base = path + ftw->base;
-  if (type == FTW_F && strncmp(base, ".tmp-", 5) == 0 && sb->st_mtime < tmp_cutoff) {
+  const char *t = base[0] == '.' ? strstr(base, ".tmp.") : NULL;
+  bool temp = strncmp(base, ".tmp-", 5) == 0 || (t && t > base && strlen(t) == 11);
+  if (type == FTW_F && temp && sb->st_mtime < tmp_cutoff) {
     if (!tmp_dry_run)
       unlink(path);
     tmp_removed++;

@@ -41,6 +41,72 @@ const char *reg_query(struct reg_req *r, const char *key)
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct query_all {
+  const char *key;
+  const char **out;
+  size_t max, n;
+};
+
+static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+  struct query_all *q = cls;
+  if (key && strcmp(key, q->key) == 0) {
+    if (q->n < q->max)
+      q->out[q->n] = value ? value : "";
+    q->n++;
+  }
+  return MHD_YES;
+}
+
+size_t reg_query_all(struct reg_req *r, const char *key, const char **out, size_t max)
+{
+  struct query_all q = {.key = key, .out = out, .max = max};
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_value, &q);
+  return q.n;
+}
+
+struct accept_scan {
+  const char *mt;
+  bool seen, ok;
+};
+
+/* One Accept header: a comma-separated list of media ranges with optional parameters. */
+static enum MHD_Result scan_accept(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+  struct accept_scan *a = cls;
+  if (!key || strcasecmp(key, MHD_HTTP_HEADER_ACCEPT) != 0 || !value)
+    return MHD_YES;
+  a->seen = true;
+  const char *p = value;
+  while (*p && !a->ok) {
+    size_t n = strcspn(p, ",");
+    char item[256];
+    snprintf(item, sizeof(item), "%.*s", (int)(n < sizeof(item) - 1 ? n : sizeof(item) - 1), p);
+    item[strcspn(item, ";")] = '\0';
+    char *s = item;
+    while (*s == ' ' || *s == '\t')
+      s++;
+    size_t l = strlen(s);
+    while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+      s[--l] = '\0';
+    a->ok = !strcasecmp(s, a->mt) || !strcmp(s, "*/*") ||
+            (!strcasecmp(s, "application/*") && !strncasecmp(a->mt, "application/", 12));
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  return MHD_YES;
+}
+
+bool reg_accepts(struct reg_req *r, const char *mt)
+{
+  struct accept_scan a = {.mt = mt};
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_accept, &a);
+  return !a.seen || a.ok;
+}
+
 const char *reg_hdr_in(struct reg_req *r, const char *key)
 {
   return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);

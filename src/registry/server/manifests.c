@@ -54,6 +54,11 @@ static enum MHD_Result get_manifest(struct reg_req *r)
   int rc = store_manifest_get(&r->srv->store, r->name, r->ref, &buf, &len, &mt, digest, &err);
   if (rc < 0)
     return reg_reply_error(r, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+  /* as distribution: a client that lists the types it takes, and not this one, is told the
+   * manifest is unknown (it could not use it); no conversion is attempted */
+  if (!reg_accepts(r, mt))
+    return reg_reply_error(r, 404, "MANIFEST_UNKNOWN",
+                           "manifest found as %s, which the Accept header does not take", mt);
   reg_header(r, "Docker-Content-Digest", "%s", digest);
   reg_header(r, "ETag", "\"%s\"", digest);
   return reg_reply(r, 200, mt, buf, len);
@@ -139,6 +144,19 @@ static enum MHD_Result put_manifest(struct reg_req *r)
   if (!by_digest && !reg_tag_valid(r->ref))
     return reg_reply_error(r, 400, strchr(r->ref, ':') ? "DIGEST_INVALID" : "MANIFEST_INVALID",
                            "invalid tag or digest");
+  /* a push by digest may tag it at once: ?tag=a&tag=b (distribution-spec v1.1) */
+  const char *tags[REG_MAX_TAGS];
+  size_t ntags = 0;
+  if (by_digest) {
+    ntags = reg_query_all(r, "tag", tags, REG_MAX_TAGS);
+    if (ntags > REG_MAX_TAGS)
+      return reg_reply_error(r, 414, "MANIFEST_INVALID", "more than %d tags", REG_MAX_TAGS);
+    for (size_t i = 0; i < ntags; i++)
+      if (!reg_tag_valid(tags[i]))
+        return reg_reply_error(r, 400, "MANIFEST_INVALID", "invalid tag \"%s\"", tags[i]);
+  } else {
+    tags[ntags++] = r->ref;
+  }
   json_error_t jerr;
   json_auto_t *m = r->mem ? json_loadb(r->mem, r->mem_len, 0, &jerr) : NULL;
   if (!json_is_object(m))
@@ -173,8 +191,7 @@ static enum MHD_Result put_manifest(struct reg_req *r)
 
   char digest[REG_DIGEST_MAX];
   const char *alg = by_digest && strncmp(r->ref, "sha512:", 7) == 0 ? "sha512" : "sha256";
-  if (reg_digest_buf(r->mem, r->mem_len, alg, digest, sizeof(digest), &err) < 0)
-    return reg_reply_error(r, 500, "UNKNOWN", "%s", err.msg);
+  bdigest_buf(alg, r->mem, r->mem_len, digest, sizeof(digest));
   if (by_digest && strcmp(digest, r->ref) != 0)
     return reg_reply_error(r, 400, "DIGEST_INVALID", "manifest digest %s does not match %s", digest,
                            r->ref);
@@ -209,13 +226,15 @@ static enum MHD_Result put_manifest(struct reg_req *r)
     if (desc && json_is_object(ann))
       json_object_set(desc, "annotations", ann);
   }
-  if (store_manifest_put(st, r->name, digest, mt, r->mem, r->mem_len, by_digest ? NULL : r->ref,
-                         subject_digest, desc, &err) < 0)
+  if (store_manifest_put(st, r->name, digest, mt, r->mem, r->mem_len, tags, ntags, subject_digest,
+                         desc, &err) < 0)
     return reg_reply_error(r, 500, "UNKNOWN", "%s", err.msg);
   reg_header(r, "Location", "/v2/%s/manifests/%s", r->name, digest);
   reg_header(r, "Docker-Content-Digest", "%s", digest);
   if (subject_digest)
     reg_header(r, "OCI-Subject", "%s", subject_digest);
+  for (size_t i = 0; by_digest && i < ntags; i++)
+    reg_header(r, "OCI-Tag", "%s", tags[i]);
   return reg_reply(r, 201, NULL, "", 0);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+#include "common/bdigest.h"
 #include "common/berr.h"
 
 /* ---- configuration (config.c) ---- */
@@ -38,6 +39,9 @@ struct reg_config {
   uint64_t max_manifest_bytes;
   uint64_t max_upload_bytes; /* 0 = unlimited */
   long max_requests;         /* requests served at once; past it 429 (0 = unlimited) */
+  /* advertised as OCI-Chunk-Min-Length when an upload starts (0: no header); a hint to
+   * clients, not enforced: the last chunk may be smaller and only the client knows it */
+  uint64_t chunk_min_bytes;
   struct reg_rule *rules;
   size_t n_rules;
 };
@@ -56,17 +60,9 @@ bool reg_tag_valid(const char *tag);
 bool reg_digest_valid(const char *digest);
 bool reg_upload_id_valid(const char *id);
 
-/* ---- digests (digest.c) ---- */
-
-/* Hash a whole file (from offset 0) or a buffer with the digest's algorithm; out gets
- * "<alg>:<hex>". */
-int reg_digest_fd(int fd, const char *alg, char *out, size_t outlen, struct berr *err);
-int reg_digest_buf(const void *buf, size_t len, const char *alg, char *out, size_t outlen,
-                   struct berr *err);
-
 /* ---- storage (store.c) ---- */
 
-#define REG_DIGEST_MAX 160
+#define REG_DIGEST_MAX BDIGEST_MAX
 
 struct reg_store {
   char *root;
@@ -96,11 +92,12 @@ int store_upload_commit(struct reg_store *st, const char *name, const char *id, 
                         struct berr *err);
 int store_upload_cancel(struct reg_store *st, const char *name, const char *id, struct berr *err);
 
-/* Stores the exact bytes as a manifest revision of the repo and, with tag, points the tag at
- * it. desc is the descriptor for referrers when the manifest has a subject (may be NULL). */
+/* Stores the exact bytes as a manifest revision of the repo and points each of the ntags
+ * tags at it. desc is the descriptor for referrers when the manifest has a subject (may be
+ * NULL). */
 int store_manifest_put(struct reg_store *st, const char *name, const char *digest,
-                       const char *media_type, const void *buf, size_t len, const char *tag,
-                       const char *subject, json_t *desc, struct berr *err);
+                       const char *media_type, const void *buf, size_t len, const char *const *tags,
+                       size_t ntags, const char *subject, json_t *desc, struct berr *err);
 /* ref is a tag or a digest; -ENOENT when unknown. */
 int store_manifest_get(struct reg_store *st, const char *name, const char *ref, char **buf,
                        size_t *len, char **media_type, char digest[REG_DIGEST_MAX],
@@ -166,7 +163,9 @@ enum reg_route {
   R_REFERRERS,
 };
 
-#define REG_MAX_HEADERS 12
+/* room for an OCI-Tag header per tag of a PUT with ?tag= (REG_MAX_TAGS) */
+#define REG_MAX_TAGS 16
+#define REG_MAX_HEADERS (REG_MAX_TAGS + 8)
 
 struct reg_req {
   struct reg_server *srv;
@@ -226,6 +225,12 @@ void reg_body_discard(struct reg_req *r);
 void reg_fail(struct reg_req *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const char *reg_query(struct reg_req *r, const char *key);
+/* Every value of a repeated query parameter (?tag=a&tag=b), at most max; returns how many
+ * there are (may exceed max). */
+size_t reg_query_all(struct reg_req *r, const char *key, const char **out, size_t max);
+/* Whether the request's Accept headers take media type mt: no Accept header, a wildcard
+ * (a star or application with a star subtype) or mt itself. */
+bool reg_accepts(struct reg_req *r, const char *mt);
 const char *reg_hdr_in(struct reg_req *r, const char *key);
 
 /* Per-route handlers. *_begin runs when the headers arrived (may prepare the body sink or

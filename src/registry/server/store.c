@@ -47,8 +47,8 @@ static void fsync_dir(const char *path)
     fsync(dfd);
 }
 
-/* Atomic and thread-safe: the temp name is unique per call (bf_write_atomic's is per
- * process, and many request threads may write the same tag or blob at once). */
+/* bf_write_atomic (temp + fsync + rename, a temp name per call) into a directory made as
+ * needed. */
 static int write_atomic(const char *path, const void *buf, size_t len, struct berr *err)
 {
   _cleanup_free_ char *dir = strdup(path);
@@ -60,24 +60,7 @@ static int write_atomic(const char *path, const void *buf, size_t len, struct be
   int r = bf_mkdir_p(dir, 0755, err);
   if (r < 0)
     return r;
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s/.tmp-XXXXXX", dir);
-  _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0)
-    return berr_errno(err, "create temp in %s", dir);
-  r = bf_write_all(fd, buf, len);
-  if (r == 0 && fsync(fd) < 0)
-    r = -errno;
-  if (r == 0 && fchmod(fd, 0644) < 0)
-    r = -errno;
-  if (r == 0 && rename(tmp, path) < 0)
-    r = -errno;
-  if (r < 0) {
-    unlink(tmp);
-    return berr_set(err, r, "write %s", path);
-  }
-  fsync_dir(dir);
-  return 0;
+  return bf_write_atomic(path, buf, len, 0644, err);
 }
 
 int store_init(struct reg_store *st, const char *root, struct berr *err)
@@ -295,7 +278,7 @@ int store_upload_commit(struct reg_store *st, const char *name, const char *id, 
   if (r < 0)
     return r;
   char got[REG_DIGEST_MAX];
-  r = reg_digest_fd(fd, alg, got, sizeof(got), err);
+  r = bdigest_fd(alg, fd, got, sizeof(got), err);
   if (r < 0)
     return r;
   if (strcmp(got, digest) != 0) {
@@ -332,8 +315,8 @@ int store_upload_commit(struct reg_store *st, const char *name, const char *id, 
 }
 
 int store_manifest_put(struct reg_store *st, const char *name, const char *digest,
-                       const char *media_type, const void *buf, size_t len, const char *tag,
-                       const char *subject, json_t *desc, struct berr *err)
+                       const char *media_type, const void *buf, size_t len, const char *const *tags,
+                       size_t ntags, const char *subject, json_t *desc, struct berr *err)
 {
   char p[PATH_MAX];
   _cleanup_close_ int lock = store_lock(st, false, err);
@@ -356,8 +339,8 @@ int store_manifest_put(struct reg_store *st, const char *name, const char *diges
   r = write_atomic(p, media_type, strlen(media_type), err);
   if (r < 0)
     return r;
-  if (tag) {
-    tag_path(st, name, tag, p, sizeof(p));
+  for (size_t i = 0; r == 0 && i < ntags; i++) {
+    tag_path(st, name, tags[i], p, sizeof(p));
     r = write_atomic(p, digest, strlen(digest), err);
   }
   return r;
