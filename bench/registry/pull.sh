@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: pulling a multi-layer image from Debian's docker-registry (distribution 2.8) on
 # 127.0.0.1, side by side in one hyperfine run: `berth pull` against berthd, `docker pull`
-# against berthd, and `docker pull` against a dockerd of the bench's own (Debian's docker.io:
-# dockerd 20.10 + containerd 1.6). The image is removed before every run, so each pull
-# downloads, verifies and unpacks every layer. Writes the "## registry: pull" section of
-# docs/benchmarks.md.
+# against berthd, `docker pull` against a dockerd of the bench's own (Debian's docker.io:
+# dockerd 20.10 + containerd 1.6), and `skopeo copy` of the image into a directory (no
+# unpack). The image is removed before every run, so each pull downloads, verifies and
+# unpacks every layer. Writes the "## registry: pull" section of docs/benchmarks.md.
 #
 # Usage: bench/registry/pull.sh [--build DIR] [--runs N] [--warmup N] [--layers N]
 #                               [--layer-mb M] [--no-write]
@@ -42,7 +42,7 @@ build=$(realpath "$build")
 for b in berthd berth berth-shim; do
 	[[ -x "$build/$b" ]] || { echo "pull.sh: $build/$b is not built (make build)" >&2; exit 1; }
 done
-for tool in hyperfine /usr/bin/python3 docker-registry; do
+for tool in hyperfine /usr/bin/python3 docker-registry skopeo; do
 	command -v "$tool" >/dev/null || { echo "pull.sh: $tool missing: run scripts/install-deps.sh" >&2; exit 1; }
 done
 if ! command -v dockerd >/dev/null || ! command -v containerd >/dev/null; then
@@ -255,7 +255,9 @@ hyperfine --warmup "$warmup" --runs "$runs" --export-json "$out/pull.json" \
 	-n "docker pull (berthd)" --prepare "${bdocker[*]} rmi $image >/dev/null 2>&1 || true" \
 	"${bdocker[*]} pull -q $image" \
 	-n "docker pull (dockerd)" --prepare "${ddocker[*]} rmi $image >/dev/null 2>&1 || true" \
-	"${ddocker[*]} pull -q $image" >&2
+	"${ddocker[*]} pull -q $image" \
+	-n "skopeo copy (to a dir, no unpack)" --prepare "rm -rf $tmp/skopeo" \
+	"skopeo copy -q --src-tls-verify=false docker://$image dir:$tmp/skopeo" >&2
 
 /usr/bin/python3 - "$out/pull.json" "$(cat "$out/image")" "$runs" "$warmup" "$layers" "$layer_mb" \
 	"$(git -C "$repo" describe --always --dirty)" "$("$docker" version --format '{{.Client.Version}}' 2>/dev/null)" \
@@ -274,6 +276,9 @@ try:
     osname = [l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release") if l.startswith("PRETTY_NAME=")][0]
 except (OSError, IndexError):
     osname = "Linux"
+berth = next(r for r in results if r["command"] == "berth pull (berthd)")
+skopeo = next(r for r in results if r["command"].startswith("skopeo copy"))
+goal = ("met" if berth["median"] <= skopeo["median"] else "missed")
 text = f"""{SECTION}
 
 Pulling one multi-layer image from Debian's docker-registry on 127.0.0.1 (plain HTTP), the
@@ -288,6 +293,11 @@ a dockerd of the bench's own (`--bridge none`, overlay2, its own data root).
 - command: `bench/registry/pull.sh --runs {runs} --warmup {warmup} --layers {layers} --layer-mb {mb}`
 
 {chr(10).join(rows)}
+
+skopeo copies the same image into a directory (blobs verified and written, nothing
+unpacked). Goal (issue #7): berth's pull, unpack included, no slower than skopeo's copy
+alone: berth {berth['median']:.3f} s against skopeo {skopeo['median']:.3f} s
+({berth['median'] / skopeo['median']:.2f}×): **{goal}**.
 """
 print(text)
 if write == "1":

@@ -775,6 +775,22 @@ int lifecycle_remove(struct engine *e, const char *ref, bool force, bool volumes
   return r;
 }
 
+static bool auto_remove_now(struct container *c)
+{
+  return json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove")) &&
+         c->state == CTR_EXITED && !c->busy && !c->removed;
+}
+
+void lifecycle_after_exit(struct engine *e, struct container *c)
+{
+  /* --rm: removed as soon as the exit is known, not after the shim tidied the runtime state
+   * (a cgroup directory per v1 hierarchy) and closed its connection; the monitor then finds
+   * it removed. */
+  struct berr err;
+  if (auto_remove_now(c) && remove_locked(e, c, true, &err) < 0)
+    blog(BLOG_WARN, "auto-remove %s: %s", c->id, err.msg);
+}
+
 void lifecycle_after_monitor(struct engine *e, struct container *c)
 {
   if (c->removed) {
@@ -782,9 +798,7 @@ void lifecycle_after_monitor(struct engine *e, struct container *c)
       ctr_free(c);
     return;
   }
-  bool auto_remove =
-      json_is_true(json_object_get(json_object_get(c->doc, "HostConfig"), "AutoRemove"));
-  if (auto_remove && c->state == CTR_EXITED && !c->busy) {
+  if (auto_remove_now(c)) {
     struct berr err;
     if (remove_locked(e, c, true, &err) < 0)
       blog(BLOG_WARN, "auto-remove %s: %s", c->id, err.msg);

@@ -29,6 +29,8 @@ int lifecycle_pause(struct engine *e, const char *ref, bool pause, struct berr *
 
 /* With the engine lock held, from a monitor thread that is ending: auto-remove or restart. */
 void lifecycle_after_monitor(struct engine *e, struct container *c);
+/* With the engine lock held, when the shim reported the exit: auto-remove (--rm) at once. */
+void lifecycle_after_exit(struct engine *e, struct container *c);
 
 /* Daemon start: reconnect to every running container's shim, record the exits of those
  * that ended while we were away. */

@@ -201,6 +201,7 @@ static void on_event(struct engine *e, struct container *c, json_t *ev)
     sup_handle_exit(e, c, (int)json_integer_value(json_object_get(ev, "code")),
                     json_is_true(json_object_get(ev, "oom")),
                     json_string_value(json_object_get(ev, "finished")));
+    lifecycle_after_exit(e, c);
   }
   pthread_cond_broadcast(&e->changed);
 }

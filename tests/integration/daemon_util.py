@@ -145,6 +145,31 @@ def _kill_leftovers(exec_root):
             pass
 
 
+def _remove_cgroups(exec_root):
+    """Remove the cgroups of this daemon's containers whose shims _kill_leftovers ended (a
+    killed shim cannot delete its container's cgroups): one directory per hierarchy, named
+    after the container, under berth/."""
+    ids = set()
+    for sub in ("runtime", "containers"):
+        try:
+            ids.update(n for n in os.listdir(os.path.join(exec_root, sub)) if len(n) == 64)
+        except OSError:
+            pass
+    if not ids:
+        return
+    for hier in os.listdir("/sys/fs/cgroup"):
+        for cid in ids:
+            path = os.path.join("/sys/fs/cgroup", hier, "berth", cid)
+            for _ in range(50):  # a just-killed cgroup may still be emptying
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
 def _unmount_under(path):
     """Unmount anything still mounted below path (deepest first), so rmtree can work."""
     prefix = str(path).rstrip("/") + "/"
@@ -181,6 +206,7 @@ def berthd(build_dir, tmp_path, request):
         pass
     d.stop()
     _kill_leftovers(d.exec_root)
+    _remove_cgroups(d.exec_root)
     for root in (d.exec_root, d.base):
         _unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_binary
-from daemon_util import Daemon, _kill_leftovers, _unmount_under
+from daemon_util import Daemon, _kill_leftovers, _remove_cgroups, _unmount_under
 
 V2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 UNIFIED = "/sys/fs/cgroup/unified/cgroup.controllers"
@@ -67,6 +67,7 @@ def rt_daemon(build_dir, tmp_path, busybox_docker_archive):
         berth("rm", "-f", *ids)
     d.stop()
     _kill_leftovers(d.exec_root)
+    _remove_cgroups(d.exec_root)
     for root in (d.exec_root, d.base):
         _unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_binary
-from daemon_util import Daemon, _kill_leftovers, _unmount_under
+from daemon_util import Daemon, _kill_leftovers, _remove_cgroups, _unmount_under
 
 SUBFILES = ("/etc/subuid", "/etc/subgid")
 SIZE = 65536
@@ -104,6 +104,7 @@ class RemapDaemon:
         finally:
             self.d.stop()
             _kill_leftovers(self.d.exec_root)
+            _remove_cgroups(self.d.exec_root)
             for root in (self.d.exec_root, self.base):
                 _unmount_under(root)
                 shutil.rmtree(root, ignore_errors=True)
