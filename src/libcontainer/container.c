@@ -230,6 +230,7 @@ static int create_container(const struct lc_create_opts *o, enum lc_run_mode mod
 
   if (lc_id_validate(o->id, err) < 0)
     return -EINVAL;
+  lc_seccomp_use_cache_of(o->root);
   if (lc_config_load(o->bundle, &cr->config, err) < 0)
     return -err->code;
   c = cr->config;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "libcontainer/security/seccomp.h"
 #include "common/fileutil.h"
 #include "config.h"
 #include "container.h"
@@ -140,6 +141,7 @@ int lc_container_exec(const struct lc_exec_opts *o, int *exit_status, struct ber
                                       : berr_set(err, 0, "container %s is not running", o->id);
     goto out;
   }
+  lc_seccomp_use_cache_of(o->root);
   if ((r = lc_config_parse(st->config, st->bundle, &cfg, err)) < 0)
     goto out;
   if ((r = lc_process_parse(o->process, &proc, err)) < 0)

@@ -1,6 +1,7 @@
 /* Unit tests for seccomp: profiles compiled here are installed in forked children on the real
  * kernel, and the tests watch what the syscalls then do (errno, SIGSYS, notifications). */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -650,6 +651,102 @@ static void test_notify(void)
   lc_seccomp_free(s);
 }
 
+/* The number of entries in the cache directory. */
+static int cache_entries(const char *dir)
+{
+  int n = 0;
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  if (d)
+    closedir(d);
+  return n;
+}
+
+static bool same_program(const struct lc_seccomp *a, const struct lc_seccomp *b)
+{
+  size_t na = 0, nb = 0;
+  const void *pa = lc_seccomp_bpf(a, &na), *pb = lc_seccomp_bpf(b, &nb);
+  return pa && pb && na == nb && memcmp(pa, pb, na * 8) == 0 &&
+         lc_seccomp_flags(a) == lc_seccomp_flags(b) &&
+         lc_seccomp_wants_notify(a) == lc_seccomp_wants_notify(b);
+}
+
+static void test_cache(void)
+{
+  const char *deny = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":"
+                     "[\"SECCOMP_FILTER_FLAG_LOG\"],\"syscalls\":[{\"names\":[\"mkdir\","
+                     "\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+  /* the same profile, its keys in another order: the same entry */
+  const char *reordered = "{\"syscalls\":[{\"action\":\"SCMP_ACT_ERRNO\",\"names\":[\"mkdir\","
+                          "\"mkdirat\"]}],\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
+                          "\"defaultAction\":\"SCMP_ACT_ALLOW\"}";
+  struct lc_seccomp *plain = compile_ok(deny); /* no cache set: compiled */
+  char root[256], dir[300];
+  snprintf(root, sizeof(root), "%s/root", tmpdir);
+  snprintf(dir, sizeof(dir), "%s/.seccomp-cache", root);
+  CHECK(mkdir(root, 0700) == 0);
+  lc_seccomp_use_cache_of(root);
+  struct lc_seccomp *first = compile_ok(deny);
+  CHECK(cache_entries(dir) == 1);
+  struct lc_seccomp *cached = compile_ok(reordered);
+  CHECK(cache_entries(dir) == 1);
+  CHECK(same_program(plain, first) && same_program(first, cached));
+  /* the cached program denies what the compiled one denies */
+  char path[128];
+  snprintf(path, sizeof(path), "%s/denied", tmpdir);
+  struct mkdir_arg m = {path, EPERM};
+  CHECK(exited_ok(run_filtered(cached, child_mkdir, &m)));
+  CHECK(!dir_exists(path));
+
+  /* a damaged entry is not used: the profile is compiled again and the entry rewritten */
+  DIR *d = opendir(dir);
+  char entry[600] = "";
+  for (struct dirent *e; d && (e = readdir(d));)
+    if (e->d_name[0] != '.')
+      snprintf(entry, sizeof(entry), "%s/%s", dir, e->d_name);
+  if (d)
+    closedir(d);
+  int fd = open(entry, O_WRONLY | O_TRUNC);
+  CHECK(fd >= 0 && write(fd, "BSECCMP1 short", 14) == 14);
+  if (fd >= 0)
+    close(fd);
+  struct lc_seccomp *again = compile_ok(deny);
+  CHECK(same_program(plain, again));
+  struct stat st;
+  CHECK(stat(entry, &st) == 0 && st.st_size > 14);
+
+  /* another profile, another entry; a notifying one keeps its listener */
+  struct lc_seccomp *other = compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                                        "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}],"
+                                        "\"listenerPath\":\"/run/x.sock\"}");
+  CHECK(cache_entries(dir) == 2);
+  struct lc_seccomp *other_cached =
+      compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                 "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}],"
+                 "\"listenerPath\":\"/run/x.sock\"}");
+  CHECK(same_program(other, other_cached) && lc_seccomp_wants_notify(other_cached));
+  CHECK(lc_seccomp_listener_path(other_cached) &&
+        strcmp(lc_seccomp_listener_path(other_cached), "/run/x.sock") == 0);
+
+  lc_seccomp_set_cache_dir(NULL);
+  struct lc_seccomp *all[] = {plain, first, cached, again, other, other_cached};
+  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+    lc_seccomp_free(all[i]);
+  d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (e->d_name[0] == '.')
+      continue;
+    char p2[600];
+    snprintf(p2, sizeof(p2), "%s/%s", dir, e->d_name);
+    unlink(p2);
+  }
+  if (d)
+    closedir(d);
+  rmdir(dir);
+  rmdir(root);
+}
+
 int main(void)
 {
   if (geteuid() != 0) {
@@ -666,6 +763,7 @@ int main(void)
   test_allowlist();
   test_errors();
   test_notify();
+  test_cache();
   rmdir(tmpdir);
   CHECK_DONE();
 }

@@ -21,6 +21,7 @@
 
 #include "common/bjson.h"
 #include "common/cleanup.h"
+#include "libcontainer/security/seccomp_cache.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -651,6 +652,21 @@ static int seccomp_compile_ctx(json_t *seccomp, struct lc_seccomp *s, struct ber
   return 0;
 }
 
+static char *cache_dir; /* lc_seccomp_set_cache_dir */
+
+void lc_seccomp_set_cache_dir(const char *dir)
+{
+  free(cache_dir);
+  cache_dir = dir ? strdup(dir) : NULL;
+}
+
+void lc_seccomp_use_cache_of(const char *root)
+{
+  char dir[4096];
+  snprintf(dir, sizeof(dir), "%s/.seccomp-cache", root);
+  lc_seccomp_set_cache_dir(root ? dir : NULL);
+}
+
 int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *err)
 {
   *out = NULL;
@@ -658,6 +674,10 @@ int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *er
     return 0;
   if (!json_is_object(seccomp))
     return berr_set(err, 0, "linux.seccomp: expected an object");
+  char key[65];
+  bool cacheable = cache_dir && lc_seccomp_cache_key(seccomp, key);
+  if (cacheable && (*out = lc_seccomp_cache_load(cache_dir, key, seccomp)))
+    return 0;
   struct lc_seccomp *s = calloc(1, sizeof(*s));
   if (!s)
     return berr_set(err, ENOMEM, "seccomp");
@@ -666,6 +686,29 @@ int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *er
     lc_seccomp_free(s);
     return r;
   }
+  if (cacheable)
+    lc_seccomp_cache_store(cache_dir, key, s);
+  *out = s;
+  return 0;
+}
+
+int lc_seccomp_from_bpf(const void *insns, size_t n_insns, unsigned int flags, bool notify,
+                        json_t *seccomp, struct lc_seccomp **out, struct berr *err)
+{
+  *out = NULL;
+  const char *lpath = json_string_value(json_object_get(seccomp, "listenerPath"));
+  const char *lmeta = json_string_value(json_object_get(seccomp, "listenerMetadata"));
+  struct lc_seccomp *s = calloc(1, sizeof(*s));
+  if (!s || !(s->prog.filter = malloc(n_insns * sizeof(struct sock_filter))) ||
+      (lpath && !(s->listener_path = strdup(lpath))) ||
+      (lmeta && !(s->listener_metadata = strdup(lmeta)))) {
+    lc_seccomp_free(s);
+    return berr_set(err, ENOMEM, "seccomp");
+  }
+  memcpy(s->prog.filter, insns, n_insns * sizeof(struct sock_filter));
+  s->prog.len = (unsigned short)n_insns;
+  s->flags = flags;
+  s->notify = notify;
   *out = s;
   return 0;
 }

@@ -22,6 +22,19 @@ struct lc_seccomp;
  * *out = NULL. */
 int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *err);
 
+/* Where lc_seccomp_compile keeps the programs it compiled and looks for them first
+ * (seccomp_cache.h); NULL (the default) compiles every time. Set once per process by the
+ * runtime, to a directory of its state root. */
+void lc_seccomp_set_cache_dir(const char *dir);
+/* The cache in a runtime's state root: <root>/.seccomp-cache (a dot name, so listing the
+ * root's containers skips it). */
+void lc_seccomp_use_cache_of(const char *root);
+
+/* A filter from an already compiled program (n_insns instructions), its install flags and
+ * whether it notifies; the listener path and metadata come from the profile. */
+int lc_seccomp_from_bpf(const void *insns, size_t n_insns, unsigned int flags, bool notify,
+                        json_t *seccomp, struct lc_seccomp **out, struct berr *err);
+
 /* Install the compiled filter in the calling thread: one seccomp(2) call, no allocation. Needs
  * no_new_privs or CAP_SYS_ADMIN. With SCMP_ACT_NOTIFY rules, *notify_fd receives the listener
  * fd (else -1); notify_fd may be NULL. If the kernel rejects an optional flag (EINVAL) and
