@@ -477,18 +477,41 @@ static char *short_id(const char *id)
   return strndup(id, 12);
 }
 
-/* A row of the table, each field computed only when the format can show it: `ps -q` or the
- * default table with a thousand containers need a few of the fifteen. */
-static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t now)
+/* The fields of a `ps` row. */
+enum ps_field {
+  PS_ID,
+  PS_IMAGE,
+  PS_COMMAND,
+  PS_CREATED_AT,
+  PS_RUNNING_FOR,
+  PS_PORTS,
+  PS_STATE,
+  PS_STATUS,
+  PS_SIZE,
+  PS_NAMES,
+  PS_LABELS,
+  PS_MOUNTS,
+  PS_LOCAL_VOLUMES,
+  PS_NETWORKS,
+  PS_NFIELDS
+};
+static const char *const ps_field_names[PS_NFIELDS] = {
+    "ID",     "Image", "Command", "CreatedAt", "RunningFor", "Ports",        "State",
+    "Status", "Size",  "Names",   "Labels",    "Mounts",     "LocalVolumes", "Networks"};
+
+/* A row of the table, each field computed only when the format can show it (shown[], asked
+ * of the template once): `ps -q` or the default table with a thousand containers need a
+ * few of the fifteen. */
+static json_t *ps_row(json_t *ctr, const bool *shown, bool trunc, time_t now)
 {
   json_t *row = json_object();
-  if (formatter_uses(f, "ID")) {
+  if (shown[PS_ID]) {
     const char *id = json_string_value(json_object_get(ctr, "Id"));
     id = id ? id : "";
     json_object_set_new(
         row, "ID", trunc ? json_stringn(id, strlen(id) < 12 ? strlen(id) : 12) : json_string(id));
   }
-  if (formatter_uses(f, "Image")) {
+  if (shown[PS_IMAGE]) {
     /* IMAGE */
     const char *image = json_string_value(json_object_get(ctr, "Image"));
     const char *image_id = json_string_value(json_object_get(ctr, "ImageID"));
@@ -512,36 +535,38 @@ static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t
     }
     json_object_set_new(row, "Image", json_string(img));
   }
-  if (formatter_uses(f, "Command")) {
+  if (shown[PS_COMMAND]) {
     const char *command = json_string_value(json_object_get(ctr, "Command"));
     _cleanup_free_ char *el =
         trunc ? units_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
     _cleanup_free_ char *quoted = units_go_quote(el);
     json_object_set_new(row, "Command", json_string(quoted));
   }
-  if (formatter_uses(f, "CreatedAt") || formatter_uses(f, "RunningFor")) {
-    time_t created = (time_t)json_integer_value(json_object_get(ctr, "Created"));
-    char when[128], dur[64];
+  time_t created = (time_t)json_integer_value(json_object_get(ctr, "Created"));
+  if (shown[PS_CREATED_AT]) {
+    char when[128];
     units_format_go_time(created, when, sizeof(when));
     json_object_set_new(row, "CreatedAt", json_string(when));
+  }
+  if (shown[PS_RUNNING_FOR]) {
+    char dur[64], ago[80];
     units_human_duration((int64_t)(now - created), dur, sizeof(dur));
-    char ago[80];
     snprintf(ago, sizeof(ago), "%s ago", dur);
     json_object_set_new(row, "RunningFor", json_string(ago));
   }
-  if (formatter_uses(f, "Ports")) {
+  if (shown[PS_PORTS]) {
     _cleanup_free_ char *ports = displayable_ports(json_object_get(ctr, "Ports"));
     json_object_set_new(row, "Ports", json_string(ports));
   }
-  if (formatter_uses(f, "State")) {
+  if (shown[PS_STATE]) {
     const char *state = json_string_value(json_object_get(ctr, "State"));
     json_object_set_new(row, "State", json_string(state ? state : ""));
   }
-  if (formatter_uses(f, "Status")) {
+  if (shown[PS_STATUS]) {
     const char *status = json_string_value(json_object_get(ctr, "Status"));
     json_object_set_new(row, "Status", json_string(status ? status : ""));
   }
-  if (formatter_uses(f, "Size")) {
+  if (shown[PS_SIZE]) {
     char size[96], rw[32], virt[32];
     units_human_size_prec((double)json_integer_value(json_object_get(ctr, "SizeRw")), 3, rw,
                           sizeof(rw));
@@ -554,7 +579,7 @@ static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t
     }
     json_object_set_new(row, "Size", json_string(size));
   }
-  if (formatter_uses(f, "Names")) {
+  if (shown[PS_NAMES]) {
     /* NAMES: strip the leading "/", in trunc mode keep the first name that is no link */
     struct textbuf names = {0};
     const char *first = NULL;
@@ -580,11 +605,11 @@ static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t
     json_object_set_new(row, "Names", json_string(first ? first : names.data ? names.data : ""));
     tb_free(&names);
   }
-  if (formatter_uses(f, "Labels")) {
+  if (shown[PS_LABELS]) {
     _cleanup_free_ char *labels = join_sorted_keys(json_object_get(ctr, "Labels"), ",", true);
     json_object_set_new(row, "Labels", json_string(labels));
   }
-  if (formatter_uses(f, "Mounts") || formatter_uses(f, "LocalVolumes")) {
+  if (shown[PS_MOUNTS] || shown[PS_LOCAL_VOLUMES]) {
     /* MOUNTS: volume names or bind sources; LOCAL VOLUMES: count of local volumes */
     char *mbuf = NULL;
     size_t mlen = 0;
@@ -609,7 +634,7 @@ static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t
     free(mbuf);
     json_object_set_new(row, "LocalVolumes", json_sprintf("%d", local));
   }
-  if (formatter_uses(f, "Networks")) {
+  if (shown[PS_NETWORKS]) {
     _cleanup_free_ char *nets = join_sorted_keys(
         json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",", false);
     json_object_set_new(row, "Networks", json_string(nets));
@@ -620,6 +645,7 @@ static json_t *ps_row(json_t *ctr, const struct formatter *f, bool trunc, time_t
 
 struct ps_walk {
   struct formatter *f;
+  bool shown[PS_NFIELDS];
   bool trunc;
   time_t now;
   struct berr *err;
@@ -628,7 +654,7 @@ struct ps_walk {
 static int ps_each(void *ud, json_t *ctr)
 {
   struct ps_walk *w = ud;
-  json_auto_t *row = ps_row(ctr, w->f, w->trunc, w->now);
+  json_auto_t *row = ps_row(ctr, w->shown, w->trunc, w->now);
   return formatter_row(w->f, row, json_object_get(ctr, "Labels"), w->err);
 }
 
@@ -763,6 +789,8 @@ int cmd_ps(struct client *c, int argc, char **argv)
   }
   fields[nfields] = NULL;
   struct ps_walk w = {.f = &f, .trunc = trunc, .now = time(NULL), .err = &err};
+  for (int i = 0; i < PS_NFIELDS; i++)
+    w.shown[i] = formatter_uses(&f, ps_field_names[i]);
   int r = list_each(resp.body, resp.len, fields, ps_each, &w, &err);
   http_resp_free(&resp);
   if (r < 0) {

@@ -49,6 +49,11 @@ struct container {
   long restart_delay_ms;
   unsigned restart_gen;
   unsigned health_gen; /* bumped at each start: an older health monitor then ends */
+  /* The part of its `docker ps` entry fixed at create (image, command, created, labels,
+   * network mode, mounts), written once: listing a thousand containers then copies text
+   * instead of looking up and escaping the same fields again. NULL until first listed. */
+  char *list_fixed;
+  long long created_ns; /* parsed once, 0 until first needed */
 };
 
 /* The graph's name for a container's writable layer: "ctr-<id>" (bare 64-hex names are

@@ -48,44 +48,56 @@ static void command_write(struct textbuf *b, json_t *doc)
   tb_free(&cmd);
 }
 
-/* One element of GET /containers/json, written as text: building a jansson tree per
- * container only to dump it was most of `ps -a` with a thousand containers. */
-static void summary_write(const struct container *c, long long created_ns, struct textbuf *b)
+/* The members of a list entry that never change after create (see container.h). */
+static char *fixed_members(const struct container *c)
 {
   json_t *doc = c->doc, *config = json_object_get(doc, "Config");
+  struct textbuf b = {0};
+  tb_puts(&b, ",\"Image\":");
+  bjson_write_string(&b, json_string_value(json_object_get(config, "Image")) ?: "");
+  tb_puts(&b, ",\"ImageID\":");
+  bjson_write_value(&b, json_object_get(doc, "Image"));
+  tb_puts(&b, ",\"Command\":");
+  command_write(&b, doc);
+  tb_printf(&b, ",\"Created\":%lld,\"Labels\":", c->created_ns / 1000000000LL);
+  write_typed(&b, json_object_get(config, "Labels"), JSON_OBJECT);
+  const char *netmode =
+      json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
+  tb_puts(&b, ",\"HostConfig\":{\"NetworkMode\":");
+  bjson_write_string(&b, netmode ?: "default");
+  tb_puts(&b, "},\"Mounts\":");
+  write_typed(&b, json_object_get(doc, "Mounts"), JSON_ARRAY);
+  return tb_steal(&b);
+}
+
+/* One element of GET /containers/json, written as text: building a jansson tree per
+ * container only to dump it was most of `ps -a` with a thousand containers. Names, ports,
+ * state and networks change; the rest is written once per container. */
+static void summary_write(struct container *c, struct textbuf *b)
+{
+  if (!c->list_fixed)
+    c->list_fixed = fixed_members(c); /* engine lock held: one writer */
   char status[128];
   ctr_status_text(c, status, sizeof(status));
-  tb_puts(b, "{\"Id\":");
-  bjson_write_string(b, c->id);
+  tb_puts(b, "{\"Id\":\"");
+  tb_puts(b, c->id); /* 64 hex digits */
   char slash[300];
   slash[0] = '/';
   snprintf(slash + 1, sizeof(slash) - 1, "%s", c->name);
-  tb_puts(b, ",\"Names\":[");
+  tb_puts(b, "\",\"Names\":[");
   bjson_write_string(b, slash);
-  tb_puts(b, "],\"Image\":");
-  bjson_write_string(b, json_string_value(json_object_get(config, "Image")) ?: "");
-  tb_puts(b, ",\"ImageID\":");
-  bjson_write_value(b, json_object_get(doc, "Image"));
-  tb_puts(b, ",\"Command\":");
-  command_write(b, doc);
-  tb_printf(b, ",\"Created\":%lld,\"Ports\":", created_ns / 1000000000LL);
-  json_t *netset = json_object_get(doc, "NetworkSettings");
+  tb_putc(b, ']');
+  tb_puts(b, c->list_fixed ? c->list_fixed : "");
+  json_t *netset = json_object_get(c->doc, "NetworkSettings");
+  tb_puts(b, ",\"Ports\":");
   write_typed(b, json_object_get(netset, "PortsSummary"), JSON_ARRAY);
-  tb_puts(b, ",\"Labels\":");
-  write_typed(b, json_object_get(config, "Labels"), JSON_OBJECT);
   tb_puts(b, ",\"State\":");
   bjson_write_string(b, ctr_state_name(c->state));
   tb_puts(b, ",\"Status\":");
   bjson_write_string(b, status);
-  const char *netmode =
-      json_string_value(json_object_get(json_object_get(doc, "HostConfig"), "NetworkMode"));
-  tb_puts(b, ",\"HostConfig\":{\"NetworkMode\":");
-  bjson_write_string(b, netmode ?: "default");
-  tb_puts(b, "},\"NetworkSettings\":{\"Networks\":");
+  tb_puts(b, ",\"NetworkSettings\":{\"Networks\":");
   write_typed(b, json_object_get(netset, "Networks"), JSON_OBJECT);
-  tb_puts(b, "},\"Mounts\":");
-  write_typed(b, json_object_get(doc, "Mounts"), JSON_ARRAY);
-  tb_putc(b, '}');
+  tb_puts(b, "}}");
 }
 
 static bool any_match(json_t *values, bool (*pred)(const struct container *, const char *),
@@ -248,9 +260,12 @@ static int job_container_list(struct job *job)
   }
   struct listed *list = malloc((e->n_ctrs + 1) * sizeof(*list));
   size_t n = 0;
-  for (size_t i = 0; list && i < e->n_ctrs; i++)
-    list[n++] = (struct listed){
-        ctr_time_ns(json_string_value(json_object_get(e->ctrs[i]->doc, "Created"))), e->ctrs[i]};
+  for (size_t i = 0; list && i < e->n_ctrs; i++) {
+    struct container *c = e->ctrs[i];
+    if (!c->created_ns) /* Created never changes */
+      c->created_ns = ctr_time_ns(json_string_value(json_object_get(c->doc, "Created")));
+    list[n++] = (struct listed){c->created_ns, c};
+  }
   if (list)
     qsort(list, n, sizeof(*list), cmp_created);
   size_t shown = 0;
@@ -285,7 +300,7 @@ static int job_container_list(struct job *job)
       continue;
     if (shown++)
       tb_putc(&out, ',');
-    summary_write(c, created, &out);
+    summary_write(c, &out);
   }
   pthread_mutex_unlock(&e->lock);
   tb_putc(&out, ']');

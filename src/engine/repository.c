@@ -91,6 +91,7 @@ void ctr_free(struct container *c)
   }
   json_decref(c->doc);
   free(c->name);
+  free(c->list_fixed);
   free(c);
 }
 
