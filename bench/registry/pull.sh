@@ -283,8 +283,9 @@ text = f"""{SECTION}
 
 Pulling one multi-layer image from Debian's docker-registry on 127.0.0.1 (plain HTTP), the
 image removed before every run (hyperfine `--prepare`), so each pull downloads, verifies and
-unpacks every layer: berth's CLI and the docker CLI against berthd, and the docker CLI against
-a dockerd of the bench's own (`--bridge none`, overlay2, its own data root).
+unpacks every layer: berth's CLI and the docker CLI against berthd, the docker CLI against
+a dockerd of the bench's own (`--bridge none`, overlay2, its own data root), and skopeo
+copying the image into a directory.
 
 - date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 - machine: {osname}, Linux {platform.release()}, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at the end

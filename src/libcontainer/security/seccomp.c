@@ -662,9 +662,13 @@ void lc_seccomp_set_cache_dir(const char *dir)
 
 void lc_seccomp_use_cache_of(const char *root)
 {
+  if (!root) {
+    lc_seccomp_set_cache_dir(NULL);
+    return;
+  }
   char dir[4096];
   snprintf(dir, sizeof(dir), "%s/.seccomp-cache", root);
-  lc_seccomp_set_cache_dir(root ? dir : NULL);
+  lc_seccomp_set_cache_dir(dir);
 }
 
 int lc_seccomp_compile(json_t *seccomp, struct lc_seccomp **out, struct berr *err)
