@@ -220,6 +220,7 @@ struct layer {
   bool needed;     /* to download */
   bool downloaded; /* its verified blob is in the store (under pull.lock) */
   bool unpack;     /* to unpack */
+  bool unpacking;  /* an unpacker took it (under pull.lock) */
   bool unpacked;
   int rc;
   struct berr err;
@@ -236,8 +237,12 @@ struct pull {
   atomic_size_t next;
   atomic_bool stop;
   pthread_mutex_t lock;
-  pthread_cond_t changed; /* a download finished or failed */
+  pthread_cond_t changed; /* a download or an unpack finished or failed */
   bool failed;            /* a download failed (under lock) */
+  /* unpacking: the graph's handle, and the first error (under lock) */
+  struct graph_unpack *unpack;
+  bool unpack_failed;
+  struct berr unpack_err;
 };
 
 struct blob_dl {
@@ -321,24 +326,58 @@ static void *download_worker(void *arg)
   }
 }
 
-/* The next layer to unpack: downloaded, and ready by the graph's rules (SIZE_MAX when a
- * download failed). Waits for downloads as needed. */
-static size_t next_to_unpack(struct pull *p, struct graph_unpack *u)
+/* The next layer to unpack, now taken: downloaded, and ready by the graph's rules. SIZE_MAX
+ * when a download or an unpack failed, or nothing is left to take. Waits for downloads. */
+static size_t next_to_unpack(struct pull *p)
 {
   pthread_mutex_lock(&p->lock);
   size_t pick = SIZE_MAX;
-  while (!p->failed) {
+  while (!p->failed && !p->unpack_failed) {
+    bool left = false;
     for (size_t i = 0; i < p->n && pick == SIZE_MAX; i++) {
       struct layer *l = &p->layers[i];
-      if (l->unpack && !l->unpacked && l->downloaded && graph_unpack_ready(u, i))
+      if (!l->unpack || l->unpacking || l->unpacked)
+        continue;
+      left = true;
+      if (l->downloaded && graph_unpack_ready(p->unpack, i))
         pick = i;
     }
-    if (pick != SIZE_MAX)
+    if (pick != SIZE_MAX || !left)
       break;
     pthread_cond_wait(&p->changed, &p->lock);
   }
+  if (pick != SIZE_MAX)
+    p->layers[pick].unpacking = true;
   pthread_mutex_unlock(&p->lock);
   return pick;
+}
+
+/* Unpacks layers as they become ready, until none is left or something failed. Several run
+ * at once where the driver allows (gunzip and extraction are CPU-bound: one per CPU). */
+static void *unpack_worker(void *arg)
+{
+  struct pull *p = arg;
+  size_t i;
+  while ((i = next_to_unpack(p)) != SIZE_MAX) {
+    struct layer *l = &p->layers[i];
+    emit_status(p->s, l->short_id, "Extracting");
+    struct berr err = {0};
+    int r = graph_unpack_layer(p->unpack, i, &err);
+    pthread_mutex_lock(&p->lock);
+    if (r < 0 && !p->unpack_failed) {
+      /* downloads in flight finish (their blobs are verified), no new one starts */
+      atomic_store(&p->stop, true);
+      p->unpack_failed = true;
+      p->unpack_err = err;
+    }
+    l->unpacked = r == 0;
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+    if (r < 0)
+      break;
+    emit_status(p->s, l->short_id, "Pull complete");
+  }
+  return NULL;
 }
 
 /* The config blob: small, fetched into memory and checked against its digest. */
@@ -573,26 +612,30 @@ static int do_pull(struct job *job, struct stream *s, const char *image, const c
     if (started == 0)
       download_worker(&p);
   }
-  struct berr uerr = {0};
-  bool unpack_failed = false;
-  for (size_t done = 0; done < to_unpack; done++) {
-    size_t i = next_to_unpack(&p, unpack);
-    if (i == SIZE_MAX)
-      break;
-    emit_status(s, layers[i].short_id, "Extracting");
-    if (graph_unpack_layer(unpack, i, &uerr) < 0) {
-      /* downloads in flight finish (their blobs are verified), no new one starts */
-      atomic_store(&p.stop, true);
-      unpack_failed = true;
-      break;
-    }
-    layers[i].unpacked = true;
-    emit_status(s, layers[i].short_id, "Pull complete");
+  p.unpack = unpack;
+  /* this thread unpacks too; more of them where the driver allows and layers are many */
+  pthread_t ut[8];
+  size_t unpackers = 0;
+  if (graph_unpack_parallel(unpack) && to_unpack > 1) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t more = cpus > 1 ? (size_t)cpus - 1 : 0;
+    if (more > to_unpack - 1)
+      more = to_unpack - 1;
+    if (more > 8)
+      more = 8;
+    for (; unpackers < more; unpackers++)
+      if (pthread_create(&ut[unpackers], NULL, unpack_worker, &p) != 0)
+        break;
   }
+  unpack_worker(&p);
+  for (size_t i = 0; i < unpackers; i++)
+    pthread_join(ut[i], NULL);
   for (size_t i = 0; i < started; i++)
     pthread_join(th[i], NULL);
   pthread_cond_destroy(&p.changed);
   pthread_mutex_destroy(&p.lock);
+  struct berr uerr = p.unpack_err;
+  bool unpack_failed = p.unpack_failed;
   if (unpack_failed) {
     /* content that does not match the config is not kept for another try */
     graph_unpack_abort(steal_ptr(unpack), false);

@@ -35,6 +35,9 @@ bool graph_unpack_needed(const struct graph_unpack *u, size_t idx);
 /* Whether layer idx can be unpacked now: on overlay2 any missing layer, on vfs (each layer
  * a copy of its parent) one whose parent is complete. */
 bool graph_unpack_ready(const struct graph_unpack *u, size_t idx);
+/* Whether layers may be unpacked by several threads at once (the driver applies each
+ * layer on its own, as overlay2 does; vfs builds each on its parent, in order). */
+bool graph_unpack_parallel(const struct graph_unpack *u);
 /* Unpacks layer idx from its blob in the store, checking digest and diff ID. One call per
  * layer; calls for different layers may run in parallel. */
 int graph_unpack_layer(struct graph_unpack *u, size_t idx, struct berr *err);

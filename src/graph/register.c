@@ -558,6 +558,11 @@ bool graph_unpack_needed(const struct graph_unpack *u, size_t idx)
   return idx < u->n && u->jobs[idx].needed;
 }
 
+bool graph_unpack_parallel(const struct graph_unpack *u)
+{
+  return !u->in_order;
+}
+
 bool graph_unpack_ready(const struct graph_unpack *u, size_t idx)
 {
   if (!graph_unpack_needed(u, idx) || u->jobs[idx].unpacked)
