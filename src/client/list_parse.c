@@ -35,11 +35,12 @@ static bool eat(struct scan *s, char c)
   return false;
 }
 
-/* At the opening quote: moves past the closing one; sets *raw_end to the closing quote and
- * *escaped when the string holds a backslash. */
+/* At the opening quote: moves past the closing one; sets *raw_end to the closing quote and,
+ * when escaped is not NULL, *escaped when the string holds a backslash. */
 static bool skip_string(struct scan *s, const char **raw_end, bool *escaped)
 {
   const char *start = s->p + 1, *p = start;
+  bool any_escape = false;
   for (;;) {
     const char *q = memchr(p, '"', (size_t)(s->end - p));
     if (!q)
@@ -49,8 +50,10 @@ static bool skip_string(struct scan *s, const char **raw_end, bool *escaped)
     const char *b = q;
     while (b > p && b[-1] == '\\')
       b--;
+    any_escape |= b != q;
     if ((q - b) % 2 == 0) {
-      *escaped = memchr(start, '\\', (size_t)(q - start)) != NULL;
+      if (escaped)
+        *escaped = any_escape || memchr(start, '\\', (size_t)(q - start)) != NULL;
       *raw_end = q;
       s->p = q + 1;
       return true;
@@ -273,8 +276,7 @@ static bool skip_value(struct scan *s)
     return false;
   if (*s->p == '"') {
     const char *end;
-    bool esc;
-    return skip_string(s, &end, &esc);
+    return skip_string(s, &end, NULL);
   }
   if (*s->p == '{' || *s->p == '[') {
     /* nesting counted, strings stepped over so their brackets do not count */
@@ -283,8 +285,7 @@ static bool skip_value(struct scan *s)
       char c = *s->p;
       if (c == '"') {
         const char *end;
-        bool esc;
-        if (!skip_string(s, &end, &esc))
+        if (!skip_string(s, &end, NULL))
           return false;
         continue;
       }
@@ -319,7 +320,7 @@ static json_t *parse_item(struct scan *s, const char *const *keys)
     size_t klen = (size_t)(kend - kstart);
     const char *const *k = keys;
     if (!kesc)
-      while (*k && (strncmp(*k, kstart, klen) != 0 || (*k)[klen] != '\0'))
+      while (*k && ((*k)[0] != kstart[0] || strncmp(*k, kstart, klen) != 0 || (*k)[klen] != '\0'))
         k++;
     if (kesc || !*k) {
       if (!skip_value(s))
