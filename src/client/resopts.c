@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "units.h"
 
-static int size_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
+int res_size_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
 {
   if (strcmp(v, "-1") == 0) {
     *out = -1;
@@ -21,7 +21,7 @@ static int size_flag(const char *cmd, const char *flag, const char *v, int64_t *
   return 0;
 }
 
-static int int_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
+int res_int_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
 {
   char *end;
   errno = 0;
@@ -40,13 +40,13 @@ bool res_opt_parse(struct res_opts *r, const char *cmd, int opt, const char *arg
   *rc = 0;
   switch (opt) {
   case 'm':
-    *rc = size_flag(cmd, "-m, --memory", arg, &r->memory);
+    *rc = res_size_flag(cmd, "-m, --memory", arg, &r->memory);
     return true;
   case RES_O_MEMSWAP:
-    *rc = size_flag(cmd, "--memory-swap", arg, &r->memory_swap);
+    *rc = res_size_flag(cmd, "--memory-swap", arg, &r->memory_swap);
     return true;
   case RES_O_MEMRES:
-    *rc = size_flag(cmd, "--memory-reservation", arg, &r->memory_reservation);
+    *rc = res_size_flag(cmd, "--memory-reservation", arg, &r->memory_reservation);
     return true;
   case RES_O_CPUS: {
     char *end;
@@ -61,22 +61,22 @@ bool res_opt_parse(struct res_opts *r, const char *cmd, int opt, const char *arg
     return true;
   }
   case 'c':
-    *rc = int_flag(cmd, "-c, --cpu-shares", arg, &r->cpu_shares);
+    *rc = res_int_flag(cmd, "-c, --cpu-shares", arg, &r->cpu_shares);
     return true;
   case RES_O_CPUPERIOD:
-    *rc = int_flag(cmd, "--cpu-period", arg, &r->cpu_period);
+    *rc = res_int_flag(cmd, "--cpu-period", arg, &r->cpu_period);
     return true;
   case RES_O_CPUQUOTA:
-    *rc = int_flag(cmd, "--cpu-quota", arg, &r->cpu_quota);
+    *rc = res_int_flag(cmd, "--cpu-quota", arg, &r->cpu_quota);
     return true;
   case RES_O_CPURTPERIOD:
-    *rc = int_flag(cmd, "--cpu-rt-period", arg, &r->cpu_rt_period);
+    *rc = res_int_flag(cmd, "--cpu-rt-period", arg, &r->cpu_rt_period);
     return true;
   case RES_O_CPURTRUNTIME:
-    *rc = int_flag(cmd, "--cpu-rt-runtime", arg, &r->cpu_rt_runtime);
+    *rc = res_int_flag(cmd, "--cpu-rt-runtime", arg, &r->cpu_rt_runtime);
     return true;
   case RES_O_BLKIO:
-    *rc = int_flag(cmd, "--blkio-weight", arg, &r->blkio_weight);
+    *rc = res_int_flag(cmd, "--blkio-weight", arg, &r->blkio_weight);
     return true;
   case RES_O_CPUSET_CPUS:
     r->cpuset_cpus = arg;
@@ -85,7 +85,7 @@ bool res_opt_parse(struct res_opts *r, const char *cmd, int opt, const char *arg
     r->cpuset_mems = arg;
     return true;
   case RES_O_PIDS:
-    *rc = int_flag(cmd, "--pids-limit", arg, &r->pids_limit);
+    *rc = res_int_flag(cmd, "--pids-limit", arg, &r->pids_limit);
     r->pids_limit_set = true;
     return true;
   default:

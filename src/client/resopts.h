@@ -55,3 +55,8 @@ bool res_opt_parse(struct res_opts *r, const char *cmd, int opt, const char *arg
  * PidsLimit only when given. run and create write the same values at their places in the
  * HostConfig, whose key order the docker CLI's differs from (runopts.c). */
 void res_opts_json(const struct res_opts *r, json_t *obj);
+
+/* A size flag ("512m", or -1) and an integer flag, with the docker CLI's messages on bad
+ * input (a usage error's exit code, else 0). */
+int res_size_flag(const char *cmd, const char *flag, const char *v, int64_t *out);
+int res_int_flag(const char *cmd, const char *flag, const char *v, int64_t *out);

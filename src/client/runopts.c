@@ -294,32 +294,6 @@ static void add_kv(json_t *obj, const char *kv)
   }
 }
 
-static int parse_size_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
-{
-  if (strcmp(v, "-1") == 0) {
-    *out = -1;
-    return 0;
-  }
-  if (units_ram_in_bytes(v, out) < 0)
-    return cli_usage_error(cmd, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
-                           flag, v);
-  return 0;
-}
-
-static int parse_int_flag(const char *cmd, const char *flag, const char *v, int64_t *out)
-{
-  char *end;
-  errno = 0;
-  long long n = strtoll(v, &end, 10);
-  if (errno || !*v || *end)
-    return cli_usage_error(cmd,
-                           "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: "
-                           "parsing \"%s\": invalid syntax",
-                           v, flag, v);
-  *out = n;
-  return 0;
-}
-
 int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const char *usage)
 {
   const char *cmd = is_run ? "run" : "create";
@@ -419,7 +393,7 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       o->restart = optarg;
       break;
     case O_SHM:
-      if ((r = parse_size_flag(cmd, "--shm-size", optarg, &o->shm_size)))
+      if ((r = res_size_flag(cmd, "--shm-size", optarg, &o->shm_size)))
         return r;
       break;
     case O_HEALTH_CMD:
@@ -453,7 +427,7 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       break;
     }
     case O_HEALTH_RETRIES:
-      if ((r = parse_int_flag(cmd, "--health-retries", optarg, &o->health_retries)))
+      if ((r = res_int_flag(cmd, "--health-retries", optarg, &o->health_retries)))
         return r;
       if (o->health_retries < 0) {
         fprintf(stderr, "--health-retries cannot be negative\n");
@@ -499,7 +473,7 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, bool is_run, const
       o->stop_signal = optarg;
       break;
     case O_STOPTIMEOUT:
-      if ((r = parse_int_flag(cmd, "--stop-timeout", optarg, &n)))
+      if ((r = res_int_flag(cmd, "--stop-timeout", optarg, &n)))
         return r;
       o->stop_timeout = (int)n;
       o->stop_timeout_set = true;
