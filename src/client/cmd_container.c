@@ -379,7 +379,9 @@ static int port_cmp(const void *a, const void *b)
 char *displayable_ports(json_t *ports)
 {
   size_t n = json_array_size(ports);
-  struct port *ps = calloc(n ? n : 1, sizeof(*ps));
+  if (n == 0)
+    return strdup("");
+  struct port *ps = calloc(n, sizeof(*ps));
   size_t i;
   json_t *p;
   json_array_foreach(ports, i, p)
@@ -392,10 +394,7 @@ char *displayable_ports(json_t *ports)
     ps[i].type = t ? t : "tcp";
   }
   qsort(ps, n, sizeof(*ps), port_cmp);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  bool first = true;
+  struct textbuf out = {0};
   for (i = 0; i < n;) {
     size_t j = i;
     /* extend a run: same ip and type, consecutive private (and public) ports */
@@ -405,9 +404,8 @@ char *displayable_ports(json_t *ports)
             (ps[i].ip[0] && ps[j + 1].pub == ps[j].pub + 1 && ps[i].pub - ps[i].priv == 0 &&
              ps[j + 1].pub - ps[j + 1].priv == 0)))
       j++;
-    if (!first)
-      fputs(", ", f);
-    first = false;
+    if (out.len)
+      tb_puts(&out, ", ");
     char privs[32], pubs[32];
     if (j > i) {
       snprintf(privs, sizeof(privs), "%ld-%ld", ps[i].priv, ps[j].priv);
@@ -418,17 +416,16 @@ char *displayable_ports(json_t *ports)
     }
     if (ps[i].ip[0]) {
       if (strchr(ps[i].ip, ':'))
-        fprintf(f, "[%s]:%s->%s/%s", ps[i].ip, pubs, privs, ps[i].type);
+        tb_printf(&out, "[%s]:%s->%s/%s", ps[i].ip, pubs, privs, ps[i].type);
       else
-        fprintf(f, "%s:%s->%s/%s", ps[i].ip, pubs, privs, ps[i].type);
+        tb_printf(&out, "%s:%s->%s/%s", ps[i].ip, pubs, privs, ps[i].type);
     } else {
-      fprintf(f, "%s/%s", privs, ps[i].type);
+      tb_printf(&out, "%s/%s", privs, ps[i].type);
     }
     i = j + 1;
   }
-  fclose(f);
   free(ps);
-  return buf;
+  return tb_steal(&out);
 }
 
 static json_t *ps_headers(void)
@@ -440,33 +437,37 @@ static json_t *ps_headers(void)
                    "Mounts", "MOUNTS", "Networks", "NETWORKS", "LocalVolumes", "LOCAL VOLUMES");
 }
 
+static int strp_cmp(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static char *join_sorted_keys(json_t *obj, const char *sep, bool with_values)
 {
   size_t n = json_object_size(obj), i = 0;
-  const char **keys = calloc(n ? n : 1, sizeof(char *));
+  if (n == 0)
+    return strdup("");
+  const char **keys = calloc(n, sizeof(char *));
   const char *k;
   json_t *v;
   json_object_foreach(obj, k, v)
   {
     keys[i++] = k;
   }
-  for (size_t a = 1; a < n; a++)
-    for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
-      const char *t = keys[b];
-      keys[b] = keys[b - 1];
-      keys[b - 1] = t;
-    }
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
+  qsort(keys, n, sizeof(*keys), strp_cmp);
+  struct textbuf out = {0};
   for (i = 0; i < n; i++) {
-    fprintf(f, "%s%s", i ? sep : "", keys[i]);
-    if (with_values)
-      fprintf(f, "=%s", json_string_value(json_object_get(obj, keys[i])));
+    if (i)
+      tb_puts(&out, sep);
+    tb_puts(&out, keys[i]);
+    if (with_values) {
+      const char *val = json_string_value(json_object_get(obj, keys[i]));
+      tb_putc(&out, '=');
+      tb_puts(&out, val ? val : "");
+    }
   }
-  fclose(f);
   free(keys);
-  return buf;
+  return tb_steal(&out);
 }
 
 static char *short_id(const char *id)
@@ -493,91 +494,129 @@ enum ps_field {
   PS_MOUNTS,
   PS_LOCAL_VOLUMES,
   PS_NETWORKS,
+  PS_PLATFORM, /* docker 28 has it, null for a local engine */
   PS_NFIELDS
 };
 static const char *const ps_field_names[PS_NFIELDS] = {
-    "ID",     "Image", "Command", "CreatedAt", "RunningFor", "Ports",        "State",
-    "Status", "Size",  "Names",   "Labels",    "Mounts",     "LocalVolumes", "Networks"};
+    "ID",   "Image", "Command", "CreatedAt", "RunningFor",   "Ports",    "State",   "Status",
+    "Size", "Names", "Labels",  "Mounts",    "LocalVolumes", "Networks", "Platform"};
 
-/* A row of the table, each field computed only when the format can show it (shown[], asked
- * of the template once): `ps -q` or the default table with a thousand containers need a
- * few of the fifteen. */
-static json_t *ps_row(json_t *ctr, const bool *shown, bool trunc, time_t now)
+/* The members of a /containers/json item the fields are made of. */
+enum ps_member {
+  M_ID,
+  M_IMAGE,
+  M_IMAGE_ID,
+  M_COMMAND,
+  M_CREATED,
+  M_PORTS,
+  M_STATE,
+  M_STATUS,
+  M_SIZE_RW,
+  M_SIZE_ROOT_FS,
+  M_NAMES,
+  M_LABELS,
+  M_MOUNTS,
+  M_NETWORK_SETTINGS,
+  M_N
+};
+static const char *const ps_member_names[M_N] = {
+    "Id",     "Image",  "ImageID",    "Command", "Created", "Ports",  "State",
+    "Status", "SizeRw", "SizeRootFs", "Names",   "Labels",  "Mounts", "NetworkSettings"};
+
+/* Which members each field (and {{.Label "k"}}) needs. */
+static const struct {
+  const char *field;
+  enum ps_member members[2];
+  size_t n;
+} ps_sources[] = {
+    {"ID", {M_ID}, 1},
+    {"Image", {M_IMAGE, M_IMAGE_ID}, 2},
+    {"Command", {M_COMMAND}, 1},
+    {"CreatedAt", {M_CREATED}, 1},
+    {"RunningFor", {M_CREATED}, 1},
+    {"Ports", {M_PORTS}, 1},
+    {"State", {M_STATE}, 1},
+    {"Status", {M_STATUS}, 1},
+    {"Size", {M_SIZE_RW, M_SIZE_ROOT_FS}, 2},
+    {"Names", {M_NAMES}, 1},
+    {"Labels", {M_LABELS}, 1},
+    {"Label", {M_LABELS}, 1},
+    {"Mounts", {M_MOUNTS}, 1},
+    {"LocalVolumes", {M_MOUNTS}, 1},
+    {"Networks", {M_NETWORK_SETTINGS}, 1},
+};
+
+static char *str_or_empty(json_t *v)
 {
-  json_t *row = json_object();
+  const char *s = json_string_value(v);
+  return strdup(s ? s : "");
+}
+
+/* A row of the table as strings (row[i] malloc'd, NULL where the format shows nothing of
+ * field i, asked of the template once): `ps -q` or the default table with a thousand
+ * containers need a few of the fifteen, and no JSON row is built for them. */
+static void ps_row(json_t *const *m, const bool *shown, bool trunc, time_t now, char **row)
+{
   if (shown[PS_ID]) {
-    const char *id = json_string_value(json_object_get(ctr, "Id"));
-    id = id ? id : "";
-    json_object_set_new(
-        row, "ID", trunc ? json_stringn(id, strlen(id) < 12 ? strlen(id) : 12) : json_string(id));
+    const char *id = json_string_value(m[M_ID]);
+    row[PS_ID] = strndup(id ? id : "", trunc ? 12 : SIZE_MAX);
   }
   if (shown[PS_IMAGE]) {
-    /* IMAGE */
-    const char *image = json_string_value(json_object_get(ctr, "Image"));
-    const char *image_id = json_string_value(json_object_get(ctr, "ImageID"));
-    _cleanup_free_ char *img = NULL;
+    const char *image = json_string_value(m[M_IMAGE]);
+    const char *image_id = json_string_value(m[M_IMAGE_ID]);
     if (!image || !*image) {
-      img = strdup("<no image>");
+      row[PS_IMAGE] = strdup("<no image>");
     } else if (trunc) {
       _cleanup_free_ char *a = short_id(image);
       _cleanup_free_ char *b = image_id ? short_id(image_id) : NULL;
       if (b && strcmp(a, b) == 0) {
-        img = strdup(a);
+        row[PS_IMAGE] = steal_ptr(a);
       } else {
-        _cleanup_free_ char *noDigest = strdup(image);
-        char *at = strchr(noDigest, '@');
+        _cleanup_free_ char *no_digest = strdup(image);
+        char *at = strchr(no_digest, '@');
         if (at)
           *at = 0;
-        img = ref_familiar(noDigest);
+        row[PS_IMAGE] = ref_familiar(no_digest);
       }
     } else {
-      img = strdup(image);
+      row[PS_IMAGE] = strdup(image);
     }
-    json_object_set_new(row, "Image", json_string(img));
   }
   if (shown[PS_COMMAND]) {
-    const char *command = json_string_value(json_object_get(ctr, "Command"));
+    const char *command = json_string_value(m[M_COMMAND]);
     _cleanup_free_ char *el =
         trunc ? units_ellipsis(command ? command : "", 20) : strdup(command ? command : "");
-    _cleanup_free_ char *quoted = units_go_quote(el);
-    json_object_set_new(row, "Command", json_string(quoted));
+    row[PS_COMMAND] = units_go_quote(el);
   }
-  time_t created = (time_t)json_integer_value(json_object_get(ctr, "Created"));
+  time_t created = (time_t)json_integer_value(m[M_CREATED]);
   if (shown[PS_CREATED_AT]) {
     char when[128];
     units_format_go_time(created, when, sizeof(when));
-    json_object_set_new(row, "CreatedAt", json_string(when));
+    row[PS_CREATED_AT] = strdup(when);
   }
   if (shown[PS_RUNNING_FOR]) {
     char dur[64], ago[80];
     units_human_duration((int64_t)(now - created), dur, sizeof(dur));
     snprintf(ago, sizeof(ago), "%s ago", dur);
-    json_object_set_new(row, "RunningFor", json_string(ago));
+    row[PS_RUNNING_FOR] = strdup(ago);
   }
-  if (shown[PS_PORTS]) {
-    _cleanup_free_ char *ports = displayable_ports(json_object_get(ctr, "Ports"));
-    json_object_set_new(row, "Ports", json_string(ports));
-  }
-  if (shown[PS_STATE]) {
-    const char *state = json_string_value(json_object_get(ctr, "State"));
-    json_object_set_new(row, "State", json_string(state ? state : ""));
-  }
-  if (shown[PS_STATUS]) {
-    const char *status = json_string_value(json_object_get(ctr, "Status"));
-    json_object_set_new(row, "Status", json_string(status ? status : ""));
-  }
+  if (shown[PS_PORTS])
+    row[PS_PORTS] = displayable_ports(m[M_PORTS]);
+  if (shown[PS_STATE])
+    row[PS_STATE] = str_or_empty(m[M_STATE]);
+  if (shown[PS_STATUS])
+    row[PS_STATUS] = str_or_empty(m[M_STATUS]);
   if (shown[PS_SIZE]) {
     char size[96], rw[32], virt[32];
-    units_human_size_prec((double)json_integer_value(json_object_get(ctr, "SizeRw")), 3, rw,
-                          sizeof(rw));
-    json_int_t rootfs = json_integer_value(json_object_get(ctr, "SizeRootFs"));
+    units_human_size_prec((double)json_integer_value(m[M_SIZE_RW]), 3, rw, sizeof(rw));
+    json_int_t rootfs = json_integer_value(m[M_SIZE_ROOT_FS]);
     if (rootfs > 0) {
       units_human_size_prec((double)rootfs, 3, virt, sizeof(virt));
       snprintf(size, sizeof(size), "%s (virtual %s)", rw, virt);
     } else {
       snprintf(size, sizeof(size), "%s", rw);
     }
-    json_object_set_new(row, "Size", json_string(size));
+    row[PS_SIZE] = strdup(size);
   }
   if (shown[PS_NAMES]) {
     /* NAMES: strip the leading "/", in trunc mode keep the first name that is no link */
@@ -585,7 +624,7 @@ static json_t *ps_row(json_t *ctr, const bool *shown, bool trunc, time_t now)
     const char *first = NULL;
     size_t i;
     json_t *nm;
-    json_array_foreach(json_object_get(ctr, "Names"), i, nm)
+    json_array_foreach(m[M_NAMES], i, nm)
     {
       const char *n = json_string_value(nm);
       if (!n || !*n)
@@ -602,45 +641,39 @@ static json_t *ps_row(json_t *ctr, const bool *shown, bool trunc, time_t now)
         tb_putc(&names, ',');
       tb_puts(&names, n);
     }
-    json_object_set_new(row, "Names", json_string(first ? first : names.data ? names.data : ""));
+    row[PS_NAMES] = first ? strdup(first) : tb_steal(&names);
     tb_free(&names);
   }
-  if (shown[PS_LABELS]) {
-    _cleanup_free_ char *labels = join_sorted_keys(json_object_get(ctr, "Labels"), ",", true);
-    json_object_set_new(row, "Labels", json_string(labels));
-  }
+  if (shown[PS_LABELS])
+    row[PS_LABELS] = join_sorted_keys(m[M_LABELS], ",", true);
   if (shown[PS_MOUNTS] || shown[PS_LOCAL_VOLUMES]) {
     /* MOUNTS: volume names or bind sources; LOCAL VOLUMES: count of local volumes */
-    char *mbuf = NULL;
-    size_t mlen = 0;
-    FILE *mf = open_memstream(&mbuf, &mlen);
+    struct textbuf mounts = {0};
     int local = 0;
     size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(ctr, "Mounts"), i, m)
+    json_t *mt;
+    json_array_foreach(m[M_MOUNTS], i, mt)
     {
-      const char *name = json_string_value(json_object_get(m, "Name"));
+      const char *name = json_string_value(json_object_get(mt, "Name"));
       if (!name || !*name)
-        name = json_string_value(json_object_get(m, "Source"));
+        name = json_string_value(json_object_get(mt, "Source"));
       _cleanup_free_ char *e =
           trunc ? units_ellipsis(name ? name : "", 15) : strdup(name ? name : "");
-      fprintf(mf, "%s%s", i ? "," : "", e);
-      const char *drv = json_string_value(json_object_get(m, "Driver"));
+      if (i)
+        tb_putc(&mounts, ',');
+      tb_puts(&mounts, e);
+      const char *drv = json_string_value(json_object_get(mt, "Driver"));
       if (drv && strcmp(drv, "local") == 0)
         local++;
     }
-    fclose(mf);
-    json_object_set_new(row, "Mounts", json_string(mbuf));
-    free(mbuf);
-    json_object_set_new(row, "LocalVolumes", json_sprintf("%d", local));
+    row[PS_MOUNTS] = tb_steal(&mounts);
+    char count[16];
+    snprintf(count, sizeof(count), "%d", local);
+    row[PS_LOCAL_VOLUMES] = strdup(count);
   }
-  if (shown[PS_NETWORKS]) {
-    _cleanup_free_ char *nets = join_sorted_keys(
-        json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks"), ",", false);
-    json_object_set_new(row, "Networks", json_string(nets));
-  }
-  json_object_set_new(row, "Platform", json_null()); /* docker 28 has it, null for local */
-  return row;
+  if (shown[PS_NETWORKS])
+    row[PS_NETWORKS] =
+        join_sorted_keys(json_object_get(m[M_NETWORK_SETTINGS], "Networks"), ",", false);
 }
 
 struct ps_walk {
@@ -651,11 +684,19 @@ struct ps_walk {
   struct berr *err;
 };
 
-static int ps_each(void *ud, json_t *ctr)
+static int ps_each(void *ud, json_t *const *members)
 {
   struct ps_walk *w = ud;
-  json_auto_t *row = ps_row(ctr, w->shown, w->trunc, w->now);
-  return formatter_row(w->f, row, json_object_get(ctr, "Labels"), w->err);
+  char *row[PS_NFIELDS] = {0};
+  ps_row(members, w->shown, w->trunc, w->now, row);
+  const char *values[PS_NFIELDS];
+  for (int i = 0; i < PS_NFIELDS; i++)
+    values[i] = row[i];
+  values[PS_PLATFORM] = fmt_null;
+  int r = formatter_row_fields(w->f, ps_field_names, values, PS_NFIELDS, members[M_LABELS], w->err);
+  for (int i = 0; i < PS_NFIELDS; i++)
+    free(row[i]);
+  return r;
 }
 
 int cmd_ps(struct client *c, int argc, char **argv)
@@ -755,43 +796,15 @@ int cmd_ps(struct client *c, int argc, char **argv)
     return 1;
   }
   /* the members of the answer the shown fields are made of, and only those */
-  static const struct {
-    const char *field, *members[3];
-  } sources[] = {
-      {"ID", {"Id"}},
-      {"Image", {"Image", "ImageID"}},
-      {"Command", {"Command"}},
-      {"CreatedAt", {"Created"}},
-      {"RunningFor", {"Created"}},
-      {"Ports", {"Ports"}},
-      {"State", {"State"}},
-      {"Status", {"Status"}},
-      {"Size", {"SizeRw", "SizeRootFs"}},
-      {"Names", {"Names"}},
-      {"Labels", {"Labels"}},
-      {"Label", {"Labels"}},
-      {"Mounts", {"Mounts"}},
-      {"LocalVolumes", {"Mounts"}},
-      {"Networks", {"NetworkSettings"}},
-  };
-  const char *fields[32];
-  size_t nfields = 0;
-  for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
-    if (!formatter_uses(&f, sources[i].field))
-      continue;
-    for (size_t k = 0; k < 3 && sources[i].members[k]; k++) {
-      bool seen = false;
-      for (size_t j = 0; j < nfields; j++)
-        seen |= strcmp(fields[j], sources[i].members[k]) == 0;
-      if (!seen)
-        fields[nfields++] = sources[i].members[k];
-    }
-  }
-  fields[nfields] = NULL;
+  const char *members[M_N] = {0};
+  for (size_t i = 0; i < sizeof(ps_sources) / sizeof(ps_sources[0]); i++)
+    if (formatter_uses(&f, ps_sources[i].field))
+      for (size_t k = 0; k < ps_sources[i].n; k++)
+        members[ps_sources[i].members[k]] = ps_member_names[ps_sources[i].members[k]];
   struct ps_walk w = {.f = &f, .trunc = trunc, .now = time(NULL), .err = &err};
   for (int i = 0; i < PS_NFIELDS; i++)
     w.shown[i] = formatter_uses(&f, ps_field_names[i]);
-  int r = list_each(resp.body, resp.len, fields, ps_each, &w, &err);
+  int r = list_each(resp.body, resp.len, members, M_N, ps_each, &w, &err);
   http_resp_free(&resp);
   if (r < 0) {
     formatter_free(&f);

@@ -5,46 +5,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bjson.h"
 #include "common/cleanup.h"
+#include "common/textbuf.h"
 #include "units.h"
 #include "xalloc.h"
 
+/* A cell of tabwrite's input: where it is in the text and how many code points it shows. */
+struct cell {
+  const char *p;
+  size_t len, width;
+};
+
+static size_t utf8_width(const char *p, size_t n)
+{
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++)
+    w += ((unsigned char)p[i] & 0xC0) != 0x80;
+  return w;
+}
+
 void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
 {
-  /* Split into lines of cells; a cell is tab-terminated, the line's last part is not. */
-  size_t nlines = 0, cap = 16;
+  /* Lines of cells pointing into text (a cell is tab-terminated, the line's last part is
+   * not): no copies, so a thousand-row table costs two passes over its text. */
+  size_t nlines = 0, lcap = 64, ncells = 0, ccap = 512;
   struct line {
-    char **cells;
-    size_t n;
-  } *lines = calloc(cap, sizeof(*lines));
+    size_t first, n;
+  } *lines = xrealloc(NULL, lcap * sizeof(*lines));
+  struct cell *cells = xrealloc(NULL, ccap * sizeof(*cells));
+  size_t maxcols = 0;
   const char *p = text;
   while (*p) {
     const char *eol = strchr(p, '\n');
     const char *end = eol ? eol : p + strlen(p);
-    if (nlines == cap) {
-      cap *= 2;
-      lines = xrealloc(lines, cap * sizeof(*lines));
+    if (nlines == lcap) {
+      lcap *= 2;
+      lines = xrealloc(lines, lcap * sizeof(*lines));
     }
     struct line *ln = &lines[nlines++];
-    ln->cells = NULL;
+    ln->first = ncells;
     ln->n = 0;
     const char *c = p;
     for (;;) {
       const char *tab = memchr(c, '\t', (size_t)(end - c));
       const char *ce = tab ? tab : end;
-      ln->cells = xrealloc(ln->cells, (ln->n + 1) * sizeof(char *));
-      ln->cells[ln->n++] = strndup(c, (size_t)(ce - c));
+      if (ncells == ccap) {
+        ccap *= 2;
+        cells = xrealloc(cells, ccap * sizeof(*cells));
+      }
+      size_t len = (size_t)(ce - c);
+      cells[ncells++] = (struct cell){c, len, utf8_width(c, len)};
+      ln->n++;
       if (!tab)
         break;
       c = tab + 1;
     }
+    if (ln->n > maxcols)
+      maxcols = ln->n;
     p = eol ? eol + 1 : end;
   }
   /* Column blocks as in Go: consecutive lines that have a (tab-terminated) cell in column k. */
-  size_t maxcols = 0;
-  for (size_t i = 0; i < nlines; i++)
-    if (lines[i].n > maxcols)
-      maxcols = lines[i].n;
   size_t *widths = calloc(nlines * (maxcols ? maxcols : 1), sizeof(size_t));
   for (size_t col = 0; col + 1 < maxcols; col++) {
     size_t i = 0;
@@ -55,7 +76,7 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
       }
       size_t start = i, w = minwidth;
       for (; i < nlines && lines[i].n > col + 1; i++) {
-        size_t cw = units_utf8_len(lines[i].cells[col]) + padding;
+        size_t cw = cells[lines[i].first + col].width + padding;
         if (cw > w)
           w = cw;
       }
@@ -63,21 +84,24 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
         widths[j * maxcols + col] = w;
     }
   }
+  struct textbuf o = {0};
+  tb_reserve(&o, (size_t)(p - text) + nlines * maxcols * padding + 1);
   for (size_t i = 0; i < nlines; i++) {
     for (size_t c = 0; c < lines[i].n; c++) {
-      fputs(lines[i].cells[c], out);
-      if (c + 1 < lines[i].n) {
-        size_t cw = units_utf8_len(lines[i].cells[c]);
-        for (size_t k = cw; k < widths[i * maxcols + c]; k++)
-          fputc(' ', out);
-      }
-      free(lines[i].cells[c]);
+      const struct cell *cl = &cells[lines[i].first + c];
+      tb_put(&o, cl->p, cl->len);
+      if (c + 1 < lines[i].n)
+        for (size_t k = cl->width; k < widths[i * maxcols + c]; k++)
+          tb_putc(&o, ' ');
     }
-    free(lines[i].cells);
     /* every line of text ended with \n except possibly the last */
-    fputc('\n', out);
+    tb_putc(&o, '\n');
   }
+  if (o.data)
+    fwrite(o.data, 1, o.len, out);
+  tb_free(&o);
   free(widths);
+  free(cells);
   free(lines);
 }
 
@@ -149,6 +173,53 @@ int formatter_row(struct formatter *f, json_t *row, json_t *labels, struct berr 
     return r;
   fputc('\n', f->rows);
   return 0;
+}
+
+const char fmt_null[] = "null";
+
+/* Whether every action of a flat template reads a field of the row; where it sits. */
+static void plan_flat(struct formatter *f, const char *const *names, size_t n)
+{
+  const char *used[32];
+  size_t nused = f->json ? 0 : tmpl_flat_fields(f->tmpl, used, 32);
+  f->flat = nused ? FLAT_YES : FLAT_NO;
+  f->nflat = nused;
+  for (size_t i = 0; i < nused && f->flat == FLAT_YES; i++) {
+    size_t k = 0;
+    while (k < n && strcmp(names[k], used[i]) != 0)
+      k++;
+    if (k == n)
+      f->flat = FLAT_NO; /* Go prints "<no value>": the JSON path knows how */
+    f->flat_idx[i] = k;
+  }
+}
+
+int formatter_row_fields(struct formatter *f, const char *const *names, const char *const *values,
+                         size_t n, json_t *labels, struct berr *err)
+{
+  if (f->flat == FLAT_UNKNOWN)
+    plan_flat(f, names, n);
+  if (f->flat == FLAT_YES) {
+    const char *shown[32];
+    size_t i;
+    for (i = 0; i < f->nflat; i++) {
+      const char *v = values[f->flat_idx[i]];
+      if (!v)
+        break; /* this row lacks a field the template reads */
+      shown[i] = v == fmt_null ? NULL : v;
+    }
+    if (i == f->nflat) {
+      tmpl_render_flat(f->tmpl, shown, f->rows);
+      fputc('\n', f->rows);
+      return 0;
+    }
+  }
+  json_auto_t *row = json_object();
+  for (size_t i = 0; i < n; i++)
+    if (values[i])
+      json_object_set_new(row, names[i],
+                          values[i] == fmt_null ? json_null() : json_string(values[i]));
+  return formatter_row(f, row, labels, err);
 }
 
 int formatter_finish(struct formatter *f, FILE *out, struct berr *err)

@@ -303,56 +303,56 @@ static bool skip_value(struct scan *s)
   return ok;
 }
 
-/* One item: its members named in keys. */
-static json_t *parse_item(struct scan *s, const char *const *keys)
+/* One item: values[i] set to its member keys[i] (when keys[i] is not NULL). */
+static bool parse_item(struct scan *s, const char *const *keys, size_t nkeys, json_t **values)
 {
   if (!eat(s, '{'))
-    return NULL;
-  json_t *o = json_object();
-  if (!o || eat(s, '}'))
-    return o;
+    return false;
+  if (eat(s, '}'))
+    return true;
   do {
     skip_ws(s);
     const char *kstart = s->p + 1, *kend;
     bool kesc;
     if (s->p >= s->end || *s->p != '"' || !skip_string(s, &kend, &kesc) || !eat(s, ':'))
-      goto bad;
-    size_t klen = (size_t)(kend - kstart);
-    const char *const *k = keys;
+      return false;
+    size_t klen = (size_t)(kend - kstart), k = 0;
     if (!kesc)
-      while (*k && ((*k)[0] != kstart[0] || strncmp(*k, kstart, klen) != 0 || (*k)[klen] != '\0'))
+      while (k < nkeys && (!keys[k] || keys[k][0] != kstart[0] ||
+                           strncmp(keys[k], kstart, klen) != 0 || keys[k][klen] != '\0'))
         k++;
-    if (kesc || !*k) {
+    if (kesc || k == nkeys) {
       if (!skip_value(s))
-        goto bad;
+        return false;
       continue;
     }
-    json_t *v = parse_value(s);
-    if (!v)
-      goto bad;
-    json_object_set_new_nocheck(o, *k, v);
+    json_decref(values[k]); /* a repeated member: the last one counts, as in Go */
+    if (!(values[k] = parse_value(s)))
+      return false;
   } while (eat(s, ','));
-  if (eat(s, '}'))
-    return o;
-bad:
-  json_decref(o);
-  return NULL;
+  return eat(s, '}');
 }
 
-int list_each(const char *text, size_t len, const char *const *keys,
-              int (*each)(void *ud, json_t *item), void *ud, struct berr *err)
+int list_each(const char *text, size_t len, const char *const *keys, size_t nkeys,
+              int (*each)(void *ud, json_t *const *values), void *ud, struct berr *err)
 {
   struct scan s = {.p = text, .end = text + len};
+  json_t *values[LIST_MAX_KEYS] = {0};
+  if (nkeys > LIST_MAX_KEYS)
+    return berr_set(err, 0, "list_each: %zu keys, at most %d", nkeys, LIST_MAX_KEYS);
   if (!eat(&s, '['))
     return berr_set(err, 0, "invalid JSON from the daemon: expected a list");
   if (eat(&s, ']'))
     return 0;
   do {
-    json_t *item = parse_item(&s, keys);
-    if (!item)
+    bool ok = parse_item(&s, keys, nkeys, values);
+    int r = ok ? each(ud, values) : 0;
+    for (size_t i = 0; i < nkeys; i++) {
+      json_decref(values[i]);
+      values[i] = NULL;
+    }
+    if (!ok)
       return berr_set(err, 0, "invalid JSON from the daemon: a list item does not parse");
-    int r = each(ud, item);
-    json_decref(item);
     if (r < 0)
       return r;
   } while (eat(&s, ','));

@@ -7,9 +7,12 @@
 
 #include "common/berr.h"
 
-/* text: a JSON array of objects. Calls each(ud, item) for every object in order, item
- * holding only its members named in keys (a NULL-terminated list), values converted
- * whole; item is freed after the call, so memory stays that of one item. A callback
- * returning < 0 stops the walk with that value. */
-int list_each(const char *text, size_t len, const char *const *keys,
-              int (*each)(void *ud, json_t *item), void *ud, struct berr *err);
+#define LIST_MAX_KEYS 32
+
+/* text: a JSON array of objects. Calls each(ud, values) for every object in order:
+ * values[i] is the item's member keys[i] converted whole, NULL when the item lacks it or
+ * keys[i] is NULL (not wanted). No object is built per item and the values are freed
+ * after the call, so memory stays that of one item. A callback returning < 0 stops the
+ * walk with that value. nkeys is at most LIST_MAX_KEYS. */
+int list_each(const char *text, size_t len, const char *const *keys, size_t nkeys,
+              int (*each)(void *ud, json_t *const *values), void *ud, struct berr *err);

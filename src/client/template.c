@@ -439,6 +439,42 @@ int tmpl_parse(const char *src, struct tmpl **out, struct berr *err)
   return 0;
 }
 
+/* ---------- flat templates: text and plain {{.Field}} only ---------- */
+
+static bool is_flat_action(const struct node *n)
+{
+  if (n->kind != N_ACTION || n->pipe->ndecl || n->pipe->ncmds != 1 || n->pipe->cmds[0].nargs != 1)
+    return false;
+  const struct arg *a = &n->pipe->cmds[0].args[0];
+  return a->kind == A_FIELD && a->npath == 1;
+}
+
+size_t tmpl_flat_fields(const struct tmpl *t, const char **fields, size_t max)
+{
+  size_t n = 0;
+  for (const struct node *nd = t->root; nd; nd = nd->next) {
+    if (nd->kind == N_TEXT)
+      continue;
+    if (!is_flat_action(nd) || n == max)
+      return 0;
+    fields[n++] = nd->pipe->cmds[0].args[0].path[0];
+  }
+  return n;
+}
+
+void tmpl_render_flat(const struct tmpl *t, const char *const *values, FILE *out)
+{
+  size_t i = 0;
+  for (const struct node *nd = t->root; nd; nd = nd->next) {
+    if (nd->kind == N_TEXT)
+      fputs(nd->text, out);
+    else if (values[i++])
+      fputs(values[i - 1], out);
+    else
+      tmpl_print_value(out, json_null()); /* a null member, as Go prints nil */
+  }
+}
+
 /* ---------- evaluation ---------- */
 
 struct var {

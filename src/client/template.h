@@ -16,6 +16,13 @@ void tmpl_free(struct tmpl *t);
 /* Whether rendering may read dot's field `name` ({{.Name}}, {{.Name.X}}, or the whole dot:
  * {{json .}}, anything under range or with). Lets a caller skip fields nobody shows. */
 bool tmpl_uses_field(const struct tmpl *t, const char *name);
+/* A template of text and plain {{.Field}} actions only ("flat"): fills fields[] with the
+ * field each action reads, in order, and returns how many (at most max); 0 when the
+ * template is anything else (functions, pipes, if/range/with, deeper paths) or reads
+ * nothing, so a caller falls back to JSON rows. */
+size_t tmpl_flat_fields(const struct tmpl *t, const char **fields, size_t max);
+/* Render a flat template: values[i] is what action i prints (NULL: a null member). */
+void tmpl_render_flat(const struct tmpl *t, const char *const *values, FILE *out);
 /* Render with dot = `dot`. `labels` (may be NULL) answers {{.Label "k"}}. */
 int tmpl_render(struct tmpl *t, json_t *dot, json_t *labels, FILE *out, struct berr *err);
 /* Render a table header: dot = field -> column name; functions return their argument. */

@@ -515,21 +515,34 @@ static void test_detach_keys(void)
 struct collected {
   json_t *items;
   int stop_after;
+  const char *const *keys;
 };
 
-static int collect_item(void *ud, json_t *item)
+static size_t nkeys_of(const char *const *keys)
+{
+  size_t n = 0;
+  while (keys[n] || keys[n + 1]) /* a NULL inside (not wanted) is followed by more keys */
+    n++;
+  return n;
+}
+
+static int collect_item(void *ud, json_t *const *values)
 {
   struct collected *c = ud;
-  json_array_append(c->items, item);
+  json_t *item = json_object();
+  for (size_t i = 0, n = nkeys_of(c->keys); i < n; i++)
+    if (values[i])
+      json_object_set(item, c->keys[i], values[i]);
+  json_array_append_new(c->items, item);
   return c->stop_after && (int)json_array_size(c->items) >= c->stop_after ? -42 : 0;
 }
 
 /* Scans text with list_each keeping keys; the kept items as a JSON array, or NULL on error. */
 static json_t *scan_list(const char *text, const char *const *keys, int *rc)
 {
-  struct collected c = {json_array(), 0};
+  struct collected c = {json_array(), 0, keys};
   struct berr err = {0};
-  *rc = list_each(text, strlen(text), keys, collect_item, &c, &err);
+  *rc = list_each(text, strlen(text), keys, nkeys_of(keys), collect_item, &c, &err);
   if (*rc < 0) {
     CHECK(err.msg[0] != '\0');
     json_decref(c.items);
@@ -540,7 +553,9 @@ static json_t *scan_list(const char *text, const char *const *keys, int *rc)
 
 static void test_list_scan(void)
 {
-  static const char *const keys[] = {"Id", "Labels", "Ports", "Created", "Weird", NULL};
+  /* a NULL slot (a member not wanted) is passed over; the list ends with two NULLs */
+  static const char *const keys[] = {"Id", "Labels", "Ports", "Created", "Weird",
+                                     NULL, "Dup",    NULL,    NULL};
   /* kept members are whole values (as jansson would parse them), others are skipped even
    * when they hold brackets, quotes and escapes in strings */
   const char *text =
@@ -548,7 +563,7 @@ static void test_list_scan(void)
       "{\"Id\":\"a\\\"b\\\\c\\n\\u00fc\\ud83d\\udc33\\/\",\"Skip\":{\"x\":[1,{\"y\":\"]}\\\"\"}]},"
       "\"Labels\":{\"k\":\"v\",\"n\":null,\"t\":true,\"f\":false},\"Ports\":[{\"PrivatePort\":80,"
       "\"Real\":1.5e2,\"Neg\":-3}],\"Created\":1795837563,\"Skip2\":\"\\\\\"} ,\n"
-      "{\"Id\":\"second\",\"Other\":[[[]]],\"Weird\":[]}, {} ]\n";
+      "{\"Id\":\"second\",\"Other\":[[[]]],\"Weird\":[],\"Dup\":1,\"Dup\":[2]}, {} ]\n";
   int rc;
   json_t *got = scan_list(text, keys, &rc);
   CHECK(rc == 0 && got != NULL);
@@ -556,7 +571,7 @@ static void test_list_scan(void)
   json_t *want = json_loads(
       "[{\"Id\":\"a\\\"b\\\\c\\n\\u00fc\\ud83d\\udc33/\",\"Labels\":{\"k\":\"v\",\"n\":null,"
       "\"t\":true,\"f\":false},\"Ports\":[{\"PrivatePort\":80,\"Real\":150.0,\"Neg\":-3}],"
-      "\"Created\":1795837563},{\"Id\":\"second\",\"Weird\":[]},{}]",
+      "\"Created\":1795837563},{\"Id\":\"second\",\"Weird\":[],\"Dup\":[2]},{}]",
       0, &jerr);
   CHECK(want != NULL);
   CHECK(got && want && json_equal(got, want));
@@ -568,10 +583,10 @@ static void test_list_scan(void)
   got = scan_list("[]", keys, &rc);
   CHECK(rc == 0 && json_array_size(got) == 0);
   json_decref(got);
-  struct collected c = {json_array(), 1};
+  struct collected c = {json_array(), 1, keys};
   struct berr err = {0};
   const char *two = "[{\"Id\":\"1\"},{\"Id\":\"2\"}]";
-  CHECK(list_each(two, strlen(two), keys, collect_item, &c, &err) == -42);
+  CHECK(list_each(two, strlen(two), keys, nkeys_of(keys), collect_item, &c, &err) == -42);
   CHECK(json_array_size(c.items) == 1);
   json_decref(c.items);
 
