@@ -107,6 +107,17 @@ static void ago(long long secs, char *buf, size_t len)
 
 void ctr_status_text(const struct container *c, char *buf, size_t len)
 {
+  /* the fixed texts first, copied: no lookups or formatting for a thousand created ones */
+  const char *fixed = c->state == CTR_REMOVING  ? "Removal In Progress"
+                      : c->state == CTR_DEAD    ? "Dead"
+                      : c->state == CTR_CREATED ? "Created"
+                                                : NULL;
+  if (fixed && len) {
+    size_t n = strnlen(fixed, len - 1);
+    memcpy(buf, fixed, n);
+    buf[n] = '\0';
+    return;
+  }
   json_t *st = json_object_get(c->doc, "State");
   long long now = (long long)time(NULL);
   char d[64];
@@ -134,15 +145,6 @@ void ctr_status_text(const struct container *c, char *buf, size_t len)
              (long long)json_integer_value(json_object_get(st, "ExitCode")), d);
     return;
   }
-  case CTR_REMOVING:
-    snprintf(buf, len, "Removal In Progress");
-    return;
-  case CTR_DEAD:
-    snprintf(buf, len, "Dead");
-    return;
-  case CTR_CREATED:
-    snprintf(buf, len, "Created");
-    return;
   case CTR_EXITED: {
     long long fin = ctr_time_ns(json_string_value(json_object_get(st, "FinishedAt")));
     ago(now - fin / 1000000000LL, d, sizeof(d));
@@ -150,6 +152,8 @@ void ctr_status_text(const struct container *c, char *buf, size_t len)
              (long long)json_integer_value(json_object_get(st, "ExitCode")), d);
     return;
   }
+  default: /* the fixed texts, written above */
+    return;
   }
 }
 

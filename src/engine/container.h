@@ -53,7 +53,7 @@ struct container {
    * network mode, mounts), written once: listing a thousand containers then copies text
    * instead of looking up and escaping the same fields again. NULL until first listed. */
   char *list_fixed;
-  long long created_ns; /* parsed once, 0 until first needed */
+  long long created_ns; /* Created, parsed once when the repository takes the container */
 };
 
 /* The graph's name for a container's writable layer: "ctr-<id>" (bare 64-hex names are

@@ -82,8 +82,10 @@ static void summary_write(struct container *c, struct textbuf *b)
   tb_puts(b, "{\"Id\":\"");
   tb_puts(b, c->id); /* 64 hex digits */
   char slash[300];
+  size_t nl = strnlen(c->name, sizeof(slash) - 2);
   slash[0] = '/';
-  snprintf(slash + 1, sizeof(slash) - 1, "%s", c->name);
+  memcpy(slash + 1, c->name, nl);
+  slash[nl + 1] = '\0';
   tb_puts(b, "\",\"Names\":[");
   bjson_write_string(b, slash);
   tb_putc(b, ']');
@@ -191,18 +193,6 @@ static bool match_ancestor(const struct container *c, const char *v)
   return hex && strlen(vhex) >= 4 && strncmp(hex, vhex, strlen(vhex)) == 0;
 }
 
-struct listed {
-  long long created; /* ns, parsed once per list rather than per comparison */
-  struct container *c;
-};
-
-static int cmp_created(const void *a, const void *b)
-{
-  const struct listed *x = a, *y = b;
-  if (x->created != y->created)
-    return x->created < y->created ? 1 : -1; /* newest first */
-  return strcmp(x->c->id, y->c->id);
-}
 static int job_container_list(struct job *job)
 {
   struct engine *e = job->engine;
@@ -258,23 +248,18 @@ static int job_container_list(struct job *job)
     *(pass == 0 ? &since_ns : &before_ns) = t;
     all = true;
   }
-  struct listed *list = malloc((e->n_ctrs + 1) * sizeof(*list));
-  size_t n = 0;
-  for (size_t i = 0; list && i < e->n_ctrs; i++) {
-    struct container *c = e->ctrs[i];
-    if (!c->created_ns) /* Created never changes */
-      c->created_ns = ctr_time_ns(json_string_value(json_object_get(c->doc, "Created")));
-    list[n++] = (struct listed){c->created_ns, c};
-  }
-  if (list)
-    qsort(list, n, sizeof(*list), cmp_created);
-  size_t shown = 0;
+  json_t *by_name = json_object_get(filters, "name"), *by_id = json_object_get(filters, "id"),
+         *by_exited = json_object_get(filters, "exited"),
+         *by_ancestor = json_object_get(filters, "ancestor"),
+         *by_volume = json_object_get(filters, "volume"),
+         *by_label = json_object_get(filters, "label");
+  size_t shown = 0, n = e->n_ctrs;
   struct textbuf out = {0};
   tb_reserve(&out, n * 384); /* about an item's length without labels, ports or mounts */
   tb_putc(&out, '[');
-  for (size_t i = 0; list && i < n; i++) {
-    struct container *c = list[i].c;
-    long long created = list[i].created;
+  for (size_t i = n; i-- > 0;) { /* the repository keeps them oldest first */
+    struct container *c = e->ctrs[i];
+    long long created = c->created_ns;
     if (limit > 0 && (long long)shown >= limit)
       break;
     if (!all && limit <= 0 && c->state != CTR_RUNNING && c->state != CTR_PAUSED &&
@@ -282,17 +267,15 @@ static int job_container_list(struct job *job)
       continue;
     if ((since_ns >= 0 && created <= since_ns) || (before_ns >= 0 && created >= before_ns))
       continue;
-    if (!any_match(status, match_status, c) ||
-        !any_match(json_object_get(filters, "name"), match_name, c) ||
-        !any_match(json_object_get(filters, "id"), match_id, c) ||
-        !any_match(json_object_get(filters, "exited"), match_exited, c) ||
-        !any_match(json_object_get(filters, "ancestor"), match_ancestor, c) ||
-        !any_match(json_object_get(filters, "volume"), match_volume, c))
+    if (json_object_size(filters) &&
+        (!any_match(status, match_status, c) || !any_match(by_name, match_name, c) ||
+         !any_match(by_id, match_id, c) || !any_match(by_exited, match_exited, c) ||
+         !any_match(by_ancestor, match_ancestor, c) || !any_match(by_volume, match_volume, c)))
       continue;
     bool labels_ok = true;
     size_t k;
     json_t *lv;
-    json_array_foreach(json_object_get(filters, "label"), k, lv)
+    json_array_foreach(by_label, k, lv)
     {
       labels_ok &= json_is_string(lv) && match_label(c, json_string_value(lv));
     }
@@ -305,9 +288,7 @@ static int job_container_list(struct job *job)
   pthread_mutex_unlock(&e->lock);
   tb_putc(&out, ']');
   json_decref(filters);
-  char *text = list ? tb_steal(&out) : NULL;
-  free(list);
-  tb_free(&out);
+  char *text = tb_steal(&out);
   if (!text)
     return job_fail(job, 500, "list containers: out of memory");
   job->result_text = text;

@@ -15,6 +15,27 @@ static int sql_err(struct engine *e, struct berr *err, const char *what)
   return berr_set(err, EIO, "%s: %s", what, sqlite3_errmsg(e->db));
 }
 
+/* e->ctrs is kept oldest first (ties: the greater ID first), so the list job walks it
+ * backwards for docker's newest-first order instead of sorting at every `ps`. */
+static long long created_of(struct container *c)
+{
+  if (!c->created_ns) /* Created never changes */
+    c->created_ns = ctr_time_ns(json_string_value(json_object_get(c->doc, "Created")));
+  return c->created_ns;
+}
+
+static bool older(struct container *a, struct container *b)
+{
+  long long x = created_of(a), y = created_of(b);
+  return x != y ? x < y : strcmp(a->id, b->id) > 0;
+}
+
+static int cmp_age(const void *a, const void *b)
+{
+  struct container *x = *(struct container *const *)a, *y = *(struct container *const *)b;
+  return older(x, y) ? -1 : older(y, x) ? 1 : 0;
+}
+
 int repo_open(struct engine *e, struct berr *err)
 {
   char path[4096];
@@ -60,9 +81,12 @@ int repo_open(struct engine *e, struct berr *err)
       e->ctrs = n;
       e->cap_ctrs = cap;
     }
+    created_of(c);
     e->ctrs[e->n_ctrs++] = c;
   }
   sqlite3_finalize(st);
+  if (e->n_ctrs)
+    qsort(e->ctrs, e->n_ctrs, sizeof(*e->ctrs), cmp_age);
   return 0;
 }
 
@@ -179,7 +203,13 @@ int repo_add(struct engine *e, struct container *c, struct berr *err)
   }
   if (repo_save(e, c, err) < 0)
     return -err->code;
-  e->ctrs[e->n_ctrs++] = c;
+  created_of(c);
+  size_t at = e->n_ctrs; /* nearly always the end: creates arrive in time order */
+  while (at > 0 && older(c, e->ctrs[at - 1]))
+    at--;
+  memmove(&e->ctrs[at + 1], &e->ctrs[at], (e->n_ctrs - at) * sizeof(*e->ctrs));
+  e->ctrs[at] = c;
+  e->n_ctrs++;
   return 0;
 }
 
@@ -195,7 +225,7 @@ int repo_remove(struct engine *e, struct container *c, struct berr *err)
     return r;
   for (size_t i = 0; i < e->n_ctrs; i++)
     if (e->ctrs[i] == c) {
-      e->ctrs[i] = e->ctrs[--e->n_ctrs];
+      memmove(&e->ctrs[i], &e->ctrs[i + 1], (--e->n_ctrs - i) * sizeof(*e->ctrs));
       break;
     }
   return 0;

@@ -16,6 +16,8 @@ void repo_close(struct engine *e);
 struct container *repo_find(struct engine *e, const char *ref, struct berr *err);
 struct container *repo_by_name(struct engine *e, const char *name);
 
+/* e->ctrs stays ordered oldest first (by Created, then the greater ID first): the list
+ * job walks it from the end for docker's newest-first `ps`. */
 int repo_add(struct engine *e, struct container *c, struct berr *err);
 /* Persist the container's current document (and name). */
 int repo_save(struct engine *e, struct container *c, struct berr *err);
