@@ -260,6 +260,30 @@ def test_exit_codes_for_daemon_errors(berthd, berth, busybox_image):
     assert berth("ps", "-aq", "--filter", "name=dup").stdout.count("\n") == 1
 
 
+def test_ps_newest_first_after_removals_and_a_restart(berth, berthd, busybox_image):
+    names = [f"order{i}" for i in range(6)]
+    for n in names:
+        cid_of(berth("create", "--name", n, busybox_image, "true"))
+    for gone in ("order0", "order3"):  # the oldest and one in the middle
+        assert berth("rm", gone).returncode == 0
+    cid_of(berth("create", "--name", "order6", busybox_image, "true"))
+    want = ["order6", "order5", "order4", "order2", "order1"]
+
+    def listed():
+        res = berth("ps", "-a", "--format", "{{.Names}}")
+        assert res.returncode == 0, res.stderr
+        return res.stdout.split()
+
+    assert listed() == want
+    assert berth("ps", "-a", "-n", "2", "--format", "{{.Names}}").stdout.split() == want[:2]
+    # the daemon reads them back from its database in another order and sorts them again
+    berthd.proc.terminate()
+    berthd.proc.wait(timeout=60)
+    berthd.restart()
+    assert listed() == want
+    assert berth("ps", "-a", "-l", "--format", "{{.Names}}").stdout.split() == want[:1]
+
+
 def test_inspect_default_is_an_indented_array(berth, busybox_image):
     cid = cid_of(berth("create", "--name", "ins", busybox_image))
     res = berth("inspect", "ins")
