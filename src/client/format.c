@@ -25,6 +25,14 @@ static size_t utf8_width(const char *p, size_t n)
   return w;
 }
 
+static void pad(struct textbuf *o, size_t n)
+{
+  static const char spaces[] = "                                ";
+  for (; n > sizeof(spaces) - 1; n -= sizeof(spaces) - 1)
+    tb_put(o, spaces, sizeof(spaces) - 1);
+  tb_put(o, spaces, n);
+}
+
 void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
 {
   /* Lines of cells pointing into text (a cell is tab-terminated, the line's last part is
@@ -91,8 +99,7 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
       const struct cell *cl = &cells[lines[i].first + c];
       tb_put(&o, cl->p, cl->len);
       if (c + 1 < lines[i].n)
-        for (size_t k = cl->width; k < widths[i * maxcols + c]; k++)
-          tb_putc(&o, ' ');
+        pad(&o, widths[i * maxcols + c] - cl->width);
     }
     /* every line of text ended with \n except possibly the last */
     tb_putc(&o, '\n');
