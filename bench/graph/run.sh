@@ -26,11 +26,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-for tool in hyperfine skopeo umoci tar gzip; do
-  command -v $tool >/dev/null || { echo "$0: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+bench_need_tools hyperfine skopeo umoci tar gzip
+bench_need_built "$BUILD" berth-graph
 GRAPH=$BUILD/berth-graph
-[ -x "$GRAPH" ] || { echo "$0: $GRAPH is not built (make build)" >&2; exit 1; }
 
 IMG=$WORK/image
 if [ ! -f "$IMG/image.json" ]; then

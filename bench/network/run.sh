@@ -44,37 +44,21 @@ while (($#)); do
 done
 build=$(realpath "$build")
 command -v ab >/dev/null || { echo "run.sh: ab missing (apache2-utils)" >&2; exit 1; }
-log() { echo "run.sh: $*" >&2; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 tmp=$(mktemp -d /tmp/berth-bench-net.XXXXXX)
 B=$tmp/b C=$tmp/c D=$tmp/d
 bsock=$B/exec/berth.sock dsock=$D/docker.sock csock=$C/containerd.sock
 berth=("$build/berth" -H "unix://$bsock")
 bpid= cpid= dpid=
-# host paths dockerd/containerd create outside their roots; removed at exit if new
-host_paths=(/etc/docker/key.json /run/docker /run/containerd /var/run/docker.pid)
-declare -A existed=()
-for p in "${host_paths[@]}"; do [[ -e $p ]] && existed[$p]=1; done
 # iptables-nft tables dockerd makes: removed at exit if they were not there before
 tables_before=$(nft list tables 2>/dev/null || true)
-stop_pid() {
-	local pid=$1 i
-	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
 	set +e
-	if [[ -n "$bpid" ]]; then
-		ids=$("${berth[@]}" ps -aq 2>/dev/null)
-		[[ -n "$ids" ]] && "${berth[@]}" rm -f $ids >/dev/null 2>&1
-	fi
+	bench_remove_containers "$bpid" "${berth[@]}"
 	stop_pid "$bpid"
-	if [[ -n "$dpid" ]]; then
-		ids=$(docker -H "unix://$dsock" ps -aq 2>/dev/null)
-		[[ -n "$ids" ]] && docker -H "unix://$dsock" rm -f $ids >/dev/null 2>&1
-	fi
+	bench_remove_containers "$dpid" docker -H "unix://$dsock"
 	stop_pid "$dpid"
 	stop_pid "$cpid"
 	if ((docker_peer)); then
@@ -94,22 +78,9 @@ cleanup() {
 			fi
 		done
 	fi
-	for pid in $(pgrep -f -- "$tmp/" || true); do kill -KILL "$pid" 2>/dev/null; done
-	sleep 0.2
-	awk -v p="$tmp/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m"; done
-	for p in "${host_paths[@]}"; do
-		[[ -n "${existed[$p]:-}" || ! -e $p ]] && continue
-		if [[ -d $p ]]; then find "$p" -depth -type d -empty -delete 2>/dev/null; else rm -f "$p"; fi
-	done
-	rm -rf "$tmp"
+	bench_cleanup_tmp
 }
 trap cleanup EXIT
-wait_sock() {
-	local i
-	for ((i = 0; i < 300; i++)); do [[ -S $1 ]] && return 0; sleep 0.1; done
-	log "$1 did not appear"; tail -20 "$tmp/$2.log" >&2; exit 1
-}
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Two CPUs or more: the client on the last CPU, the server side on CPU 0.
 ncpu=$(nproc)
@@ -127,11 +98,7 @@ rps() { "${client[@]}" ab -q -n "$requests" -c "$conc" "$1" 2>/dev/null | awk '/
 httpd='mkdir -p /www && head -c 1024 /dev/zero | tr "\0" x > /www/index.html && exec httpd -f -p 80 -h /www'
 
 python3 tests/fixtures/busybox.py docker-archive "$tmp/busybox.tar" >/dev/null
-mkdir -p "$B/data" "$B/exec"
-"$build/berthd" --data-root "$B/data" --exec-root "$B/exec" -H "unix://$bsock" \
-	--bridge bnbench0 --bip 10.231.77.1/24 >"$tmp/berthd.log" 2>&1 &
-bpid=$!
-wait_sock "$bsock" berthd
+bench_start_berthd "$build/berthd" "$B" --bridge bnbench0 --bip 10.231.77.1/24
 "${berth[@]}" load -i "$tmp/busybox.tar" >/dev/null
 bport=$(free_port)
 "${berth[@]}" run -d --name web -p "127.0.0.1:$bport:80" busybox sh -c "$httpd" >/dev/null
@@ -142,20 +109,9 @@ for ((i = 0; i < 100; i++)); do curl -sf "http://127.0.0.1:$bport/" >/dev/null &
 dport=
 if ((docker_peer)); then
 	command -v dockerd >/dev/null || { log "--with-docker: dockerd not installed (apt-get install docker.io)"; exit 1; }
-	mkdir -p "$C/root" "$C/state" "$D/data" "$D/exec"
-	printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
-		"$C/root" "$C/state" "$csock" >"$C/config.toml"
-	containerd --config "$C/config.toml" >"$tmp/containerd.log" 2>&1 &
-	cpid=$!
-	wait_sock "$csock" containerd
+	bench_start_containerd "$C"
 	ip link add bndock0 type bridge && ip addr add 10.233.77.1/24 dev bndock0 && ip link set bndock0 up
-	echo '{}' >"$D/daemon.json"
-	dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
-		-H "unix://$dsock" --pidfile "$D/docker.pid" --containerd "$csock" \
-		--bridge bndock0 --ip-forward=false --storage-driver overlay2 >"$tmp/dockerd.log" 2>&1 &
-	dpid=$!
-	wait_sock "$dsock" dockerd
-	for ((i = 0; i < 100; i++)); do docker -H "unix://$dsock" version >/dev/null 2>&1 && break; sleep 0.1; done
+	bench_start_dockerd "$D" "$csock" --bridge bndock0 --ip-forward=false
 	docker -H "unix://$dsock" load -i "$tmp/busybox.tar" >/dev/null
 	dport=$(free_port)
 	docker -H "unix://$dsock" run -d --name web -p "127.0.0.1:$dport:80" busybox sh -c "$httpd" >/dev/null

@@ -39,20 +39,12 @@ while (($#)); do
 	shift
 done
 build=$(realpath "$build")
-for b in berthd berth berth-shim; do
-	[[ -x "$build/$b" ]] || { echo "pull.sh: $build/$b is not built (make build)" >&2; exit 1; }
-done
-for tool in hyperfine /usr/bin/python3 docker-registry skopeo; do
-	command -v "$tool" >/dev/null || { echo "pull.sh: $tool missing: run scripts/install-deps.sh" >&2; exit 1; }
-done
-if ! command -v dockerd >/dev/null || ! command -v containerd >/dev/null; then
-	echo "pull.sh: installing Debian's docker.io for the peer dockerd" >&2
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io containerd runc >&2
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_need_built "$build" berthd berth berth-shim
+bench_need_tools hyperfine /usr/bin/python3 docker-registry skopeo
+bench_install_docker_io
 docker=$(command -v docker) # the same docker CLI talks to both daemons
-
-log() { echo "pull.sh: $*" >&2; }
 
 tmp=$(mktemp -d /tmp/berth-bench-pull.XXXXXX)
 out=$tmp/out
@@ -69,51 +61,15 @@ bdocker=("$docker" -H "unix://$bsock")
 ddocker=("$docker" -H "unix://$dsock")
 rpid= bpid= cpid= dpid=
 
-host_paths=(/etc/docker/key.json /run/docker /run/containerd /var/run/docker.pid)
-declare -A existed=()
-for p in "${host_paths[@]}"; do [[ -e $p ]] && existed[$p]=1; done
-
-stop_pid() { # pid: SIGTERM, wait up to 20 s, then SIGKILL
-	local pid=$1 i
-	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	set +e
 	stop_pid "$bpid"
 	stop_pid "$dpid"
 	stop_pid "$cpid"
 	stop_pid "$rpid"
-	awk -v p="$tmp/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m"; done
-	for p in "${host_paths[@]}"; do
-		[[ -n "${existed[$p]:-}" || ! -e $p ]] && continue
-		if [[ -d $p ]]; then
-			find "$p" -depth -type d -empty -delete 2>/dev/null
-		else
-			rm -f "$p"
-		fi
-	done
-	rm -rf "$tmp"
+	bench_cleanup_tmp
 }
 trap cleanup EXIT
-
-wait_sock() { # path pid name
-	local i
-	for ((i = 0; i < 300; i++)); do
-		[[ -S $1 ]] && return 0
-		kill -0 "$2" 2>/dev/null || { log "$3 exited early; its log:"; tail -20 "$tmp/$3.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	log "$3 did not create $1"
-	exit 1
-}
 
 # ---- the registry and the image ----
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -205,38 +161,15 @@ EOF
 log "image: $(cat "$out/image")"
 
 # ---- berthd ----
-mkdir -p "$B/data" "$B/exec"
+mkdir -p "$B"
 echo '{"registry-loopback-only": true}' >"$B/daemon.json"
-"$build/berthd" --data-root "$B/data" --exec-root "$B/exec" -H "unix://$bsock" --bridge none \
-	--config-file "$B/daemon.json" >"$tmp/berthd.log" 2>&1 &
-bpid=$!
-wait_sock "$bsock" "$bpid" berthd
+bench_start_berthd "$build/berthd" "$B" --bridge none --config-file "$B/daemon.json"
 
 # ---- containerd + dockerd ----
-mkdir -p "$C/root" "$C/state" "$D/data" "$D/exec"
-cat >"$C/config.toml" <<EOF
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$csock"
-[ttrpc]
-  address = "$C/containerd.sock.ttrpc"
-[debug]
-  address = "$C/debug.sock"
-EOF
-containerd --config "$C/config.toml" >"$tmp/containerd.log" 2>&1 &
-cpid=$!
-wait_sock "$csock" "$cpid" containerd
-echo '{}' >"$D/daemon.json"
-dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
-	-H "unix://$dsock" --pidfile "$D/docker.pid" --containerd "$csock" \
+bench_start_containerd "$C"
+bench_start_dockerd "$D" "$csock" \
 	--bridge none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-	--userland-proxy=false --storage-driver overlay2 >"$tmp/dockerd.log" 2>&1 &
-dpid=$!
-wait_sock "$dsock" "$dpid" dockerd
-for ((i = 0; i < 100; i++)); do "${ddocker[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+	--userland-proxy=false
 
 # sanity: each pull works once, and removing the image leaves nothing to reuse (no blob,
 # no layer), so every timed run downloads everything again

@@ -35,21 +35,12 @@ while (($#)); do
 	shift
 done
 build=$(realpath "$build")
-for b in berthd berth berth-shim; do
-	[[ -x "$build/$b" ]] || { echo "run.sh: $build/$b is not built (make build)" >&2; exit 1; }
-done
-for tool in hyperfine /usr/bin/python3 skopeo; do
-	command -v "$tool" >/dev/null || { echo "run.sh: $tool missing: run scripts/install-deps.sh" >&2; exit 1; }
-done
-if ! command -v dockerd >/dev/null || ! command -v containerd >/dev/null; then
-	# the peer: Debian's docker.io (policy-rc.d or no init keeps it from starting its own)
-	echo "run.sh: installing Debian's docker.io for the peer dockerd" >&2
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io containerd runc >&2
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_need_built "$build" berthd berth berth-shim
+bench_need_tools hyperfine /usr/bin/python3 skopeo
+bench_install_docker_io
 docker=$(command -v docker) # the same docker CLI talks to both daemons
-
-log() { echo "run.sh: $*" >&2; }
 
 tmp=$(mktemp -d /tmp/berth-bench-run.XXXXXX)
 out=$tmp/out
@@ -65,65 +56,17 @@ bdocker=("$docker" -H "unix://$bsock")
 ddocker=("$docker" -H "unix://$dsock")
 bpid= cpid= dpid=
 
-# host paths dockerd/containerd create outside their roots; removed at exit if new
-host_paths=(/etc/docker/key.json /run/docker /run/containerd /var/run/docker.pid)
-declare -A existed=()
-for p in "${host_paths[@]}"; do [[ -e $p ]] && existed[$p]=1; done
-
-stop_pid() { # pid: SIGTERM, wait up to 20 s, then SIGKILL
-	local pid=$1 i
-	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	set +e
-	if [[ -n "$bpid" ]] && kill -0 "$bpid" 2>/dev/null; then
-		ids=$("${berth[@]}" ps -aq --no-trunc 2>/dev/null)
-		[[ -n "$ids" ]] && xargs -n 100 timeout 60 "${berth[@]}" rm -f <<<"$ids" >/dev/null 2>&1
-	fi
+	bench_remove_containers "$bpid" "${berth[@]}"
 	stop_pid "$bpid"
-	if [[ -n "$dpid" ]] && kill -0 "$dpid" 2>/dev/null; then
-		ids=$("${ddocker[@]}" ps -aq 2>/dev/null)
-		[[ -n "$ids" ]] && xargs -n 100 timeout 60 "${ddocker[@]}" rm -f <<<"$ids" >/dev/null 2>&1
-	fi
+	bench_remove_containers "$dpid" "${ddocker[@]}"
 	stop_pid "$dpid"
 	stop_pid "$cpid"
-	# shims outlive their daemons by design; ours carry our roots in their command line
-	for pid in $(pgrep -f -- "$tmp/" || true); do
-		[[ $pid != "$$" ]] && kill -KILL "$pid" 2>/dev/null
-	done
-	sleep 0.2
-	awk -v p="$tmp/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m"; done
-	for p in "${host_paths[@]}"; do
-		[[ -n "${existed[$p]:-}" || ! -e $p ]] && continue
-		if [[ -d $p ]]; then
-			find "$p" -depth -type d -empty -delete 2>/dev/null
-		else
-			rm -f "$p"
-		fi
-	done
-	[[ -d /etc/docker && -z "${existed[/etc/docker/key.json]:-}" ]] && rm -f /etc/docker/key.json
-	rm -rf "$tmp"
+	bench_cleanup_tmp
 }
 trap cleanup EXIT
 
-wait_sock() { # path pid name
-	local i
-	for ((i = 0; i < 300; i++)); do
-		[[ -S $1 ]] && return 0
-		kill -0 "$2" 2>/dev/null || { log "$3 exited early; its log:"; tail -20 "$tmp/$3.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	log "$3 did not create $1"
-	exit 1
-}
 rss_kib() { ps -o rss= -p "$1" | tr -d ' '; }
 pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 # the shim whose command line names container id $1 (its own pid, not its children's)
@@ -135,12 +78,8 @@ log "busybox image archive (tests/fixtures/busybox.py)"
 python3 tests/fixtures/busybox.py docker-archive "$tmp/busybox.tar" >/dev/null
 
 # ---- berthd ----
-mkdir -p "$B/data" "$B/exec"
 # --bridge none: like the peer dockerd below, no default bridge (loopback-only containers)
-"$build/berthd" --data-root "$B/data" --exec-root "$B/exec" -H "unix://$bsock" --bridge none \
-	>"$tmp/berthd.log" 2>&1 &
-bpid=$!
-wait_sock "$bsock" "$bpid" berthd
+bench_start_berthd "$build/berthd" "$B" --bridge none
 sleep 1
 record berthd_start "$(rss_kib $bpid)"
 "${berth[@]}" load -i "$tmp/busybox.tar" >/dev/null
@@ -148,30 +87,10 @@ sleep 0.5
 record berthd_loaded "$(rss_kib $bpid)"
 
 # ---- containerd + dockerd ----
-mkdir -p "$C/root" "$C/state" "$D/data" "$D/exec"
-cat >"$C/config.toml" <<EOF
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$csock"
-[ttrpc]
-  address = "$C/containerd.sock.ttrpc"
-[debug]
-  address = "$C/debug.sock"
-EOF
-containerd --config "$C/config.toml" >"$tmp/containerd.log" 2>&1 &
-cpid=$!
-wait_sock "$csock" "$cpid" containerd
-echo '{}' >"$D/daemon.json"
-dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
-	-H "unix://$dsock" --pidfile "$D/docker.pid" --containerd "$csock" \
+bench_start_containerd "$C"
+bench_start_dockerd "$D" "$csock" \
 	--bridge none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-	--userland-proxy=false --storage-driver overlay2 >"$tmp/dockerd.log" 2>&1 &
-dpid=$!
-wait_sock "$dsock" "$dpid" dockerd
-for ((i = 0; i < 100; i++)); do "${ddocker[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+	--userland-proxy=false
 "${ddocker[@]}" load -i "$tmp/busybox.tar" >/dev/null
 sleep 1
 record dockerd_idle "$(rss_kib $dpid)"

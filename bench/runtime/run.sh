@@ -33,9 +33,9 @@ while (($#)); do
 	shift
 done
 
-for tool in hyperfine /usr/bin/time /usr/bin/python3; do
-	command -v "$tool" >/dev/null || { echo "run.sh: $tool missing: run scripts/install-deps.sh" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_need_tools hyperfine /usr/bin/time /usr/bin/python3
 
 names=() bins=()
 if ((with_berth)); then
