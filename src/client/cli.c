@@ -124,6 +124,19 @@ int ref_normalize(const char *in, char **repo, char **tag, char **digest, struct
   return 0;
 }
 
+int ref_tag_query(struct query *q, const char *ref, struct berr *err)
+{
+  _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
+  int r = ref_normalize(ref, &repo, &tag, &digest, err);
+  if (r < 0)
+    return r;
+  if (digest)
+    return berr_set(err, 0, "refusing to create a tag with a digest reference");
+  query_add(q, "repo", repo);
+  query_add(q, "tag", tag);
+  return 0;
+}
+
 /* GCC 12 with -fsanitize wrongly sizes the text after a strncmp-tested prefix as 0 bytes
  * (stringop-overread false positive); the strings here are NUL-terminated. */
 #pragma GCC diagnostic push

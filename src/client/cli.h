@@ -36,10 +36,18 @@ int cli_args_error(const char *cmd, const char *usage, const char *requirement);
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                const char *cmd, const char *usage);
 #define CLI_GETOPT_LOOP_EXIT(r) ((r) == -3 ? 0 : 125)
+/* --help in a longopts array: cli_getopt prints the usage for it. */
+#define HELP_OPT                                                                                   \
+  {                                                                                                \
+    "help", no_argument, NULL, 0x7ffe                                                              \
+  }
 
 /* Image references as the docker CLI sends them: "busybox" -> repo
  * "docker.io/library/busybox", tag "latest" (tag NULL when a digest is given). */
 int ref_normalize(const char *in, char **repo, char **tag, char **digest, struct berr *err);
+/* A new image's name (tag, commit): REPOSITORY[:TAG] normalized into the repo= and tag=
+ * parameters docker's CLI sends; a digest reference is refused. */
+int ref_tag_query(struct query *q, const char *ref, struct berr *err);
 /* docker.io/library/x -> x, docker.io/u/x -> u/x. Malloc'd. */
 char *ref_familiar(const char *name);
 

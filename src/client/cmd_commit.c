@@ -8,11 +8,7 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
-
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
+#include "download.h"
 
 static const char commit_usage[] =
     "Usage:  berth commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
@@ -69,14 +65,11 @@ int cmd_commit(struct client *c, int argc, char **argv)
   struct query q = {0};
   query_add(&q, "container", argv[optind]);
   if (optind + 1 < argc) {
-    _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
     struct berr err = {0};
-    if (ref_normalize(argv[optind + 1], &repo, &tag, &digest, &err) < 0 || digest) {
+    if (ref_tag_query(&q, argv[optind + 1], &err) < 0) {
       fprintf(stderr, "invalid reference format\n");
       return 1;
     }
-    query_add(&q, "repo", repo);
-    query_add(&q, "tag", tag ? tag : "latest");
   }
   if (author)
     query_add(&q, "author", author);
@@ -137,11 +130,6 @@ static const char export_usage[] =
     "archive\n\nAliases:\n  berth container export, berth export\n\nOptions:\n"
     "  -o, --output string   Write to a file, instead of STDOUT\n";
 
-static int file_sink(void *ud, const char *data, size_t len)
-{
-  return fwrite(data, 1, len, ud) == len ? 0 : -EIO;
-}
-
 int cmd_export(struct client *c, int argc, char **argv)
 {
   static const struct option longopts[] = {{"output", required_argument, NULL, 'o'}, HELP_OPT, {0}};
@@ -166,28 +154,15 @@ int cmd_export(struct client *c, int argc, char **argv)
     return 1;
   FILE *out = stdout;
   _cleanup_free_ char *tmp = NULL;
-  struct berr err = {0};
   if (output) {
     if (asprintf(&tmp, "%s.tmp-XXXXXX", output) < 0)
       return 1;
     int fd = mkstemp(tmp);
     if (fd < 0 || !(out = fdopen(fd, "w"))) {
+      struct berr err = {0};
       berr_errno(&err, "failed to export container: %s", output);
       return cli_fail(&err);
     }
   }
-  struct http_resp resp = {0};
-  int r = http_stream(c, "GET", path, NULL, NULL, file_sink, out, &resp, &err);
-  http_resp_free(&resp);
-  if (output) {
-    if (fclose(out) != 0 && r >= 0)
-      r = berr_errno(&err, "write %s", output);
-    if (r >= 0 && rename(tmp, output) < 0)
-      r = berr_errno(&err, "rename %s", output);
-    if (r < 0)
-      unlink(tmp);
-  } else {
-    fflush(stdout);
-  }
-  return r < 0 ? cli_fail(&err) : 0;
+  return download_get(c, path, output, out, tmp);
 }

@@ -10,14 +10,10 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
-#include "format.h"
+#include "download.h"
 #include "inspect.h"
+#include "listcmd.h"
 #include "units.h"
-
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
 
 static const char images_usage[] =
     "Usage:  berth images [OPTIONS] [REPOSITORY[:TAG]]\n\nList images\n\nOptions:\n"
@@ -105,11 +101,18 @@ static void split_ref(const char *ref, char **repo, char **rest, char sep)
   }
 }
 
+struct image_rows_ctx {
+  bool trunc;
+  time_t now;
+};
+
 /* docker's image formatter: one row per tag; digests for the same repo in the DIGEST
  * column; digest-only repos as <none> tags; untagged as <none> <none>. */
-static int image_rows(struct formatter *f, json_t *img, bool digests, bool trunc, time_t now,
-                      struct berr *err)
+static int image_rows(struct formatter *f, json_t *img, void *ud, struct berr *err)
 {
+  const struct image_rows_ctx *ctx = ud;
+  bool trunc = ctx->trunc;
+  time_t now = ctx->now;
   json_t *tags = json_object_get(img, "RepoTags");
   json_t *dgs = json_object_get(img, "RepoDigests");
   json_auto_t *digest_by_repo = json_object();
@@ -163,97 +166,51 @@ static int image_rows(struct formatter *f, json_t *img, bool digests, bool trunc
 static int images_list(struct client *c, int argc, char **argv, const char *cmd)
 {
   static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
-                                           {"quiet", no_argument, NULL, 'q'},
+                                           LISTCMD_OPT_QUIET,
                                            {"digests", no_argument, NULL, 'D'},
-                                           {"no-trunc", no_argument, NULL, 'T'},
-                                           {"filter", required_argument, NULL, 'f'},
-                                           {"format", required_argument, NULL, 'F'},
+                                           LISTCMD_OPT_NO_TRUNC,
+                                           LISTCMD_OPT_FILTER,
+                                           LISTCMD_OPT_FORMAT,
                                            HELP_OPT,
                                            {0}};
-  bool all = false, quiet = false, digests = false, trunc = true;
-  const char *format = NULL;
-  json_auto_t *filters = json_object();
+  bool all = false, digests = false;
+  _cleanup_listcmd_ struct listcmd l = LISTCMD_INIT(cmd);
   int o;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "aqf:", longopts, cmd, images_usage)) != -1) {
     if (o < -1)
       return CLI_GETOPT_LOOP_EXIT(o);
-    switch (o) {
-    case 'a':
+    int r = listcmd_option(&l, o, optarg);
+    if (r > 0)
+      return r;
+    if (o == 'a')
       all = true;
-      break;
-    case 'q':
-      quiet = true;
-      break;
-    case 'D':
+    else if (o == 'D')
       digests = true;
-      break;
-    case 'T':
-      trunc = false;
-      break;
-    case 'f': {
-      int r = add_filter(filters, optarg, cmd);
-      if (r)
-        return r;
-      break;
-    }
-    case 'F':
-      format = optarg;
-      break;
-    }
   }
   if (argc - optind > 1)
     return cli_args_error(cmd, images_usage, "requires at most 1 argument");
   if (optind < argc) {
-    json_t *m = json_object_get(filters, "reference");
+    json_t *m = json_object_get(l.filters, "reference");
     if (!m) {
       m = json_object();
-      json_object_set_new(filters, "reference", m);
+      json_object_set_new(l.filters, "reference", m);
     }
     json_object_set_new(m, argv[optind], json_true());
   }
   struct query q = {0};
   if (all)
     query_add(&q, "all", "1");
-  if (json_object_size(filters)) {
-    _cleanup_free_ char *fj = filters_json(filters);
-    query_add(&q, "filters", fj);
-  }
-  _cleanup_free_ char *path = query_build("/images/json", &q);
   json_auto_t *list = NULL;
-  struct berr err = {0};
-  if (http_json(c, "GET", path, NULL, &list, NULL, &err) < 0)
-    return cli_fail(&err);
-  if (quiet && (!format || !*format))
-    format = "{{.ID}}";
+  int r = listcmd_get(c, "/images/json", &q, &l, &list);
+  if (r)
+    return r;
   const char *tmpl =
       digests ? "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
               : "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
   json_auto_t *headers = image_headers();
-  struct formatter f;
-  if (formatter_init(&f, format, tmpl, headers, &err) < 0) {
-    formatter_free(&f);
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  time_t now = time(NULL);
-  size_t i;
-  json_t *img;
-  json_array_foreach(list, i, img)
-  {
-    if (image_rows(&f, img, digests, trunc, now, &err) < 0)
-      break;
-  }
-  if (err.msg[0]) {
-    formatter_free(&f);
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  if (formatter_finish(&f, stdout, &err) < 0) {
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  return 0;
+  struct image_rows_ctx ctx = {.trunc = l.trunc, .now = time(NULL)};
+  return listcmd_print(&l, list, "{{.ID}}", tmpl, headers, image_rows, &ctx);
 }
 
 int cmd_images(struct client *c, int argc, char **argv)
@@ -268,21 +225,10 @@ static const char image_inspect_usage[] =
 
 int cmd_image_inspect(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
-  const char *format = NULL;
-  int o;
-  optind = 0;
-  while ((o = cli_getopt(argc, argv, "f:", longopts, "image inspect", image_inspect_usage)) != -1) {
-    if (o < -1)
-      return CLI_GETOPT_LOOP_EXIT(o);
-    if (o == 'f')
-      format = optarg;
-  }
-  if (optind >= argc)
-    return cli_args_error("image inspect", image_inspect_usage, "requires at least 1 argument");
   /* image references go into the path as they are (docker does not escape them) */
-  return inspect_objects(c, argv + optind, argc - optind, "/images/", "/json", false, "image",
-                         format);
+  static const struct inspect_kind kind = {
+      "image inspect", image_inspect_usage, "/images/", "/json", false, "image"};
+  return inspect_command(c, argc, argv, &kind);
 }
 
 static const char history_usage[] =
@@ -292,107 +238,99 @@ static const char history_usage[] =
     "      --no-trunc        Don't truncate output\n"
     "  -q, --quiet           Only show image IDs\n";
 
+struct history_rows_ctx {
+  bool human, trunc;
+  time_t now;
+};
+
+/* One layer of the history: docker's history table row. */
+static int history_rows(struct formatter *f, json_t *h, void *ud, struct berr *err)
+{
+  const struct history_rows_ctx *ctx = ud;
+  json_auto_t *row = json_object();
+  const char *id = json_string_value(json_object_get(h, "Id"));
+  id = id ? id : "";
+  if (ctx->trunc && strcmp(id, "<missing>") != 0) {
+    const char *colon = strchr(id, ':');
+    const char *hex = colon ? colon + 1 : id;
+    json_object_set_new(row, "ID", json_stringn(hex, strlen(hex) < 12 ? strlen(hex) : 12));
+  } else {
+    json_object_set_new(row, "ID", json_string(id));
+  }
+  json_int_t created = json_integer_value(json_object_get(h, "Created"));
+  char buf[128], dur[64];
+  if (ctx->human && created == 0) {
+    snprintf(buf, sizeof(buf), "N/A"); /* docker's history shows N/A for time 0 */
+  } else if (ctx->human) {
+    units_human_duration((int64_t)(ctx->now - (time_t)created), dur, sizeof(dur));
+    snprintf(buf, sizeof(buf), "%s ago", dur);
+  } else {
+    struct tm tm;
+    time_t t = (time_t)created;
+    localtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
+  }
+  json_object_set_new(row, "CreatedSince", json_string(buf));
+  units_format_go_time((time_t)created, buf, sizeof(buf));
+  json_object_set_new(row, "CreatedAt", json_string(buf));
+  const char *by = json_string_value(json_object_get(h, "CreatedBy"));
+  _cleanup_free_ char *by2 = strdup(by ? by : "");
+  for (char *p = by2; *p; p++)
+    if (*p == '\t')
+      *p = ' ';
+  _cleanup_free_ char *byt = ctx->trunc ? units_ellipsis(by2, 45) : strdup(by2);
+  json_object_set_new(row, "CreatedBy", json_string(byt));
+  json_int_t size = json_integer_value(json_object_get(h, "Size"));
+  if (ctx->human)
+    units_human_size_prec((double)size, 3, buf, sizeof(buf));
+  else
+    snprintf(buf, sizeof(buf), "%lld", (long long)size);
+  json_object_set_new(row, "Size", json_string(buf));
+  const char *comment = json_string_value(json_object_get(h, "Comment"));
+  json_object_set_new(row, "Comment", json_string(comment ? comment : ""));
+  json_t *tags = json_object_get(h, "Tags");
+  json_object_set_new(row, "Tags", json_is_array(tags) ? json_incref(tags) : json_array());
+  return formatter_row(f, row, NULL, err);
+}
+
 int cmd_history(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'F'},
+  static const struct option longopts[] = {LISTCMD_OPT_FORMAT,
                                            {"human", optional_argument, NULL, 'H'},
-                                           {"no-trunc", no_argument, NULL, 'T'},
-                                           {"quiet", no_argument, NULL, 'q'},
+                                           LISTCMD_OPT_NO_TRUNC,
+                                           LISTCMD_OPT_QUIET,
                                            HELP_OPT,
                                            {0}};
-  const char *format = NULL;
-  bool human = true, trunc = true, quiet = false;
+  struct history_rows_ctx ctx = {.human = true};
+  _cleanup_listcmd_ struct listcmd l = LISTCMD_INIT("history");
   int o;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "Hq", longopts, "history", history_usage)) != -1) {
     if (o < -1)
       return CLI_GETOPT_LOOP_EXIT(o);
-    if (o == 'F')
-      format = optarg;
-    else if (o == 'H')
-      human = !optarg || strcmp(optarg, "false") != 0;
-    else if (o == 'T')
-      trunc = false;
-    else if (o == 'q')
-      quiet = true;
+    if (o == 'H')
+      ctx.human = !optarg || strcmp(optarg, "false") != 0;
+    else
+      listcmd_option(&l, o, optarg); /* no --filter here: nothing it takes can fail */
   }
   if (argc - optind != 1)
     return cli_args_error("history", history_usage, "requires exactly 1 argument");
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "/images/%s/history", argv[optind]) < 0)
     return 1;
+  struct query q = {0};
   json_auto_t *list = NULL;
-  struct berr err = {0};
-  if (http_json(c, "GET", path, NULL, &list, NULL, &err) < 0)
-    return cli_fail(&err);
+  int r = listcmd_get(c, path, &q, &l, &list);
+  if (r)
+    return r;
   json_auto_t *headers = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince",
                                    "CREATED", "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY",
                                    "Size", "SIZE", "Comment", "COMMENT", "Tags", "TAGS");
-  if (quiet && (!format || !*format))
-    format = "{{.ID}}";
-  struct formatter f;
-  if (formatter_init(&f, format,
-                     "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers,
-                     &err) < 0) {
-    formatter_free(&f);
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  time_t now = time(NULL);
-  size_t i;
-  json_t *h;
-  json_array_foreach(list, i, h)
-  {
-    json_auto_t *row = json_object();
-    const char *id = json_string_value(json_object_get(h, "Id"));
-    id = id ? id : "";
-    if (trunc && strcmp(id, "<missing>") != 0) {
-      const char *colon = strchr(id, ':');
-      const char *hex = colon ? colon + 1 : id;
-      json_object_set_new(row, "ID", json_stringn(hex, strlen(hex) < 12 ? strlen(hex) : 12));
-    } else {
-      json_object_set_new(row, "ID", json_string(id));
-    }
-    json_int_t created = json_integer_value(json_object_get(h, "Created"));
-    char buf[128], dur[64];
-    if (human && created == 0) {
-      snprintf(buf, sizeof(buf), "N/A"); /* docker's history shows N/A for time 0 */
-    } else if (human) {
-      units_human_duration((int64_t)(now - (time_t)created), dur, sizeof(dur));
-      snprintf(buf, sizeof(buf), "%s ago", dur);
-    } else {
-      struct tm tm;
-      time_t t = (time_t)created;
-      localtime_r(&t, &tm);
-      strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
-    }
-    json_object_set_new(row, "CreatedSince", json_string(buf));
-    units_format_go_time((time_t)created, buf, sizeof(buf));
-    json_object_set_new(row, "CreatedAt", json_string(buf));
-    const char *by = json_string_value(json_object_get(h, "CreatedBy"));
-    _cleanup_free_ char *by2 = strdup(by ? by : "");
-    for (char *p = by2; *p; p++)
-      if (*p == '\t')
-        *p = ' ';
-    _cleanup_free_ char *byt = trunc ? units_ellipsis(by2, 45) : strdup(by2);
-    json_object_set_new(row, "CreatedBy", json_string(byt));
-    json_int_t size = json_integer_value(json_object_get(h, "Size"));
-    if (human)
-      units_human_size_prec((double)size, 3, buf, sizeof(buf));
-    else
-      snprintf(buf, sizeof(buf), "%lld", (long long)size);
-    json_object_set_new(row, "Size", json_string(buf));
-    const char *comment = json_string_value(json_object_get(h, "Comment"));
-    json_object_set_new(row, "Comment", json_string(comment ? comment : ""));
-    json_t *tags = json_object_get(h, "Tags");
-    json_object_set_new(row, "Tags", json_is_array(tags) ? json_incref(tags) : json_array());
-    if (formatter_row(&f, row, NULL, &err) < 0) {
-      formatter_free(&f);
-      fprintf(stderr, "%s\n", err.msg);
-      return 1;
-    }
-  }
-  return formatter_finish(&f, stdout, &err) < 0 ? 1 : 0;
+  ctx.trunc = l.trunc;
+  ctx.now = time(NULL);
+  return listcmd_print(&l, list, "{{.ID}}",
+                       "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+                       headers, history_rows, &ctx);
 }
 
 static const char rmi_usage[] =
@@ -466,16 +404,12 @@ int cmd_tag(struct client *c, int argc, char **argv)
   if (argc - optind != 2)
     return cli_args_error("tag", tag_usage, "requires exactly 2 arguments");
   struct berr err = {0};
-  _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
-  if (ref_normalize(argv[optind + 1], &repo, &tag, &digest, &err) < 0 || digest) {
+  struct query q = {0};
+  if (ref_tag_query(&q, argv[optind + 1], &err) < 0) {
     fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
-            argv[optind + 1],
-            digest ? "refusing to create a tag with a digest reference" : err.msg);
+            argv[optind + 1], err.msg);
     return 1;
   }
-  struct query q = {0};
-  query_add(&q, "repo", repo);
-  query_add(&q, "tag", tag);
   _cleanup_free_ char *base = NULL;
   if (asprintf(&base, "/images/%s/tag", argv[optind]) < 0)
     return 1;
@@ -562,11 +496,6 @@ static const char save_usage[] =
     "Save one or more images to a tar archive (streamed to STDOUT by default)\n\nOptions:\n"
     "  -o, --output string   Write to a file, instead of STDOUT\n";
 
-static int file_sink(void *ud, const char *data, size_t len)
-{
-  return fwrite(data, 1, len, ud) == len ? 0 : -EIO;
-}
-
 int cmd_save(struct client *c, int argc, char **argv)
 {
   static const struct option longopts[] = {{"output", required_argument, NULL, 'o'}, HELP_OPT, {0}};
@@ -601,21 +530,7 @@ int cmd_save(struct client *c, int argc, char **argv)
       return 1;
     }
   }
-  struct berr err = {0};
-  struct http_resp resp;
-  int r = http_stream(c, "GET", path, NULL, NULL, file_sink, out, &resp, &err);
-  http_resp_free(&resp);
-  if (output) {
-    if (fclose(out) != 0 && r >= 0)
-      r = berr_errno(&err, "write %s", output);
-    if (r >= 0 && rename(tmp, output) < 0)
-      r = berr_errno(&err, "rename %s", output);
-    if (r < 0)
-      unlink(tmp);
-  } else {
-    fflush(stdout);
-  }
-  return r < 0 ? cli_fail(&err) : 0;
+  return download_get(c, path, output, out, tmp);
 }
 
 static const char import_usage[] =

@@ -7,14 +7,8 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
-#include "format.h"
-
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
-
 #include "inspect.h"
+#include "listcmd.h"
 
 static const char create_usage[] =
     "Usage:  berth network create [OPTIONS] NETWORK\n\nCreate a network\n\nOptions:\n"
@@ -129,78 +123,48 @@ static const char ls_usage[] =
     "      --no-trunc        Do not truncate the output\n"
     "  -q, --quiet           Only display network IDs\n";
 
+/* One row of docker's network table. */
+static int network_rows(struct formatter *f, json_t *n, void *ud, struct berr *err)
+{
+  const struct listcmd *l = ud;
+  char id[65];
+  snprintf(id, sizeof(id), l->trunc ? "%.12s" : "%s",
+           json_string_value(json_object_get(n, "Id")) ?: "");
+  json_auto_t *row =
+      json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:s,s:O}", "ID", id, "Name", json_object_get(n, "Name"),
+                "Driver", json_object_get(n, "Driver"), "Scope", json_object_get(n, "Scope"),
+                "IPv6", json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false",
+                "Internal", json_is_true(json_object_get(n, "Internal")) ? "true" : "false",
+                "Labels", "", "CreatedAt", json_object_get(n, "Created"));
+  return formatter_row(f, row, json_object_get(n, "Labels"), err);
+}
+
 static int cmd_network_ls(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"filter", required_argument, NULL, 'f'},
-                                           {"format", required_argument, NULL, 'F'},
-                                           {"no-trunc", no_argument, NULL, 'n'},
-                                           {"quiet", no_argument, NULL, 'q'},
-                                           HELP_OPT,
-                                           {0}};
-  json_auto_t *filters = json_object();
-  const char *format = NULL;
-  bool trunc = true, quiet = false;
+  static const struct option longopts[] = {
+      LISTCMD_OPT_FILTER, LISTCMD_OPT_FORMAT, LISTCMD_OPT_NO_TRUNC,
+      LISTCMD_OPT_QUIET,  HELP_OPT,           {0}};
+  _cleanup_listcmd_ struct listcmd l = LISTCMD_INIT("network ls");
   int o;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "f:q", longopts, "network ls", ls_usage)) != -1) {
     if (o < -1)
       return CLI_GETOPT_LOOP_EXIT(o);
-    if (o == 'f') {
-      int r = add_filter(filters, optarg, "network ls");
-      if (r)
-        return r;
-    } else if (o == 'F')
-      format = optarg;
-    else if (o == 'n')
-      trunc = false;
-    else if (o == 'q')
-      quiet = true;
+    int r = listcmd_option(&l, o, optarg);
+    if (r > 0)
+      return r;
   }
   struct query q = {0};
-  if (json_object_size(filters)) {
-    _cleanup_free_ char *fj = filters_json(filters);
-    query_add(&q, "filters", fj);
-  }
-  _cleanup_free_ char *path = query_build("/networks", &q);
   json_auto_t *list = NULL;
-  struct berr err = {0};
-  if (http_json(c, "GET", path, NULL, &list, NULL, &err) < 0)
-    return cli_fail(&err);
-  if (quiet && (!format || !*format))
-    format = "{{.ID}}";
+  int r = listcmd_get(c, "/networks", &q, &l, &list);
+  if (r)
+    return r;
   json_auto_t *headers =
       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name", "NAME", "Driver",
                 "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6", "Internal", "INTERNAL", "Labels",
                 "LABELS", "CreatedAt", "CREATED");
-  struct formatter f;
-  if (formatter_init(&f, format, "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", headers, &err) <
-      0) {
-    formatter_free(&f);
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  size_t i;
-  json_t *n;
-  json_array_foreach(list, i, n)
-  {
-    char id[65];
-    snprintf(id, sizeof(id), trunc ? "%.12s" : "%s",
-             json_string_value(json_object_get(n, "Id")) ?: "");
-    json_auto_t *row =
-        json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:s,s:O}", "ID", id, "Name", json_object_get(n, "Name"),
-                  "Driver", json_object_get(n, "Driver"), "Scope", json_object_get(n, "Scope"),
-                  "IPv6", json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false",
-                  "Internal", json_is_true(json_object_get(n, "Internal")) ? "true" : "false",
-                  "Labels", "", "CreatedAt", json_object_get(n, "Created"));
-    if (formatter_row(&f, row, json_object_get(n, "Labels"), &err) < 0)
-      break;
-  }
-  if (err.msg[0]) {
-    formatter_free(&f);
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  return formatter_finish(&f, stdout, &err) < 0 ? 1 : 0;
+  return listcmd_print(&l, list, "{{.ID}}", "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", headers,
+                       network_rows, &l);
 }
 
 static const char inspect_usage[] =
@@ -210,20 +174,9 @@ static const char inspect_usage[] =
 
 static int cmd_network_inspect(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
-  const char *format = NULL;
-  int o;
-  optind = 0;
-  while ((o = cli_getopt(argc, argv, "f:", longopts, "network inspect", inspect_usage)) != -1) {
-    if (o < -1)
-      return CLI_GETOPT_LOOP_EXIT(o);
-    if (o == 'f')
-      format = optarg;
-  }
-  if (optind >= argc)
-    return cli_args_error("network inspect", inspect_usage, "requires at least 1 argument");
-  return inspect_objects(c, argv + optind, argc - optind, "/networks/", "", true, "network",
-                         format);
+  static const struct inspect_kind kind = {"network inspect", inspect_usage, "/networks/", "", true,
+                                           "network"};
+  return inspect_command(c, argc, argv, &kind);
 }
 
 static const char rm_usage[] = "Usage:  berth network rm NETWORK [NETWORK...]\n\n"

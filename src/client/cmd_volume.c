@@ -6,15 +6,9 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
-#include "format.h"
-#include "units.h"
-
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
-
 #include "inspect.h"
+#include "listcmd.h"
+#include "units.h"
 
 /* "k=v" into obj (a bare "k" is k=""). */
 static void add_kv(json_t *obj, const char *kv)
@@ -88,90 +82,59 @@ static const char ls_usage[] =
     "                        'TEMPLATE':         Print output using the given Go template.\n"
     "  -q, --quiet           Only display volume names\n";
 
+/* One row of docker's volume table. */
+static int volume_rows(struct formatter *f, json_t *v, void *ud, struct berr *err)
+{
+  (void)ud;
+  json_auto_t *row = json_object();
+  json_object_set(row, "Driver", json_object_get(v, "Driver"));
+  json_object_set(row, "Name", json_object_get(v, "Name"));
+  json_object_set(row, "Scope", json_object_get(v, "Scope"));
+  json_object_set(row, "Mountpoint", json_object_get(v, "Mountpoint"));
+  /* Labels as docker's table shows them: k=v,k2=v2 */
+  _cleanup_free_ char *lab = strdup("");
+  const char *k;
+  json_t *lv;
+  json_object_foreach(json_object_get(v, "Labels"), k, lv)
+  {
+    char *n = NULL;
+    if (asprintf(&n, "%s%s%s=%s", lab, *lab ? "," : "", k, json_string_value(lv) ?: "") < 0)
+      break;
+    free(lab);
+    lab = n;
+  }
+  json_object_set_new(row, "Labels", json_string(lab));
+  json_object_set_new(row, "Links", json_string("N/A"));
+  json_object_set_new(row, "Size", json_string("N/A"));
+  return formatter_row(f, row, json_object_get(v, "Labels"), err);
+}
+
 static int cmd_volume_ls(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"filter", required_argument, NULL, 'f'},
-                                           {"format", required_argument, NULL, 'F'},
-                                           {"quiet", no_argument, NULL, 'q'},
-                                           HELP_OPT,
-                                           {0}};
-  const char *format = NULL;
-  bool quiet = false;
-  json_auto_t *filters = json_object();
+  static const struct option longopts[] = {
+      LISTCMD_OPT_FILTER, LISTCMD_OPT_FORMAT, LISTCMD_OPT_QUIET, HELP_OPT, {0}};
+  _cleanup_listcmd_ struct listcmd l = LISTCMD_INIT("volume ls");
   int o;
   optind = 0;
   while ((o = cli_getopt(argc, argv, "f:q", longopts, "volume ls", ls_usage)) != -1) {
     if (o < -1)
       return CLI_GETOPT_LOOP_EXIT(o);
-    if (o == 'f') {
-      int r = add_filter(filters, optarg, "volume ls");
-      if (r)
-        return r;
-    } else if (o == 'F') {
-      format = optarg;
-    } else if (o == 'q') {
-      quiet = true;
-    }
+    int r = listcmd_option(&l, o, optarg);
+    if (r > 0)
+      return r;
   }
   if (optind < argc)
     return cli_args_error("volume ls", ls_usage, "accepts no arguments");
   struct query q = {0};
-  _cleanup_free_ char *fj = NULL;
-  if (json_object_size(filters)) {
-    fj = filters_json(filters);
-    query_add(&q, "filters", fj);
-  }
-  _cleanup_free_ char *path = query_build("/volumes", &q);
   json_auto_t *rep = NULL;
-  struct berr err = {0};
-  if (http_json(c, "GET", path, NULL, &rep, NULL, &err) < 0)
-    return cli_fail(&err);
-  if (quiet && (!format || !*format))
-    format = "{{.Name}}";
+  int r = listcmd_get(c, "/volumes", &q, &l, &rep);
+  if (r)
+    return r;
   json_auto_t *headers =
       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Driver", "DRIVER", "Name", "VOLUME NAME", "Scope",
                 "SCOPE", "Mountpoint", "MOUNTPOINT", "Labels", "LABELS", "Links", "LINKS");
-  struct formatter f;
-  if (formatter_init(&f, format, "{{.Driver}}\t{{.Name}}", headers, &err) < 0) {
-    formatter_free(&f);
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  size_t i;
-  json_t *v;
-  json_array_foreach(json_object_get(rep, "Volumes"), i, v)
-  {
-    json_auto_t *row = json_object();
-    json_object_set(row, "Driver", json_object_get(v, "Driver"));
-    json_object_set(row, "Name", json_object_get(v, "Name"));
-    json_object_set(row, "Scope", json_object_get(v, "Scope"));
-    json_object_set(row, "Mountpoint", json_object_get(v, "Mountpoint"));
-    /* Labels as docker's table shows them: k=v,k2=v2 */
-    _cleanup_free_ char *lab = strdup("");
-    const char *k;
-    json_t *lv;
-    json_object_foreach(json_object_get(v, "Labels"), k, lv)
-    {
-      char *n = NULL;
-      if (asprintf(&n, "%s%s%s=%s", lab, *lab ? "," : "", k, json_string_value(lv) ?: "") < 0)
-        break;
-      free(lab);
-      lab = n;
-    }
-    json_object_set_new(row, "Labels", json_string(lab));
-    json_object_set_new(row, "Links", json_string("N/A"));
-    json_object_set_new(row, "Size", json_string("N/A"));
-    if (formatter_row(&f, row, json_object_get(v, "Labels"), &err) < 0) {
-      formatter_free(&f);
-      fprintf(stderr, "%s\n", err.msg);
-      return 1;
-    }
-  }
-  if (formatter_finish(&f, stdout, &err) < 0) {
-    fprintf(stderr, "%s\n", err.msg);
-    return 1;
-  }
-  return 0;
+  return listcmd_print(&l, json_object_get(rep, "Volumes"), "{{.Name}}", "{{.Driver}}\t{{.Name}}",
+                       headers, volume_rows, NULL);
 }
 
 static const char inspect_usage[] =
@@ -181,19 +144,9 @@ static const char inspect_usage[] =
 
 static int cmd_volume_inspect(struct client *c, int argc, char **argv)
 {
-  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
-  const char *format = NULL;
-  int o;
-  optind = 0;
-  while ((o = cli_getopt(argc, argv, "f:", longopts, "volume inspect", inspect_usage)) != -1) {
-    if (o < -1)
-      return CLI_GETOPT_LOOP_EXIT(o);
-    if (o == 'f')
-      format = optarg;
-  }
-  if (optind >= argc)
-    return cli_args_error("volume inspect", inspect_usage, "requires at least 1 argument");
-  return inspect_objects(c, argv + optind, argc - optind, "/volumes/", "", true, "volume", format);
+  static const struct inspect_kind kind = {"volume inspect", inspect_usage, "/volumes/", "", true,
+                                           "volume"};
+  return inspect_command(c, argc, argv, &kind);
 }
 
 static const char rm_usage[] =

@@ -1,4 +1,4 @@
-/* docker inspect's output and the loop of the typed inspect commands. */
+/* docker inspect's output, the loop of the typed inspect commands and the plain ones whole. */
 #include "inspect.h"
 
 #include <errno.h>
@@ -83,4 +83,22 @@ int inspect_objects(struct client *c, char **names, int n, const char *prefix, c
   }
   int r = inspect_print(items, format);
   return rc ? rc : r;
+}
+
+int inspect_command(struct client *c, int argc, char **argv, const struct inspect_kind *kind)
+{
+  static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, HELP_OPT, {0}};
+  const char *format = NULL;
+  int o;
+  optind = 0;
+  while ((o = cli_getopt(argc, argv, "f:", longopts, kind->cmd, kind->usage)) != -1) {
+    if (o < -1)
+      return CLI_GETOPT_LOOP_EXIT(o);
+    if (o == 'f')
+      format = optarg;
+  }
+  if (optind >= argc)
+    return cli_args_error(kind->cmd, kind->usage, "requires at least 1 argument");
+  return inspect_objects(c, argv + optind, argc - optind, kind->prefix, kind->suffix, kind->escape,
+                         kind->noun, format);
 }

@@ -1,5 +1,5 @@
-/* docker inspect's output (an indented JSON array, or a template per object) and the loop
- * the typed inspect commands share (container, image, ...). */
+/* docker inspect's output (an indented JSON array, or a template per object), the loop the
+ * typed inspect commands share (container, image, ...) and the whole of the plain ones. */
 #pragma once
 
 #include <jansson.h>
@@ -15,3 +15,14 @@ int inspect_print(json_t *items, const char *format);
  * docker's. */
 int inspect_objects(struct client *c, char **names, int n, const char *prefix, const char *suffix,
                     bool escape, const char *noun, const char *format);
+
+/* An inspect subcommand that takes -f/--format and one or more names (image, network and
+ * volume inspect). */
+struct inspect_kind {
+  const char *cmd; /* "network inspect" */
+  const char *usage;
+  const char *prefix, *suffix; /* the GET path around each name */
+  bool escape;                 /* URL-escape the name */
+  const char *noun;            /* "Error: No such <noun>: ..." */
+};
+int inspect_command(struct client *c, int argc, char **argv, const struct inspect_kind *kind);
