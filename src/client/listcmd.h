@@ -10,23 +10,14 @@
 #include "format.h"
 #include "http.h"
 
-/* The shared long options, for a command's longopts array (-f is --filter, -q --quiet). */
-#define LISTCMD_OPT_FILTER                                                                         \
-  {                                                                                                \
-    "filter", required_argument, NULL, 'f'                                                         \
-  }
-#define LISTCMD_OPT_FORMAT                                                                         \
-  {                                                                                                \
-    "format", required_argument, NULL, 'F'                                                         \
-  }
-#define LISTCMD_OPT_QUIET                                                                          \
-  {                                                                                                \
-    "quiet", no_argument, NULL, 'q'                                                                \
-  }
-#define LISTCMD_OPT_NO_TRUNC                                                                       \
-  {                                                                                                \
-    "no-trunc", no_argument, NULL, 'T'                                                             \
-  }
+/* The shared long options, for a command's longopts array (-f is --filter, -q --quiet); one
+ * line each, which clang-format would turn into five-line brace blocks. */
+/* clang-format off */
+#define LISTCMD_OPT_FILTER {"filter", required_argument, NULL, 'f'}
+#define LISTCMD_OPT_FORMAT {"format", required_argument, NULL, 'F'}
+#define LISTCMD_OPT_QUIET {"quiet", no_argument, NULL, 'q'}
+#define LISTCMD_OPT_NO_TRUNC {"no-trunc", no_argument, NULL, 'T'}
+/* clang-format on */
 
 struct listcmd {
   const char *cmd; /* "network ls": names the command in --filter errors */
