@@ -318,9 +318,8 @@ int cmd_history(struct client *c, int argc, char **argv)
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "/images/%s/history", argv[optind]) < 0)
     return 1;
-  struct query q = {0};
   json_auto_t *list = NULL;
-  int r = listcmd_get(c, path, &q, &l, &list);
+  int r = listcmd_get(c, path, NULL, &l, &list);
   if (r)
     return r;
   json_auto_t *headers = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince",

@@ -154,9 +154,8 @@ static int cmd_network_ls(struct client *c, int argc, char **argv)
     if (r > 0)
       return r;
   }
-  struct query q = {0};
   json_auto_t *list = NULL;
-  int r = listcmd_get(c, "/networks", &q, &l, &list);
+  int r = listcmd_get(c, "/networks", NULL, &l, &list);
   if (r)
     return r;
   json_auto_t *headers =

@@ -125,9 +125,8 @@ static int cmd_volume_ls(struct client *c, int argc, char **argv)
   }
   if (optind < argc)
     return cli_args_error("volume ls", ls_usage, "accepts no arguments");
-  struct query q = {0};
   json_auto_t *rep = NULL;
-  int r = listcmd_get(c, "/volumes", &q, &l, &rep);
+  int r = listcmd_get(c, "/volumes", NULL, &l, &rep);
   if (r)
     return r;
   json_auto_t *headers =

@@ -36,6 +36,9 @@ int listcmd_option(struct listcmd *l, int opt, const char *arg)
 int listcmd_get(struct client *c, const char *path, struct query *q, const struct listcmd *l,
                 json_t **out)
 {
+  struct query none = {0};
+  if (!q)
+    q = &none;
   if (json_object_size(l->filters)) {
     _cleanup_free_ char *fj = filters_json(l->filters);
     query_add(q, "filters", fj);

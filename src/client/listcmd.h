@@ -41,8 +41,8 @@ void listcmd_free(struct listcmd *l);
  * --filter value, or LISTCMD_NOT_MINE for the command's own options. */
 int listcmd_option(struct listcmd *l, int opt, const char *arg);
 
-/* GETs path with q's parameters and the filters (when any were given; q is consumed). Returns
- * 0 with the decoded list in *out, or the exit code after printing the error. */
+/* GETs path with q's parameters (q may be NULL; it is consumed) and the filters, when any were
+ * given. Returns 0 with the decoded list in *out, or the exit code after printing the error. */
 int listcmd_get(struct client *c, const char *path, struct query *q, const struct listcmd *l,
                 json_t **out);
 
