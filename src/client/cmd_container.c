@@ -17,11 +17,6 @@
 #include "hijack.h"
 #include "units.h"
 
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
-
 /* POST/DELETE <prefix>/<name><suffix>?query for each name, printing the name on success. */
 static int for_each_container(struct client *c, const char *method, const char *suffix,
                               struct query *tmpl_q, int argc, char **argv, bool print,

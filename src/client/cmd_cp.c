@@ -14,11 +14,6 @@
 #include "common/cleanup.h"
 #include "common/lazy_archive.h"
 
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
-
 #define GO_MODE_DIR (1u << 31)
 #define GO_MODE_SYMLINK (1u << 27)
 

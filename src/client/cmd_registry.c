@@ -12,11 +12,6 @@
 #include "common/cleanup.h"
 #include "credentials.h"
 
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
-
 static const char push_usage[] = "Usage:  berth push [OPTIONS] NAME[:TAG]\n\n"
                                  "Upload an image to a registry\n\nOptions:\n"
                                  "  -a, --all-tags   Push all tags of an image to the repository\n"

@@ -15,11 +15,6 @@
 #include "units.h"
 #include "xalloc.h"
 
-#define HELP_OPT                                                                                   \
-  {                                                                                                \
-    "help", no_argument, NULL, 0x7ffe                                                              \
-  }
-
 static const char *go_arch(void)
 {
   static struct utsname u;
