@@ -21,3 +21,47 @@ const char *lazy_archive_error(void)
 {
   return lib.error;
 }
+
+void lazy_archive_unload_when_idle(unsigned seconds)
+{
+  lazylib_unload_when_idle(&lib, seconds);
+}
+
+bool lazy_archive_acquire(void)
+{
+  return lazylib_acquire(&lib);
+}
+
+void *lazy_archive_made(void *object)
+{
+  if (!object)
+    lazylib_release(&lib);
+  return object;
+}
+
+/* NULL is what a failed constructor returned: nothing to free, no count to give back. */
+int lazy_archive_read_free_counted(struct archive *a)
+{
+  if (!a)
+    return ARCHIVE_OK;
+  int r = lazy_archive_read_free(a);
+  lazylib_release(&lib);
+  return r;
+}
+
+int lazy_archive_write_free_counted(struct archive *a)
+{
+  if (!a)
+    return ARCHIVE_OK;
+  int r = lazy_archive_write_free(a);
+  lazylib_release(&lib);
+  return r;
+}
+
+void lazy_archive_entry_linkresolver_free_counted(struct archive_entry_linkresolver *r)
+{
+  if (!r)
+    return;
+  lazy_archive_entry_linkresolver_free(r);
+  lazylib_release(&lib);
+}

@@ -4,7 +4,11 @@
  * the library and return NULL (errno ELIBACC) when it cannot be loaded; every other call
  * takes an object a constructor made, so it finds the library loaded; the destructors
  * check too, so freeing the NULL of a failed constructor is safe. A function not in the
- * list below fails to link: add it there. */
+ * list below fails to link: add it there.
+ * Archives (read, write, write-disk) and link resolvers are counted from constructor to
+ * destructor, so a process that asks for it (lazy_archive_unload_when_idle) can unload the
+ * library when none is left. Entries are not counted (libarchive makes and frees some of
+ * its own): an entry lives inside the session of an archive, never beyond it. */
 #pragma once
 
 #include <archive.h>
@@ -88,6 +92,15 @@ LAZY_ARCHIVE_SYMBOLS(LAZY_ARCHIVE_DECLARE)
  * saying why) when it cannot be. */
 bool lazy_archive_load(void);
 const char *lazy_archive_error(void);
+/* Unload libarchive once no archive or link resolver has been alive for that long. */
+void lazy_archive_unload_when_idle(unsigned seconds);
+
+/* The counted constructors and destructors behind the macros below. */
+bool lazy_archive_acquire(void);
+void *lazy_archive_made(void *object); /* releases the count of a constructor that failed */
+int lazy_archive_read_free_counted(struct archive *a);
+int lazy_archive_write_free_counted(struct archive *a);
+void lazy_archive_entry_linkresolver_free_counted(struct archive_entry_linkresolver *r);
 
 #ifndef LAZY_ARCHIVE_IMPL
 #define archive_entry_atime (*lazy_archive_entry_atime)
@@ -101,10 +114,9 @@ const char *lazy_archive_error(void);
 #define archive_entry_gid (*lazy_archive_entry_gid)
 #define archive_entry_hardlink (*lazy_archive_entry_hardlink)
 #define archive_entry_linkify (*lazy_archive_entry_linkify)
-#define archive_entry_linkresolver_free(r)                                                         \
-  (lazy_archive_load() ? lazy_archive_entry_linkresolver_free(r) : (void)0)
+#define archive_entry_linkresolver_free(r) lazy_archive_entry_linkresolver_free_counted(r)
 #define archive_entry_linkresolver_new()                                                           \
-  (lazy_archive_load() ? lazy_archive_entry_linkresolver_new() : NULL)
+  (lazy_archive_acquire() ? lazy_archive_made(lazy_archive_entry_linkresolver_new()) : NULL)
 #define archive_entry_linkresolver_set_strategy (*lazy_archive_entry_linkresolver_set_strategy)
 #define archive_entry_mtime (*lazy_archive_entry_mtime)
 #define archive_entry_mtime_nsec (*lazy_archive_entry_mtime_nsec)
@@ -136,8 +148,9 @@ const char *lazy_archive_error(void);
 #define archive_filter_code (*lazy_archive_filter_code)
 #define archive_filter_name (*lazy_archive_filter_name)
 #define archive_read_data_block (*lazy_archive_read_data_block)
-#define archive_read_free(a) (lazy_archive_load() ? lazy_archive_read_free(a) : ARCHIVE_FATAL)
-#define archive_read_new() (lazy_archive_load() ? lazy_archive_read_new() : NULL)
+#define archive_read_free(a) lazy_archive_read_free_counted(a)
+#define archive_read_new()                                                                         \
+  (lazy_archive_acquire() ? lazy_archive_made(lazy_archive_read_new()) : NULL)
 #define archive_read_next_header (*lazy_archive_read_next_header)
 #define archive_read_open (*lazy_archive_read_open)
 #define archive_read_open_fd (*lazy_archive_read_open_fd)
@@ -149,12 +162,14 @@ const char *lazy_archive_error(void);
 #define archive_write_close (*lazy_archive_write_close)
 #define archive_write_data (*lazy_archive_write_data)
 #define archive_write_data_block (*lazy_archive_write_data_block)
-#define archive_write_disk_new() (lazy_archive_load() ? lazy_archive_write_disk_new() : NULL)
+#define archive_write_disk_new()                                                                   \
+  (lazy_archive_acquire() ? lazy_archive_made(lazy_archive_write_disk_new()) : NULL)
 #define archive_write_disk_set_options (*lazy_archive_write_disk_set_options)
 #define archive_write_finish_entry (*lazy_archive_write_finish_entry)
-#define archive_write_free(a) (lazy_archive_load() ? lazy_archive_write_free(a) : ARCHIVE_FATAL)
+#define archive_write_free(a) lazy_archive_write_free_counted(a)
 #define archive_write_header (*lazy_archive_write_header)
-#define archive_write_new() (lazy_archive_load() ? lazy_archive_write_new() : NULL)
+#define archive_write_new()                                                                        \
+  (lazy_archive_acquire() ? lazy_archive_made(lazy_archive_write_new()) : NULL)
 #define archive_write_open (*lazy_archive_write_open)
 #define archive_write_open_fd (*lazy_archive_write_open_fd)
 #define archive_write_set_bytes_in_last_block (*lazy_archive_write_set_bytes_in_last_block)

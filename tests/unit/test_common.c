@@ -1,6 +1,10 @@
-/* Unit tests for src/common: error chaining, atomic writes, JSON getters, rm -rf. */
+/* Unit tests for src/common: error chaining, atomic writes, JSON getters, rm -rf, libraries
+ * loaded on first use and unloaded when idle. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +12,7 @@
 #include "common/berr.h"
 #include "common/bjson.h"
 #include "common/fileutil.h"
+#include "common/lazylib.h"
 
 static void test_berr(void)
 {
@@ -65,9 +70,61 @@ static void test_files(void)
   CHECK(bf_rm_rf(dir, &err) == 0);
 }
 
+static bool mapped(const char *soname_part)
+{
+  FILE *f = fopen("/proc/self/maps", "re");
+  char line[512];
+  bool found = false;
+  while (f && fgets(line, sizeof(line), f))
+    found |= strstr(line, soname_part) != NULL;
+  if (f)
+    fclose(f);
+  return found;
+}
+
+/* A real library (zlib, which this test does not link) loaded, counted, unloaded when idle,
+ * and loaded again for the next object. */
+static const char *(*zlib_version)(void);
+static const struct lazylib_sym zsyms[] = {{"zlibVersion", (void **)&zlib_version}};
+
+static void test_lazylib_unload(void)
+{
+  static struct lazylib z = LAZYLIB_INIT("libz.so.1", zsyms); /* its timer outlives nothing */
+  CHECK(!mapped("libz.so"));
+  lazylib_unload_when_idle(&z, 1);
+  CHECK(lazylib_acquire(&z) && lazylib_acquire(&z));
+  CHECK(mapped("libz.so") && zlib_version && zlib_version()[0] == '1');
+  lazylib_release(&z);
+  sleep(2); /* one object still alive: stays loaded */
+  CHECK(z.loaded && mapped("libz.so"));
+  lazylib_release(&z);
+  for (int i = 0; i < 100 && __atomic_load_n(&z.loaded, __ATOMIC_ACQUIRE); i++)
+    usleep(100 * 1000);
+  CHECK(!z.loaded && !mapped("libz.so") && zlib_version == NULL);
+  CHECK(lazylib_acquire(&z) && zlib_version && zlib_version()[0] == '1');
+  lazylib_release(&z);
+
+  /* without unload_when_idle, never unloaded */
+  static struct lazylib keep = LAZYLIB_INIT("libz.so.1", zsyms);
+  for (int i = 0; i < 100 && mapped("libz.so"); i++)
+    usleep(100 * 1000); /* z's second timer */
+  CHECK(lazylib_acquire(&keep));
+  lazylib_release(&keep);
+  sleep(2);
+  CHECK(keep.loaded && mapped("libz.so"));
+
+  /* a library that is not there: a clear error, no count */
+  static void *none;
+  static const struct lazylib_sym nsyms[] = {{"nothing", &none}};
+  static struct lazylib missing = LAZYLIB_INIT("libberth-no-such-library.so.0", nsyms);
+  CHECK(!lazylib_acquire(&missing) && errno == ELIBACC && missing.users == 0);
+  CHECK(strstr(missing.error, "libberth-no-such-library") != NULL);
+}
+
 int main(void)
 {
   test_berr();
   test_files();
+  test_lazylib_unload();
   CHECK_DONE();
 }
