@@ -4,6 +4,7 @@ inspect, tag, history, save/load round trip, import, rmi and prune."""
 import json
 import subprocess
 import tarfile
+import time
 
 from daemon_util import berth, berthd, busybox_image  # noqa: F401  (fixtures)
 
@@ -91,6 +92,28 @@ def test_save_to_stdout(berth, busybox_image, build_dir, berthd, tmp_path):
                            stdout=f, stderr=subprocess.PIPE, timeout=60)
     assert p.returncode == 0, p.stderr
     assert tarfile.is_tarfile(out)
+
+
+def libarchive_mapped(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "libarchive.so" in f.read()
+
+
+def test_libarchive_unloaded_when_idle_and_loaded_again(berth, berthd, busybox_image, tmp_path):
+    # busybox_image was loaded through libarchive; berthd lets it go 10 s after the last
+    # archive closed, and the next save loads it again
+    deadline = time.monotonic() + 60
+    while libarchive_mapped(berthd.proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not libarchive_mapped(berthd.proc.pid)
+    out = tmp_path / "after.tar"
+    res = berth("save", "-o", out, busybox_image)
+    assert res.returncode == 0, res.stderr
+    with tarfile.open(out) as t:
+        assert "manifest.json" in t.getnames()
+    assert berth("rmi", busybox_image).returncode == 0
+    res = berth("load", "-i", out)
+    assert res.returncode == 0 and "Loaded image: busybox:latest" in res.stdout, res.stderr
 
 
 def test_import(berth, berthd, tmp_path, busybox_rootfs):
