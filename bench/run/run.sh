@@ -85,6 +85,8 @@ record berthd_start "$(rss_kib $bpid)"
 "${berth[@]}" load -i "$tmp/busybox.tar" >/dev/null
 sleep 0.5
 record berthd_loaded "$(rss_kib $bpid)"
+sleep 12 # berthd unloads libarchive 10 s after the last archive closed
+record berthd_loaded_idle "$(rss_kib $bpid)"
 
 # ---- containerd + dockerd ----
 bench_start_containerd "$C"
