@@ -96,7 +96,6 @@ struct worker {
   uint64_t consumed;
   uint64_t kernel_unread;
   char first_error[256];
-  int fatal;
 };
 
 static struct timespec t_start;
@@ -357,7 +356,6 @@ static void conn_step(struct worker *w, struct conn *c, char *vbuf)
       n = recv(c->fd, NULL, want, MSG_TRUNC | MSG_DONTWAIT);
       if (n > (ssize_t)want) {
         note_error(w, "recv MSG_TRUNC returned %zd for %zu asked", n, want);
-        w->fatal = 1;
         atomic_store(&stop_all, true);
         return;
       }
@@ -365,7 +363,6 @@ static void conn_step(struct worker *w, struct conn *c, char *vbuf)
         /* the kernel tried to copy into the NULL buffer: no discard on this kernel */
         note_error(w, "recv(NULL, MSG_TRUNC) on TCP: %s (this kernel does not discard)",
                    strerror(errno));
-        w->fatal = 1;
         atomic_store(&stop_all, true);
         return;
       }
@@ -420,7 +417,6 @@ static void check_kernel_count(struct worker *w, struct conn *c)
                "kernel received %" PRIu64 " bytes on a connection, client took %" PRIu64
                " and %d-%d are queued",
                rcv, c->consumed, inq1, inq2);
-    w->fatal = 1;
   }
 }
 
@@ -603,7 +599,6 @@ int main(int argc, char **argv)
 
   struct worker sum = {0};
   const char *first_error = "";
-  int fatal = 0;
   for (int i = 0; i < o.threads; i++) {
     struct worker *w = &ws[i];
     sum.requests += w->requests;
@@ -613,7 +608,6 @@ int main(int argc, char **argv)
     sum.kernel_received += w->kernel_received;
     sum.consumed += w->consumed;
     sum.kernel_unread += w->kernel_unread;
-    fatal |= w->fatal;
     if (!first_error[0] && w->first_error[0])
       first_error = w->first_error;
     close(w->epfd);
@@ -639,8 +633,6 @@ int main(int argc, char **argv)
   printf("}\n");
   free(ws);
   free(cs);
-  if (fatal)
-    fprintf(stderr, "blobget: %s\n", first_error);
   if (sum.errors > 0 || sum.requests == 0) {
     if (sum.errors > 0)
       fprintf(stderr, "blobget: %" PRIu64 " errors, the first: %s\n", sum.errors, first_error);
