@@ -77,7 +77,8 @@ def push_blob(port, name, data):
 def build_blobget(work):
     """cc -O2 the discard client into the work dir (a bench tool, not an installed binary)."""
     out = work / "blobget"
-    cmd = ["cc", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", str(out), str(HERE / "blobget.c"), "-lcrypto", "-lpthread"]
+    cc = shutil.which("cc") or shutil.which("gcc") or "cc"
+    cmd = [cc, "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", str(out), str(HERE / "blobget.c"), "-lcrypto", "-lpthread"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"building blobget failed: {' '.join(cmd)}\n{p.stderr}")
@@ -180,7 +181,7 @@ def main():
     ap.add_argument("--work", default="/var/tmp/berth-bench-registry", help="scratch dir (emptied first)")
     ap.add_argument("--no-write", action="store_true", help="print the section, do not write docs/benchmarks.md")
     a = ap.parse_args()
-    for tool in ("wrk", "docker-registry", "cc"):
+    for tool in ("wrk", "docker-registry", "gcc"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing (scripts/install-deps.sh)")
     berth = Path(a.build) / "berth-registry"
