@@ -195,3 +195,22 @@ def test_help_and_bad_usage(blobget):
     assert p.returncode == 2 and "Usage: blobget" in p.stderr
     p = subprocess.run([str(blobget), "--verify", "80", "/v2/x/blobs/nodigest"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "digest" in p.stderr
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+    ],
+)
+def test_server_closing_after_each_reply_is_not_an_error(blobget, reply):
+    """A reply that announces the close is complete; blobget reconnects, and its kernel
+    byte check allows for the FIN."""
+    srv = OneShotServer(reply, True)
+    try:
+        rc, res, err = run(blobget, srv.port, "/blob", "-d", "1", "-c", "2")
+    finally:
+        srv.stop()
+    assert rc == 0, (res, err)
+    assert res["errors"] == 0 and res["requests"] > 0 and res["bytes"] == 3 * res["requests"]
