@@ -345,8 +345,8 @@ the other in one run. The clients and the servers share the machine's {ncpu} CPU
   read(); in this run it used {wrk_per_gb:.0f}% of a CPU per GB/s of 64 MiB bodies received
   (blobget {bg_per_gb:.0f}%), so its rows measure the client as much as the server: they are
   kept as the client-bound reference.
-- **blobget** (`bench/registry/blobget.c`: epoll, `-c<connections>`, {bg_threads}) parses the
-  status line and headers (200 and Content-Length required, chunked refused) and discards
+- **blobget** (`bench/registry/blobget.c`: epoll, `-c<connections>`, {bg_threads})
+  parses the status line and headers (200 and Content-Length required, chunked refused) and discards
   the body in the kernel with `recv(fd, NULL, len, MSG_TRUNC)`, so no body byte is copied to
   user memory; it counts only complete responses whose body length equals Content-Length
   (bodies still in flight at the end are not counted), and checks on every connection that
@@ -358,7 +358,7 @@ the other in one run. The clients and the servers share the machine's {ncpu} CPU
 - peers: {dver}; {wver}
 - command: `bench/registry/blob_get.py --duration {a.duration} --rounds {a.rounds}`; each cell is the median of {a.rounds} rounds of {a.duration} s against `/v2/bench/blob/blobs/<digest>`, after a 2 s warm-up of each client on each registry; the rounds alternate between the two registries and between the clients (the order flips every round)
 - bytes checked: before the timed rounds `blobget --verify` read and SHA-256-checked {', '.join(verified)} bodies: all matched their digest
-- CPU columns: % of one CPU over the round (the machine has {100 * ncpu}%), from the client's rusage, the registry's /proc/PID/stat and /proc/stat for the whole machine; "rest" is everything else that ran meanwhile (other engineers' builds and tests, the kernel's own threads); softirq time (loopback TCP's receive path) is charged to the process it interrupted
+- CPU columns: % of one CPU over the round (the machine has {100 * ncpu}%), from the client's rusage, the registry's /proc/PID/stat and /proc/stat for the whole machine; "rest" is everything else that ran meanwhile (other engineers' builds and tests, the kernel's own threads). On loopback the kernel's TCP work for a transfer (sending, the loopback receive path, the ACKs that let more be sent) runs in whichever process's context sets it off and is charged to that process, so a slow reader such as wrk is charged part of the server's sending: the split between client and registry is approximate, their sum is not
 - berth-registry writes its access log (one line per request, to a file); distribution's access log is disabled and its log level is `error`
 - goals (issue #7): small blobs at least 10× distribution's requests/s, large blobs at least 2× its MB/s
 
