@@ -124,16 +124,17 @@ static void note_error(struct worker *w, const char *fmt, ...)
 
 static int conn_open(struct worker *w, struct conn *c)
 {
-  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (c->fd < 0) {
     note_error(w, "socket: %s", strerror(errno));
     return -1;
   }
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->o->port)};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  /* a blocking connect: on loopback it completes at once, and the socket turns
-   * non-blocking per call (MSG_DONTWAIT) */
-  if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+  /* non-blocking: a connect the listener is slow to take (its backlog full) must not stall
+   * the other connections; the first send waits for EPOLLOUT, and a failed connect shows
+   * as that send's error */
+  if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
     note_error(w, "connect 127.0.0.1:%d: %s", w->o->port, strerror(errno));
     close(c->fd);
     c->fd = -1;
@@ -280,7 +281,7 @@ static void conn_step(struct worker *w, struct conn *c, char *vbuf)
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
           return;
-        note_error(w, "send: %s", strerror(errno));
+        note_error(w, "connect or send: %s", strerror(errno));
         conn_reset(w, c);
         return;
       }
@@ -397,25 +398,29 @@ static void conn_step(struct worker *w, struct conn *c, char *vbuf)
 /* The kernel's count of bytes it received on a socket must equal what we took out
  * (read or discarded) plus what still waits in the queue: a discard that did not
  * discard, or counted what it did not, shows here. Data may arrive between the calls, so
- * the queue is read before and after. */
+ * the queue is read before and after. A FIN takes one sequence number, which
+ * tcpi_bytes_received counts and SIOCINQ does not, and it may arrive between the calls
+ * too: once the peer has closed (state no longer established, read last) one byte more
+ * is allowed. */
 static void check_kernel_count(struct worker *w, struct conn *c)
 {
   int inq1 = 0, inq2 = 0;
-  struct tcp_info ti;
-  socklen_t len = sizeof(ti);
+  struct tcp_info ti, ti2;
+  socklen_t len = sizeof(ti), len2 = sizeof(ti2);
   memset(&ti, 0, sizeof(ti));
+  memset(&ti2, 0, sizeof(ti2));
   if (ioctl(c->fd, SIOCINQ, &inq1) < 0 || getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-      ioctl(c->fd, SIOCINQ, &inq2) < 0) {
+      ioctl(c->fd, SIOCINQ, &inq2) < 0 ||
+      getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti2, &len2) < 0) {
     note_error(w, "TCP_INFO/SIOCINQ: %s", strerror(errno));
     return;
   }
-  /* a FIN takes one sequence number, which tcpi_bytes_received counts and SIOCINQ does not;
-   * 8 is TCP_CLOSE_WAIT (include/net/tcp_states.h; not in the uapi header) */
-  uint64_t rcv = ti.tcpi_bytes_received - (ti.tcpi_state == 8 && ti.tcpi_bytes_received > 0);
+  uint64_t rcv = ti.tcpi_bytes_received;
+  uint64_t fin = ti2.tcpi_state != 1; /* TCP_ESTABLISHED */
   w->kernel_received += rcv;
   w->consumed += c->consumed;
   w->kernel_unread += (uint64_t)inq2;
-  if (rcv < c->consumed + (uint64_t)inq1 || rcv > c->consumed + (uint64_t)inq2) {
+  if (rcv < c->consumed + (uint64_t)inq1 || rcv > c->consumed + (uint64_t)inq2 + fin) {
     note_error(w,
                "kernel received %" PRIu64 " bytes on a connection, client took %" PRIu64
                " and %d-%d are queued",

@@ -214,3 +214,13 @@ def test_server_closing_after_each_reply_is_not_an_error(blobget, reply):
         srv.stop()
     assert rc == 0, (res, err)
     assert res["errors"] == 0 and res["requests"] > 0 and res["bytes"] == 3 * res["requests"]
+
+
+def test_refused_connections_are_errors(blobget):
+    with socket.socket() as s:  # a port nothing listens on (bound, never listening)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        rc, res, err = run(blobget, port, "/blob", "-d", "0.5", "-c", "2")
+    assert rc == 1
+    assert res["requests"] == 0 and res["errors"] > 0
+    assert "Connection refused" in res["first_error"], res
