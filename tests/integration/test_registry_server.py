@@ -3,6 +3,7 @@
 Each test has its own storage root and its own server."""
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -78,6 +79,41 @@ def test_end2_blob_get_head_range(reg):
     r = reg.request("GET", f"/v2/lib/a/blobs/{missing}")
     assert r.status == 404 and r.error_codes() == ["BLOB_UNKNOWN"]
     assert reg.request("HEAD", f"/v2/lib/a/blobs/{missing}").status == 404
+
+
+def test_large_blobs_served_from_their_mapping(reg):
+    # blobs of 1 MiB and more are sent from a mapping of the file, cached per inode (16 kept):
+    # whole, ranged, HEAD, concurrent, more blobs than the cache holds, and deleted
+    blobs = [os.urandom((1 << 20) + 4099 * i) for i in range(18)]
+    digests = [reg.push_blob("lib/big", data) for data in blobs]
+    for _ in range(2):  # the second round mostly from mappings made by the first
+        for d, data in zip(digests, blobs):
+            r = reg.request("GET", f"/v2/lib/big/blobs/{d}")
+            assert r.status == 200 and r.body == data
+    d, data = digests[5], blobs[5]
+    size = len(data)
+    r = reg.request("GET", f"/v2/lib/big/blobs/{d}", headers={"Range": f"bytes=4097-{size - 3}"})
+    assert r.status == 206 and r.body == data[4097:size - 2]
+    assert r.header("Content-Range") == f"bytes 4097-{size - 3}/{size}"
+    r = reg.request("GET", f"/v2/lib/big/blobs/{d}", headers={"Range": "bytes=-1000"})
+    assert r.status == 206 and r.body == data[-1000:]
+    r = reg.request("HEAD", f"/v2/lib/big/blobs/{d}")
+    assert r.status == 200 and r.body == b"" and r.header("Content-Length") == str(size)
+    bodies = []
+
+    def get(i):
+        bodies.append(reg.request("GET", f"/v2/lib/big/blobs/{digests[i % 3]}").body == blobs[i % 3])
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert bodies == [True] * 12
+    # deleted while its mapping may still be cached: gone for every client
+    assert reg.request("DELETE", f"/v2/lib/big/blobs/{d}").status == 202
+    assert reg.request("GET", f"/v2/lib/big/blobs/{d}").status == 404
+    assert reg.request("GET", f"/v2/lib/big/blobs/{digests[6]}").body == blobs[6]
 
 
 def test_end3_end7_manifest_put_get_head(reg):
