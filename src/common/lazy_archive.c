@@ -40,22 +40,23 @@ void *lazy_archive_made(void *object)
 }
 
 /* NULL is what a failed constructor returned: nothing to free, no count to give back. */
-int lazy_archive_read_free_counted(struct archive *a)
+static int free_counted(int (*free_archive)(struct archive *), struct archive *a)
 {
   if (!a)
     return ARCHIVE_OK;
-  int r = lazy_archive_read_free(a);
+  int r = free_archive(a);
   lazylib_release(&lib);
   return r;
 }
 
+int lazy_archive_read_free_counted(struct archive *a)
+{
+  return free_counted(lazy_archive_read_free, a);
+}
+
 int lazy_archive_write_free_counted(struct archive *a)
 {
-  if (!a)
-    return ARCHIVE_OK;
-  int r = lazy_archive_write_free(a);
-  lazylib_release(&lib);
-  return r;
+  return free_counted(lazy_archive_write_free, a);
 }
 
 void lazy_archive_entry_linkresolver_free_counted(struct archive_entry_linkresolver *r)
