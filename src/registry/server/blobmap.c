@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BLOBMAP_KEEP                                                                               \
-  16 /* mappings kept, in use or not: address space only, the pages are the page cache's */
+/* mappings kept, in use or not: address space only, the pages are the page cache's */
+#define BLOBMAP_KEEP 16
 
 struct blobmap_entry {
   dev_t dev;
