@@ -15,6 +15,7 @@
 
 /* mappings kept, in use or not: address space only, the pages are the page cache's */
 #define BLOBMAP_KEEP 16
+#define BLOBMAP_POPULATE_MAX (256u << 20)
 
 struct blobmap_entry {
   dev_t dev;
@@ -75,8 +76,13 @@ struct blobmap_entry *blobmap_get(int fd, struct berr *err)
   void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED)
     return berr_errno(err, "map blob"), NULL;
-  /* page tables filled in one call rather than by a fault every few pages while sending */
-  (void)madvise(base, (size_t)st.st_size, MADV_POPULATE_READ);
+  /* page tables filled in one call rather than by a fault every few pages while sending;
+   * that call waits for every page to be read, so a huge blob not in the page cache would
+   * send its first byte only after all of it was on the way: those fault in as they go */
+  if ((uint64_t)st.st_size <= BLOBMAP_POPULATE_MAX)
+    (void)madvise(base, (size_t)st.st_size, MADV_POPULATE_READ);
+  else
+    (void)madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
   struct blobmap_entry *e = calloc(1, sizeof(*e));
   if (!e) {
     munmap(base, (size_t)st.st_size);
