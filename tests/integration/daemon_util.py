@@ -147,8 +147,8 @@ def _kill_leftovers(exec_root):
 
 def _remove_cgroups(exec_root):
     """Remove the cgroups of this daemon's containers whose shims _kill_leftovers ended (a
-    killed shim cannot delete its container's cgroups): one directory per hierarchy, named
-    after the container, under berth/."""
+    killed shim cannot delete its container's cgroups), killing what still runs in them: one
+    directory per hierarchy, named after the container, under berth/."""
     ids = set()
     for sub in ("runtime", "containers"):
         try:
@@ -157,10 +157,25 @@ def _remove_cgroups(exec_root):
             pass
     if not ids:
         return
+    # the containers' own processes first: a test that stopped its daemon under live restore
+    # leaves them running (a killed shim does not take its container with it), and a cgroup
+    # with a process in it cannot go
+    for hier in os.listdir("/sys/fs/cgroup"):
+        for cid in ids:
+            try:
+                with open(os.path.join("/sys/fs/cgroup", hier, "berth", cid, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
     for hier in os.listdir("/sys/fs/cgroup"):
         for cid in ids:
             path = os.path.join("/sys/fs/cgroup", hier, "berth", cid)
-            for _ in range(50):  # a just-killed cgroup may still be emptying
+            for _ in range(250):  # a just-killed cgroup may still be emptying
                 try:
                     os.rmdir(path)
                     break
