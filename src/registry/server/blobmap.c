@@ -2,7 +2,9 @@
  * sends straight from the page cache (one copy, into the socket) instead of reading each
  * block into a buffer first, and repeated GETs of a popular layer map it only once. Blob
  * files are written once and renamed into place, never changed: a mapping stays right for
- * the life of the inode, even after garbage collection unlinks the file. */
+ * the life of the inode, even after garbage collection unlinks the file. Mappings are found
+ * by (device, inode): the mapping holds the inode, so its number cannot go to another file
+ * while the entry exists. */
 #include "blobmap.h"
 
 #include <errno.h>
