@@ -432,24 +432,12 @@ static json_t *ps_headers(void)
                    "Mounts", "MOUNTS", "Networks", "NETWORKS", "LocalVolumes", "LOCAL VOLUMES");
 }
 
-static int strp_cmp(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static char *join_sorted_keys(json_t *obj, const char *sep, bool with_values)
 {
-  size_t n = json_object_size(obj), i = 0;
-  if (n == 0)
+  if (json_object_size(obj) == 0)
     return strdup("");
-  const char **keys = calloc(n, sizeof(char *));
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v)
-  {
-    keys[i++] = k;
-  }
-  qsort(keys, n, sizeof(*keys), strp_cmp);
+  size_t n, i;
+  const char **keys = tmpl_sorted_keys(obj, &n);
   struct textbuf out = {0};
   for (i = 0; i < n; i++) {
     if (i)

@@ -17,14 +17,6 @@ struct cell {
   size_t len, width;
 };
 
-static size_t utf8_width(const char *p, size_t n)
-{
-  size_t w = 0;
-  for (size_t i = 0; i < n; i++)
-    w += ((unsigned char)p[i] & 0xC0) != 0x80;
-  return w;
-}
-
 static void pad(struct textbuf *o, size_t n)
 {
   static const char spaces[] = "                                ";
@@ -63,7 +55,7 @@ void tabwrite(FILE *out, const char *text, size_t minwidth, size_t padding)
         cells = xrealloc(cells, ccap * sizeof(*cells));
       }
       size_t len = (size_t)(ce - c);
-      cells[ncells++] = (struct cell){c, len, utf8_width(c, len)};
+      cells[ncells++] = (struct cell){c, len, units_utf8_width(c, len)};
       ln->n++;
       if (!tab)
         break;

@@ -495,6 +495,21 @@ static int cmp_keys(const void *a, const void *b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+const char **tmpl_sorted_keys(json_t *obj, size_t *n)
+{
+  *n = json_object_size(obj);
+  const char **keys = xrealloc(NULL, (*n ? *n : 1) * sizeof(char *));
+  size_t i = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v)
+  {
+    keys[i++] = k;
+  }
+  qsort(keys, *n, sizeof(char *), cmp_keys);
+  return keys;
+}
+
 static json_t *missing_value(void)
 {
   /* Go prints "<no value>" for a missing map key; a tagged null carries that. */
@@ -874,15 +889,9 @@ static int exec_node(struct ctx *c, json_t *dot, struct node *n, FILE *out, stru
       }
     } else if (json_is_object(v)) {
       /* Go ranges over maps in sorted key order */
-      size_t nk = json_object_size(v), i = 0;
-      const char **keys = calloc(nk, sizeof(char *));
-      const char *k;
+      size_t nk, i;
+      const char **keys = tmpl_sorted_keys(v, &nk);
       json_t *e;
-      json_object_foreach(v, k, e)
-      {
-        keys[i++] = k;
-      }
-      qsort(keys, nk, sizeof(char *), cmp_keys);
       for (i = 0; i < nk && r >= 0; i++) {
         c->nvars = saved;
         e = json_object_get(v, keys[i]);
@@ -1014,15 +1023,8 @@ void tmpl_print_value(FILE *out, json_t *v)
   }
   case JSON_OBJECT: {
     fputs("map[", out);
-    size_t nk = json_object_size(v), i = 0;
-    const char **keys = calloc(nk ? nk : 1, sizeof(char *));
-    const char *k;
-    json_t *e;
-    json_object_foreach(v, k, e)
-    {
-      keys[i++] = k;
-    }
-    qsort(keys, nk, sizeof(char *), cmp_keys);
+    size_t nk, i;
+    const char **keys = tmpl_sorted_keys(v, &nk);
     for (i = 0; i < nk; i++) {
       if (i)
         fputc(' ', out);

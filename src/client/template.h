@@ -29,6 +29,8 @@ int tmpl_render(struct tmpl *t, json_t *dot, json_t *labels, FILE *out, struct b
 int tmpl_render_header(struct tmpl *t, json_t *headers, FILE *out, struct berr *err);
 /* Render into a malloc'd string. */
 int tmpl_render_string(struct tmpl *t, json_t *dot, json_t *labels, char **out, struct berr *err);
+/* An object's keys in the order Go walks a map (sorted), borrowed from obj; free the array. */
+const char **tmpl_sorted_keys(json_t *obj, size_t *n);
 /* Go's %v of a JSON value, the way a template prints it. */
 void tmpl_print_value(FILE *out, json_t *v);
 /* Go's json.Marshal of a value (compact, <>& escaped as \u003c \u003e \u0026). */

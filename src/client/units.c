@@ -254,13 +254,17 @@ int units_api_timestamp(const char *value, time_t now, char *buf, size_t len)
   return 0;
 }
 
-size_t units_utf8_len(const char *s)
+size_t units_utf8_width(const char *s, size_t len)
 {
   size_t n = 0;
-  for (; *s; s++)
-    if (((unsigned char)*s & 0xC0) != 0x80)
-      n++;
+  for (size_t i = 0; i < len; i++)
+    n += ((unsigned char)s[i] & 0xC0) != 0x80;
   return n;
+}
+
+size_t units_utf8_len(const char *s)
+{
+  return units_utf8_width(s, strlen(s));
 }
 
 char *units_ellipsis(const char *s, size_t max)

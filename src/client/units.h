@@ -24,6 +24,8 @@ int units_parse_go_duration(const char *s, int64_t *ns);
 int units_api_timestamp(const char *value, time_t now, char *buf, size_t len);
 /* Number of UTF-8 code points (display width for the text docker prints). */
 size_t units_utf8_len(const char *s);
+/* The same for the first len bytes of s. */
+size_t units_utf8_width(const char *s, size_t len);
 /* docker's Ellipsis: at most max code points, the last one replaced by "…". Malloc'd. */
 char *units_ellipsis(const char *s, size_t max);
 /* Go's strconv.Quote for printable text: "..." with \" \\ and control chars escaped. */
